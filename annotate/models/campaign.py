@@ -1,0 +1,152 @@
+"""Campaigns, their versioned guidelines and the researchers granted access to them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from .choices import (
+    DEFAULT_CRITIQUE_CATEGORIES,
+    DEFAULT_RATING_ATTRIBUTES,
+    CampaignStatus,
+    RatingScale,
+    TaskType,
+)
+
+
+def _default_task_mix() -> dict[str, float]:
+    return {TaskType.PAIRWISE: 1.0}
+
+
+def _default_rating_attributes() -> list[str]:
+    return list(DEFAULT_RATING_ATTRIBUTES)
+
+
+def _default_critique_categories() -> list[str]:
+    return list(DEFAULT_CRITIQUE_CATEGORIES)
+
+
+class Campaign(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT, db_index=True
+    )
+    # Relative weight of each task type when items are generated or served, e.g.
+    # {"pairwise": 2, "rating": 1}. Only keys of TaskType are allowed (clean()).
+    task_mix = models.JSONField(default=_default_task_mix)
+    # Annotators per item. Copied onto each item at creation so a later change does not
+    # retroactively over- or under-fill items already in flight.
+    overlap = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    lease_seconds = models.PositiveIntegerField(
+        default=900, validators=[MinValueValidator(30), MaxValueValidator(86400)]
+    )
+    rating_scale = models.CharField(
+        max_length=16, choices=RatingScale.choices, default=RatingScale.LIKERT7
+    )
+    rating_attributes = models.JSONField(default=_default_rating_attributes)
+    # The attribute analytics treats as the overall judgment of a response.
+    overall_attribute = models.CharField(max_length=40, default="helpfulness")
+    critique_categories = models.JSONField(default=_default_critique_categories)
+    # Quality control and anything else a later feature configures lives here, documented
+    # where it is read, so adding a knob does not need a migration.
+    config = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        mix = self.task_mix
+        if not isinstance(mix, dict) or not mix:
+            errors["task_mix"] = "Give at least one task type with a positive weight."
+        else:
+            unknown = set(mix) - set(TaskType.values)
+            if unknown:
+                errors["task_mix"] = f"Unknown task types: {', '.join(sorted(unknown))}."
+            elif any(not isinstance(w, int | float) or w < 0 for w in mix.values()):
+                errors["task_mix"] = "Weights must be non-negative numbers."
+            elif sum(mix.values()) <= 0:
+                errors["task_mix"] = "At least one weight must be positive."
+        attrs = self.rating_attributes
+        if not isinstance(attrs, list) or not attrs or not all(
+            isinstance(a, str) and a for a in attrs
+        ):
+            errors["rating_attributes"] = "Give a non-empty list of attribute names."
+        elif self.overall_attribute not in attrs:
+            errors["overall_attribute"] = "The overall attribute must be one of the rated ones."
+        cats = self.critique_categories
+        if not isinstance(cats, list) or not all(isinstance(c, str) and c for c in cats):
+            errors["critique_categories"] = "Give a list of category names."
+        if not isinstance(self.config, dict):
+            errors["config"] = "Config must be a JSON object."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == CampaignStatus.OPEN
+
+    @property
+    def rating_range(self) -> tuple[int, int]:
+        return (1, 7) if self.rating_scale == RatingScale.LIKERT7 else (1, 100)
+
+
+class GuidelineVersion(models.Model):
+    """Guidelines are append-only: labels point at the version the annotator saw."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="guidelines")
+    version = models.PositiveIntegerField()
+    text = models.TextField(help_text="Markdown-ish plain text shown to annotators.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["campaign", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "version"], name="guideline_unique_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign.slug} guidelines v{self.version}"
+
+
+class CampaignGrant(models.Model):
+    """A researcher may read a campaign's data only through a grant."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_grants"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "user"], name="grant_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} -> {self.campaign.slug}"

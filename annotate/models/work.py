@@ -1,0 +1,148 @@
+"""Units of work and what annotators do with them.
+
+Invariants (see DESIGN.md), enforced in the database where a database can:
+- one assignment per (item, annotator): nobody sees the same item twice;
+- one annotation per assignment: a submitted label is never duplicated;
+- ``Item.slots_taken`` counts assignments that are active or submitted and never exceeds
+  ``Item.overlap``; it is only changed by services holding the item's row lock.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from .campaign import Campaign, GuidelineVersion
+from .choices import AssignmentStatus, ItemStatus, TaskType
+from .content import Prompt, Response
+
+
+class Item(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    task_type = models.CharField(max_length=16, choices=TaskType.choices, db_index=True)
+    # Null only for live conversation items, whose prompt the annotator writes.
+    prompt = models.ForeignKey(
+        Prompt, null=True, blank=True, on_delete=models.CASCADE, related_name="items"
+    )
+    responses = models.ManyToManyField(Response, through="ItemResponse", related_name="items")
+    overlap = models.PositiveSmallIntegerField(default=1)
+    slots_taken = models.PositiveSmallIntegerField(default=0)
+    n_submitted = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=ItemStatus.choices, default=ItemStatus.OPEN
+    )
+    # Higher first. Active sampling (reward-model uncertainty) writes here.
+    priority = models.FloatField(default=0.0)
+    is_gold = models.BooleanField(default=False)
+    is_attention_check = models.BooleanField(default=False)
+    # Expected answer for gold items / attention checks, in the task type's payload shape.
+    gold_answer = models.JSONField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(slots_taken__lte=F("overlap")), name="item_slots_within_overlap"
+            ),
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="item_overlap_positive"),
+        ]
+        indexes = [
+            # The assignment query walks open items of a campaign by priority.
+            models.Index(
+                fields=["campaign", "-priority", "id"],
+                name="item_open_queue",
+                condition=Q(status="open"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_type} item {self.pk}"
+
+    @property
+    def is_full(self) -> bool:
+        return self.slots_taken >= self.overlap
+
+
+class ItemResponse(models.Model):
+    """The canonical order of an item's responses; annotators see a shuffled order."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="item_responses")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["item", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "position"], name="itemresponse_position"),
+            models.UniqueConstraint(fields=["item", "response"], name="itemresponse_once"),
+        ]
+
+
+class Assignment(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        "annotate.Annotator", on_delete=models.CASCADE, related_name="assignments"
+    )
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
+    status = models.CharField(
+        max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.ACTIVE
+    )
+    # Response ids in the order shown (position 0 is "A"). Randomised per assignment.
+    presented_order = models.JSONField(default=list)
+    leased_at = models.DateTimeField(auto_now_add=True)
+    lease_expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    skip_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "annotator"], name="assignment_once_per_annotator"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["annotator", "campaign", "status"]),
+            models.Index(
+                fields=["lease_expires_at"],
+                name="assignment_active_lease",
+                condition=Q(status="active"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"assignment {self.pk} ({self.status})"
+
+
+class Annotation(models.Model):
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.PROTECT, related_name="annotation"
+    )
+    # Denormalised from the assignment so analytics and exports filter without joins.
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="annotations")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="annotations")
+    annotator = models.ForeignKey(
+        "annotate.Annotator", on_delete=models.PROTECT, related_name="annotations"
+    )
+    task_type = models.CharField(max_length=16, choices=TaskType.choices)
+    # Validated and normalised per task type (annotate.payloads): positions resolved to
+    # response ids, so the payload reads the same whatever order was shown.
+    payload = models.JSONField()
+    time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+    guideline_version = models.ForeignKey(
+        GuidelineVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    profile_version = models.ForeignKey(
+        "annotate.ProfileVersion", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="annotations",
+    )
+    # Quality flags: {"too_fast": true, "gold_correct": false, ...}
+    flags = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.task_type} annotation {self.pk}"

@@ -1,0 +1,38 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The read-only third-party data beside the checkout.
+
+    CI always has it, so a missing folder there is a failure, never a silent skip.
+    """
+    if not SHARED_DATA.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SHARED_DATA} is missing; CI must run with ../shared beside the repo")
+        pytest.skip(f"{SHARED_DATA} not present (only CI is required to have it)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def campaign(db):
+    from tests.factories import CampaignFactory
+
+    return CampaignFactory()
+
+
+@pytest.fixture
+def annotator(db):
+    from tests.factories import AnnotatorFactory
+
+    return AnnotatorFactory()
