@@ -10,7 +10,7 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chorus")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 
-from .settings import *  # noqa: E402,F403
+from .settings import *  # noqa: F403
 
 # Fast hashing: tests create many users; production keeps the default PBKDF2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

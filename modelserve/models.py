@@ -114,6 +114,9 @@ class CampaignServing(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return f"serving for campaign {self.campaign_id}"
+
 
 class RunKind(models.TextChoices):
     REWARD = "reward", "Reward model"

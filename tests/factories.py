@@ -109,7 +109,10 @@ class ResponseFactory(factory.django.DjangoModelFactory):
 
 
 class ItemFactory(factory.django.DjangoModelFactory):
-    """An item with ``n_responses`` responses to one prompt (2 for pairwise)."""
+    """An item with responses to one prompt: 2 for pairwise, 3 for ranking, else 1.
+
+    ``ItemFactory(with_responses__n=4)`` sets the count.
+    """
 
     class Meta:
         model = Item
@@ -119,14 +122,11 @@ class ItemFactory(factory.django.DjangoModelFactory):
     prompt = factory.SubFactory(PromptFactory, campaign=factory.SelfAttribute("..campaign"))
     overlap = factory.LazyAttribute(lambda i: i.campaign.overlap)
 
-    class Params:
-        n_responses = 2
-
     @factory.post_generation
     def with_responses(self, create, extracted, **kwargs):
         if not create:
             return
-        n = kwargs.get("n", None) or {
+        n = kwargs.get("n") or {
             TaskType.PAIRWISE: 2,
             TaskType.RANKING: 3,
         }.get(self.task_type, 1)

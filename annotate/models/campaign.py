@@ -57,7 +57,10 @@ class Campaign(models.Model):
     # where it is read, so adding a knob does not need a migration.
     config = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -83,8 +86,10 @@ class Campaign(models.Model):
             elif sum(mix.values()) <= 0:
                 errors["task_mix"] = "At least one weight must be positive."
         attrs = self.rating_attributes
-        if not isinstance(attrs, list) or not attrs or not all(
-            isinstance(a, str) and a for a in attrs
+        if (
+            not isinstance(attrs, list)
+            or not attrs
+            or not all(isinstance(a, str) and a for a in attrs)
         ):
             errors["rating_attributes"] = "Give a non-empty list of attribute names."
         elif self.overall_attribute not in attrs:
@@ -114,16 +119,17 @@ class GuidelineVersion(models.Model):
     text = models.TextField(help_text="Markdown-ish plain text shown to annotators.")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 
     class Meta:
         ordering = ["campaign", "-version"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["campaign", "version"], name="guideline_unique_version"
-            )
+            models.UniqueConstraint(fields=["campaign", "version"], name="guideline_unique_version")
         ]
 
     def __str__(self) -> str:
@@ -138,7 +144,10 @@ class CampaignGrant(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_grants"
     )
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,15 +15,16 @@ from .choices import Role
 
 
 class Conversation(models.Model):
-    campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="conversations"
-    )
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="conversations")
     # "import:hh-rlhf", "import:jsonl", "demo", "live" ...
     source = models.CharField(max_length=60, db_index=True)
     external_id = models.CharField(max_length=200, blank=True, db_index=True)
     # Set for live (PRISM) conversations: the annotator who opened it.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="conversations",
     )
     metadata = models.JSONField(default=dict, blank=True)
@@ -45,7 +46,10 @@ class Turn(models.Model):
     depth = models.PositiveIntegerField(default=0)
     # An assistant turn produced by a model points at the response that carried it.
     response = models.OneToOneField(
-        "annotate.Response", null=True, blank=True, on_delete=models.SET_NULL,
+        "annotate.Response",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="turn",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -89,11 +93,17 @@ class Response(models.Model):
     # Where it came from: "import:hh-rlhf:chosen", "demo", "model" ...
     source = models.CharField(max_length=80, blank=True, db_index=True)
     endpoint = models.ForeignKey(
-        "modelserve.ModelEndpoint", null=True, blank=True, on_delete=models.SET_NULL,
+        "modelserve.ModelEndpoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="responses",
     )
     policy_version = models.ForeignKey(
-        "modelserve.PolicyVersion", null=True, blank=True, on_delete=models.SET_NULL,
+        "modelserve.PolicyVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="responses",
     )
     # Sampling parameters exactly as used (temperature, top_p, max_new_tokens, seed...).

@@ -56,6 +56,9 @@ class Consent(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"consent {self.version} by {self.annotator_id}"
+
 
 PREFER_NOT = "prefer_not_to_say"
 
@@ -229,9 +232,7 @@ class ProfileVersion(models.Model):
     class Meta:
         ordering = ["annotator", "-version"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["annotator", "version"], name="profile_unique_version"
-            )
+            models.UniqueConstraint(fields=["annotator", "version"], name="profile_unique_version")
         ]
 
     def __str__(self) -> str:

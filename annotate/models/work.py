@@ -9,7 +9,6 @@ Invariants (see DESIGN.md), enforced in the database where a database can:
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -29,9 +28,7 @@ class Item(models.Model):
     overlap = models.PositiveSmallIntegerField(default=1)
     slots_taken = models.PositiveSmallIntegerField(default=0)
     n_submitted = models.PositiveSmallIntegerField(default=0)
-    status = models.CharField(
-        max_length=16, choices=ItemStatus.choices, default=ItemStatus.OPEN
-    )
+    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.OPEN)
     # Higher first. Active sampling (reward-model uncertainty) writes here.
     priority = models.FloatField(default=0.0)
     is_gold = models.BooleanField(default=False)
@@ -78,6 +75,9 @@ class ItemResponse(models.Model):
             models.UniqueConstraint(fields=["item", "position"], name="itemresponse_position"),
             models.UniqueConstraint(fields=["item", "response"], name="itemresponse_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} #{self.position}: response {self.response_id}"
 
 
 class Assignment(models.Model):
@@ -134,7 +134,10 @@ class Annotation(models.Model):
         GuidelineVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     profile_version = models.ForeignKey(
-        "annotate.ProfileVersion", null=True, blank=True, on_delete=models.PROTECT,
+        "annotate.ProfileVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="annotations",
     )
     # Quality flags: {"too_fast": true, "gold_correct": false, ...}

@@ -1,0 +1,37 @@
+"""Annotators and their versioned profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+
+from annotate.models import Annotator, ProfileVersion
+
+
+def annotator_get_or_create(
+    *, user: AbstractBaseUser, external_id: str = "", study_id: str = ""
+) -> Annotator:
+    annotator, _ = Annotator.objects.get_or_create(
+        user=user, defaults={"external_id": external_id, "study_id": study_id}
+    )
+    return annotator
+
+
+@transaction.atomic
+def profile_version_create(*, annotator: Annotator, **fields: Any) -> ProfileVersion:
+    """Save a new profile version and make it current. Old versions stay as they were.
+
+    Locks the annotator row so two concurrent edits get distinct version numbers.
+    Raises django.core.exceptions.ValidationError for invalid fields.
+    """
+    Annotator.objects.select_for_update().filter(pk=annotator.pk).first()
+    latest = annotator.profiles.aggregate(v=Max("version"))["v"] or 0
+    profile = ProfileVersion(annotator=annotator, version=latest + 1, **fields)
+    profile.full_clean()
+    profile.save()
+    annotator.current_profile = profile
+    annotator.save(update_fields=["current_profile"])
+    return profile

@@ -1,0 +1,227 @@
+"""Adding work to a campaign: conversations, prompts, responses and items, in bulk.
+
+Importers and generators describe items as plain ``ItemSpec`` values; ``items_add``
+writes them with one bulk insert per table (per tree depth for turns), inside one
+transaction, so an import of thousands of items is fast and never half-done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from annotate.models import (
+    Campaign,
+    Conversation,
+    Item,
+    ItemResponse,
+    Prompt,
+    Response,
+    Role,
+    TaskType,
+    Turn,
+)
+
+# How many responses each task type shows. None means "at least the lower bound".
+RESPONSE_COUNTS: dict[str, tuple[int, int | None]] = {
+    TaskType.PAIRWISE: (2, 2),
+    TaskType.RANKING: (2, None),
+    TaskType.RATING: (1, None),
+    TaskType.EDIT: (1, 1),
+    TaskType.CRITIQUE: (1, 1),
+    TaskType.CONVERSATION: (0, 0),
+}
+MAX_RESPONSES = 16
+
+
+class ItemSpecError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    text: str
+    source: str = ""
+    endpoint_id: int | None = None
+    policy_version_id: int | None = None
+    generation_params: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One unit of work. ``messages`` is the chat so far, ending with a user message."""
+
+    task_type: str
+    messages: Sequence[dict[str, str]]
+    responses: Sequence[ResponseSpec]
+    source: str = "import"
+    external_id: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    priority: float = 0.0
+    is_gold: bool = False
+    is_attention_check: bool = False
+    gold_answer: Any = None
+    overlap: int | None = None
+
+    def check(self) -> None:
+        """Raise ItemSpecError with a sentence a person can act on."""
+        if self.task_type not in TaskType.values:
+            raise ItemSpecError(f"unknown task type {self.task_type!r}")
+        if not self.messages:
+            raise ItemSpecError("the prompt is empty")
+        for message in self.messages:
+            if not isinstance(message, dict) or message.get("role") not in Role.values:
+                raise ItemSpecError("each message needs a role of user, assistant or system")
+            if not isinstance(message.get("content"), str) or not message["content"].strip():
+                raise ItemSpecError("each message needs non-empty text content")
+        if self.messages[-1]["role"] != Role.USER:
+            raise ItemSpecError("the prompt must end with a user message")
+        low, high = RESPONSE_COUNTS[self.task_type]
+        n = len(self.responses)
+        if n < low or (high is not None and n > high) or n > MAX_RESPONSES:
+            wanted = f"{low}" if low == high else f"{low} or more"
+            raise ItemSpecError(f"a {self.task_type} item needs {wanted} responses, got {n}")
+        for response in self.responses:
+            if not response.text.strip():
+                raise ItemSpecError("a response is empty")
+        if self.overlap is not None and not 1 <= self.overlap <= 100:
+            raise ItemSpecError("overlap must be between 1 and 100")
+
+
+@transaction.atomic
+def items_add(
+    *, campaign: Campaign, specs: Iterable[ItemSpec], batch_size: int = 500
+) -> list[Item]:
+    """Create the items described by ``specs`` (all or nothing). Returns them in order."""
+    specs = list(specs)
+    for spec in specs:
+        spec.check()
+    created: list[Item] = []
+    for start in range(0, len(specs), batch_size):
+        created.extend(_add_batch(campaign, specs[start : start + batch_size]))
+    return created
+
+
+def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
+    conversations = Conversation.objects.bulk_create(
+        [
+            Conversation(
+                campaign=campaign,
+                source=spec.source,
+                external_id=spec.external_id,
+                metadata=spec.metadata,
+            )
+            for spec in specs
+        ]
+    )
+    # Turns are inserted one tree level at a time so each level knows its parents' ids.
+    last_turn: list[Turn | None] = [None] * len(specs)
+    depth = 0
+    while True:
+        level = [
+            (
+                n,
+                Turn(
+                    conversation=conversations[n],
+                    parent=last_turn[n],
+                    role=spec.messages[depth]["role"],
+                    text=spec.messages[depth]["content"],
+                    depth=depth,
+                ),
+            )
+            for n, spec in enumerate(specs)
+            if depth < len(spec.messages)
+        ]
+        if not level:
+            break
+        Turn.objects.bulk_create([turn for _, turn in level])
+        for n, turn in level:
+            last_turn[n] = turn
+        depth += 1
+
+    prompts = Prompt.objects.bulk_create(
+        [
+            Prompt(
+                campaign=campaign,
+                conversation=conversations[n],
+                turn=last_turn[n],
+                text=spec.messages[-1]["content"],
+                messages=[{"role": m["role"], "content": m["content"]} for m in spec.messages],
+                external_id=spec.external_id,
+                metadata=spec.metadata,
+            )
+            for n, spec in enumerate(specs)
+        ]
+    )
+    responses = Response.objects.bulk_create(
+        [
+            Response(
+                prompt=prompts[n],
+                text=r.text,
+                source=r.source or spec.source,
+                endpoint_id=r.endpoint_id,
+                policy_version_id=r.policy_version_id,
+                generation_params=r.generation_params,
+                metadata=r.metadata,
+                sample_index=i,
+            )
+            for n, spec in enumerate(specs)
+            for i, r in enumerate(spec.responses)
+        ]
+    )
+    items = Item.objects.bulk_create(
+        [
+            Item(
+                campaign=campaign,
+                task_type=spec.task_type,
+                prompt=prompts[n],
+                overlap=spec.overlap or campaign.overlap,
+                priority=spec.priority,
+                is_gold=spec.is_gold,
+                is_attention_check=spec.is_attention_check,
+                gold_answer=spec.gold_answer,
+                metadata=spec.metadata,
+            )
+            for n, spec in enumerate(specs)
+        ]
+    )
+    links = []
+    cursor = 0
+    for n, spec in enumerate(specs):
+        for position in range(len(spec.responses)):
+            links.append(ItemResponse(item=items[n], response=responses[cursor], position=position))
+            cursor += 1
+    ItemResponse.objects.bulk_create(links)
+    return items
+
+
+@transaction.atomic
+def item_create_for_responses(
+    *,
+    campaign: Campaign,
+    task_type: str,
+    prompt: Prompt,
+    responses: Sequence[Response],
+    priority: float = 0.0,
+    metadata: dict[str, Any] | None = None,
+) -> Item:
+    """An item over responses that already exist (e.g. generated or reused)."""
+    low, high = RESPONSE_COUNTS[task_type]
+    if len(responses) < low or (high is not None and len(responses) > high):
+        raise ItemSpecError(f"a {task_type} item cannot have {len(responses)} responses")
+    item = Item.objects.create(
+        campaign=campaign,
+        task_type=task_type,
+        prompt=prompt,
+        overlap=campaign.overlap,
+        priority=priority,
+        metadata=metadata or {},
+    )
+    ItemResponse.objects.bulk_create(
+        [ItemResponse(item=item, response=r, position=p) for p, r in enumerate(responses)]
+    )
+    return item
