@@ -1,11 +1,69 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotate.views import home
+from annotate.views import home, onboarding, profile, tasks
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", home.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Annotator experience (issue 3): onboarding, profile, task pages.
+    path("accounts/signup/", onboarding.signup, name="signup"),
+    path("join/<slug:slug>/", onboarding.join, name="join"),
+    path("consent/", onboarding.consent, name="consent"),
+    path("c/<slug:slug>/consent/", onboarding.campaign_consent, name="campaign_consent"),
+    path("profile/", profile.profile_view, name="profile"),
+    path("profile/edit/", profile.profile_edit, name="profile_edit"),
+    path("c/<slug:slug>/", tasks.campaign_work, name="campaign_work"),
+    path("c/<slug:slug>/done/", tasks.campaign_done, name="campaign_done"),
+    path("tasks/<int:assignment_id>/", tasks.task_page, name="task"),
+    path("tasks/<int:assignment_id>/submit/", tasks.task_submit, name="task_submit"),
+    path("tasks/<int:assignment_id>/skip/", tasks.task_skip, name="task_skip"),
+]
+
+# Live conversation (PRISM) task: issue 4.
+from annotate.views import conversation as conversation_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "tasks/conversation/<int:assignment_id>/",
+        conversation_views.conversation_task,
+        name="conversation_task",
+    ),
+    path(
+        "tasks/conversation/<int:assignment_id>/panel",
+        conversation_views.conversation_panel,
+        name="conversation_panel",
+    ),
+    path(
+        "tasks/conversation/<int:assignment_id>/start",
+        conversation_views.conversation_start,
+        name="conversation_start",
+    ),
+    path(
+        "tasks/conversation/<int:assignment_id>/rate",
+        conversation_views.conversation_rate,
+        name="conversation_rate",
+    ),
+    path(
+        "tasks/conversation/<int:assignment_id>/continue",
+        conversation_views.conversation_continue,
+        name="conversation_continue",
+    ),
+    path(
+        "tasks/conversation/<int:assignment_id>/choose",
+        conversation_views.conversation_choose,
+        name="conversation_choose",
+    ),
+    path(
+        "tasks/conversation/<int:assignment_id>/finish",
+        conversation_views.conversation_finish,
+        name="conversation_finish",
+    ),
+    path(
+        "tasks/conversation/<int:assignment_id>/retry",
+        conversation_views.conversation_retry,
+        name="conversation_retry",
+    ),
 ]

@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("chorus")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The learning loop's tasks live in modelserve/training_tasks.py (named modelserve.tasks.*).
+app.autodiscover_tasks(related_name="training_tasks")

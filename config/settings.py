@@ -180,7 +180,7 @@ CELERY_RESULT_BACKEND = os.environ.get(
 if CELERY_BROKER_URL.startswith("filesystem"):
     # Embedded mode: kombu's filesystem transport, one folder shared by web and workers.
     _broker_dir = VAR_DIR / "celery" / "broker"
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     (VAR_DIR / "celery" / "results").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
@@ -188,6 +188,9 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # Exchange bindings (fanout: remote control, broadcasts); kombu's default is
+        # "control" relative to the working directory, i.e. litter in the checkout.
+        "control_folder": str(_broker_dir / "control"),
     }
 else:
     # A task not acknowledged within this many seconds is redelivered (acks_late):
@@ -211,6 +214,17 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat entries (django-celery-beat copies them into its database tables on start).
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Issue 4: keep every open campaign's pool of pre-generated items topped up.
+    "generate-pool-topup": {
+        "task": "modelserve.tasks.generate_pool_topup_all",
+        "schedule": float(os.environ.get("CHORUS_POOL_TOPUP_S", "20")),
+    },
+}
+# Issue 4: generation task limits (seconds) and retries on backend errors.
+CHORUS_GENERATION_SOFT_LIMIT_S = int(os.environ.get("CHORUS_GENERATION_SOFT_LIMIT_S", "300"))
+CHORUS_GENERATION_MAX_RETRIES = int(os.environ.get("CHORUS_GENERATION_MAX_RETRIES", "3"))
 
 # --- Cache ----------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -165,3 +165,11 @@ class TrainingRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} run {self.pk} ({self.status})"
+
+
+# Generation bookkeeping lives in its own module; importing it registers the model.
+from modelserve.generation_models import (  # noqa: E402, F401
+    GenerationPurpose,
+    GenerationRequest,
+    GenerationStatus,
+)

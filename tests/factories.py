@@ -116,6 +116,7 @@ class ItemFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Item
+        skip_postgeneration_save = True
 
     campaign = factory.SubFactory(CampaignFactory)
     task_type = TaskType.PAIRWISE
@@ -143,3 +144,24 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
     annotator = factory.SubFactory(AnnotatorFactory)
     campaign = factory.SelfAttribute("item.campaign")
     lease_expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=15))
+
+
+# --- modelserve (issue 4: generation) -------------------------------------------------
+class ModelEndpointFactory(factory.django.DjangoModelFactory):
+    """A generation endpoint; tests usually set backend="fake" (see tests/modelserve)."""
+
+    class Meta:
+        model = "modelserve.ModelEndpoint"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"endpoint-{n}")
+    anon_label = ""
+    backend = "fake"
+    model = "echo"
+    params = factory.LazyFunction(lambda: {"temperature": 0.7, "max_new_tokens": 32})
+
+    @factory.post_generation
+    def pool(self, create, extracted, **kwargs):
+        """ModelEndpointFactory(pool=[campaign, ...]) adds it to those campaigns' pools."""
+        if create and extracted:
+            self.campaigns.add(*extracted)

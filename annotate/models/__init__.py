@@ -1,3 +1,4 @@
+from .analytics import AnalyticsSnapshot
 from .campaign import Campaign, CampaignGrant, GuidelineVersion
 from .choices import (
     AssignmentStatus,
@@ -8,19 +9,25 @@ from .choices import (
     TaskType,
 )
 from .content import Conversation, Prompt, Response, Turn
+from .exports import Export, ExportStatus
+from .onboarding import CampaignAdmission
 from .profile import Annotator, Consent, ProfileVersion
 from .work import Annotation, Assignment, Item, ItemResponse
 
 __all__ = [
+    "AnalyticsSnapshot",
     "Annotation",
     "Annotator",
     "Assignment",
     "AssignmentStatus",
     "Campaign",
+    "CampaignAdmission",
     "CampaignGrant",
     "CampaignStatus",
     "Consent",
     "Conversation",
+    "Export",
+    "ExportStatus",
     "GuidelineVersion",
     "Item",
     "ItemResponse",

@@ -47,10 +47,12 @@ class Item(models.Model):
         ]
         indexes = [
             # The assignment query walks open items of a campaign by priority.
+            # Only items with a free slot are in it, so the scan never walks past
+            # full items however far a campaign has progressed.
             models.Index(
                 fields=["campaign", "-priority", "id"],
                 name="item_open_queue",
-                condition=Q(status="open"),
+                condition=Q(status="open", slots_taken__lt=F("overlap")),
             ),
         ]
 

@@ -17,7 +17,14 @@ from .errors import (
     NotFound,
     ServiceError,
 )
-from .items import ItemSpec, ItemSpecError, ResponseSpec, item_create_for_responses, items_add
+from .items import (
+    ItemSpec,
+    ItemSpecError,
+    ResponseSpec,
+    conversation_items_add,
+    item_create_for_responses,
+    items_add,
+)
 
 __all__ = [
     "AlreadyFinished",
@@ -36,6 +43,7 @@ __all__ = [
     "assignments_expire_stale",
     "campaign_create",
     "campaign_set_status",
+    "conversation_items_add",
     "guideline_publish",
     "item_create_for_responses",
     "item_retire",

@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from annotate.models import (
     Item,
     ItemResponse,
     ItemStatus,
+    TaskType,
 )
 from annotate.payloads import PayloadContext, validate_payload
 
@@ -174,14 +175,22 @@ def annotation_submit(
     """
     with transaction.atomic():
         assignment = _lock_own_assignment(assignment_id, annotator)
+        # A separate statement on purpose: a join in the locking SELECT would read the
+        # annotation table from the snapshot taken before the lock wait, and miss the row
+        # a concurrent submit of the same assignment just committed.
         existing = Annotation.objects.filter(assignment=assignment).first()
         if existing is not None:
             return existing, False
         if assignment.status == AssignmentStatus.SKIPPED:
             raise AlreadyFinished("This task was skipped.")
         item, campaign = assignment.item, assignment.campaign
-        texts = dict(
-            ItemResponse.objects.filter(item=item).values_list("response_id", "response__text")
+        # Only edits and critiques check text; the others skip the join.
+        texts = (
+            dict(
+                ItemResponse.objects.filter(item=item).values_list("response_id", "response__text")
+            )
+            if item.task_type in (TaskType.EDIT, TaskType.CRITIQUE)
+            else {}
         )
         clean = validate_payload(
             item.task_type,
@@ -203,24 +212,20 @@ def annotation_submit(
             item=item, campaign=campaign, payload=clean, time_spent_ms=time_spent_ms
         )
         now = timezone.now()
-        try:
-            with transaction.atomic():
-                annotation = Annotation.objects.create(
-                    assignment=assignment,
-                    item=item,
-                    campaign=campaign,
-                    annotator=annotator,
-                    task_type=item.task_type,
-                    payload=clean,
-                    time_spent_ms=time_spent_ms,
-                    guideline_version=guideline,
-                    profile_version_id=annotator.current_profile_id,
-                    flags=flags,
-                )
-        except IntegrityError:
-            # Only reachable if the row lock was bypassed (it is not on PostgreSQL);
-            # the unique constraint still guarantees a single stored label.
-            return Annotation.objects.get(assignment=assignment), False
+        # The assignment row lock makes this the only writer for this assignment; the
+        # unique constraint on Annotation.assignment is the backstop if that ever changes.
+        annotation = Annotation.objects.create(
+            assignment=assignment,
+            item=item,
+            campaign=campaign,
+            annotator=annotator,
+            task_type=item.task_type,
+            payload=clean,
+            time_spent_ms=time_spent_ms,
+            guideline_version=guideline,
+            profile_version_id=annotator.current_profile_id,
+            flags=flags,
+        )
         Assignment.objects.filter(pk=assignment.pk).update(
             status=AssignmentStatus.SUBMITTED, finished_at=now
         )

@@ -66,6 +66,9 @@ class ItemSpec:
     is_attention_check: bool = False
     gold_answer: Any = None
     overlap: int | None = None
+    # Imports of real preference data may keep an empty reply (a labeller preferred
+    # silence); everything else must show annotators some text.
+    allow_empty_responses: bool = False
 
     def check(self) -> None:
         """Raise ItemSpecError with a sentence a person can act on."""
@@ -85,9 +88,9 @@ class ItemSpec:
         if n < low or (high is not None and n > high) or n > MAX_RESPONSES:
             wanted = f"{low}" if low == high else f"{low} or more"
             raise ItemSpecError(f"a {self.task_type} item needs {wanted} responses, got {n}")
-        for response in self.responses:
-            if not response.text.strip():
-                raise ItemSpecError("a response is empty")
+        empty = sum(1 for response in self.responses if not response.text.strip())
+        if empty and (not self.allow_empty_responses or empty == n):
+            raise ItemSpecError("a response is empty")
         if self.overlap is not None and not 1 <= self.overlap <= 100:
             raise ItemSpecError("overlap must be between 1 and 100")
 
@@ -225,3 +228,38 @@ def item_create_for_responses(
         [ItemResponse(item=item, response=r, position=p) for p, r in enumerate(responses)]
     )
     return item
+
+
+@transaction.atomic
+def conversation_items_add(
+    *,
+    campaign: Campaign,
+    n: int,
+    overlap: int | None = None,
+    priority: float = 0.0,
+    metadata: dict[str, Any] | None = None,
+) -> list[Item]:
+    """Create ``n`` live-conversation (PRISM) items: no prompt, no responses.
+
+    The annotator writes the opening prompt and the campaign's model pool answers live,
+    so an item here is only a slot of work; ``overlap`` (default: the campaign's) is how
+    many annotators each slot admits.
+    """
+    if not 1 <= n <= 100_000:
+        raise ItemSpecError("n must be between 1 and 100000")
+    overlap = overlap or campaign.overlap
+    if not 1 <= overlap <= 100:
+        raise ItemSpecError("overlap must be between 1 and 100")
+    return Item.objects.bulk_create(
+        [
+            Item(
+                campaign=campaign,
+                task_type=TaskType.CONVERSATION,
+                prompt=None,
+                overlap=overlap,
+                priority=priority,
+                metadata=dict(metadata or {}),
+            )
+            for _ in range(n)
+        ]
+    )

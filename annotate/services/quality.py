@@ -1,17 +1,46 @@
-"""Quality flags computed when a label is stored.
+"""Quality control: flags on each label, gold items mixed in, pausing annotators.
 
 Campaign.config keys read here:
 - ``min_seconds`` (number, default 0): a submit faster than this is flagged ``too_fast``
-  (stored, not silently accepted, and visible to admins).
+  (stored, not silently accepted, visible to admins) and the annotator is told.
+- ``gold_rate`` (0..1, default 0): probability that a lease is served from the
+  campaign's gold items (``Item.is_gold``) when one is left for this annotator.
+- ``attention_rate`` (0..1, default 0): same for attention checks
+  (``Item.is_attention_check``).
+- ``max_gold_failures`` (int, default 0 = never): after this many failed gold items or
+  attention checks in the campaign the annotator is paused (``Annotator.paused``).
 Gold items and attention checks carry ``Item.gold_answer`` in the task type's payload
-shape; the flag ``gold_correct`` records whether the answer matched.
+shape; the flag ``gold_correct`` records whether the answer matched, so failures are
+recorded per annotator on their annotations (``quality_failures`` counts them).
+Gold items should be given a low ``priority`` so the ordinary queue reaches them last:
+the rate above is then what decides how often they are served.
 """
 
 from __future__ import annotations
 
+import random
+from datetime import datetime, timedelta
 from typing import Any
 
-from annotate.models import Annotation, Campaign, Item, TaskType
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotate.models import (
+    Annotation,
+    Annotator,
+    Assignment,
+    AssignmentStatus,
+    Campaign,
+    Item,
+    ItemResponse,
+    ItemStatus,
+    TaskType,
+)
+
+from .errors import AnnotatorPaused
+
+_rng = random.SystemRandom()
 
 
 def annotation_flags(
@@ -56,9 +85,140 @@ def gold_matches(task_type: str, gold: Any, payload: dict[str, Any]) -> bool:
     return False
 
 
-def after_submit(*, annotation: Annotation) -> None:
-    """Hook for per-annotator quality state (pausing after repeated gold failures).
+def _rate(campaign: Campaign, key: str) -> float:
+    try:
+        return min(1.0, max(0.0, float((campaign.config or {}).get(key, 0) or 0)))
+    except (TypeError, ValueError):
+        return 0.0
 
-    Runs inside the submit transaction. The annotator-experience work extends it.
+
+def quality_failures(*, annotator: Annotator, campaign: Campaign) -> int:
+    """Failed gold items and attention checks of this annotator in this campaign."""
+    return Annotation.objects.filter(
+        annotator=annotator, campaign=campaign, flags__gold_correct=False
+    ).count()
+
+
+def after_submit(*, annotation: Annotation) -> None:
+    """Pause the annotator once their gold failures reach ``max_gold_failures``.
+
+    Runs inside the submit transaction, so the pause and the label commit together.
     """
-    return None
+    if annotation.flags.get("gold_correct") is not False:
+        return
+    campaign = annotation.campaign
+    try:
+        limit = int((campaign.config or {}).get("max_gold_failures", 0) or 0)
+    except (TypeError, ValueError):
+        limit = 0
+    if limit <= 0:
+        return
+    failures = quality_failures(annotator=annotation.annotator, campaign=campaign)
+    if failures >= limit:
+        Annotator.objects.filter(pk=annotation.annotator_id).update(
+            paused=True,
+            paused_reason=(
+                "Your account is paused: several quality-check answers did not match the "
+                "expected answer. A researcher will review your work and contact you."
+            ),
+        )
+
+
+def submit_notices(*, annotation: Annotation, campaign: Campaign) -> list[str]:
+    """Sentences to show the annotator after a submit (their label is stored either way)."""
+    notices = []
+    if annotation.flags.get("too_fast"):
+        seconds = (campaign.config or {}).get("min_seconds", 0)
+        notices.append(
+            f"That answer came in faster than the expected minimum of {seconds} seconds, "
+            "so it is flagged for review. Please take the time to read each response."
+        )
+    return notices
+
+
+def _lease_quality_item(
+    *, annotator: Annotator, campaign: Campaign, kind: str, now: datetime
+) -> Assignment | None:
+    """Lease one gold item or attention check, with the same locks as assignment_next.
+
+    Locks: the annotator row, then one item taken with SKIP LOCKED (annotator -> item,
+    the order assignment_next uses, so the two never deadlock).
+    """
+    with transaction.atomic():
+        locked = (
+            Annotator.objects.select_for_update()
+            .only("paused", "paused_reason", "deleted_at")
+            .get(pk=annotator.pk)
+        )
+        if locked.paused or locked.deleted_at:
+            raise AnnotatorPaused(locked.paused_reason or "Your account is paused.")
+        if Assignment.objects.filter(
+            annotator=annotator,
+            campaign=campaign,
+            status=AssignmentStatus.ACTIVE,
+            lease_expires_at__gt=now,
+        ).exists():
+            return None  # assignment_next hands back the lease they already hold
+        candidates = Item.objects.filter(
+            campaign=campaign,
+            status=ItemStatus.OPEN,
+            slots_taken__lt=F("overlap"),
+            **{kind: True},
+        ).exclude(
+            id__in=Assignment.objects.filter(annotator=annotator, campaign=campaign).values(
+                "item_id"
+            )
+        )
+        item = (
+            candidates.select_for_update(skip_locked=True, of=("self",))
+            .order_by("-priority", "id")
+            .first()
+        )
+        if item is None:
+            return None
+        order = list(
+            ItemResponse.objects.filter(item=item)
+            .order_by("position")
+            .values_list("response_id", flat=True)
+        )
+        _rng.shuffle(order)
+        assignment = Assignment.objects.create(
+            item=item,
+            annotator=annotator,
+            campaign=campaign,
+            presented_order=order,
+            lease_expires_at=now + timedelta(seconds=campaign.lease_seconds),
+        )
+        Item.objects.filter(pk=item.pk).update(slots_taken=F("slots_taken") + 1)
+        item.slots_taken += 1
+        assignment.item = item
+        return assignment
+
+
+def assignment_next_with_quality(
+    *,
+    annotator: Annotator,
+    campaign: Campaign,
+    task_types: list[str] | None = None,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> Assignment | None:
+    """assignment_next, mixing in gold items and attention checks at the configured rates.
+
+    Raises what assignment_next raises (CampaignNotOpen, AnnotatorPaused).
+    """
+    from .assignments import assignment_next
+
+    now = now or timezone.now()
+    draw = (rng or _rng).random()
+    gold_rate, attention_rate = _rate(campaign, "gold_rate"), _rate(campaign, "attention_rate")
+    kind = None
+    if draw < attention_rate:
+        kind = "is_attention_check"
+    elif draw < attention_rate + gold_rate:
+        kind = "is_gold"
+    if kind is not None and campaign.is_open:
+        leased = _lease_quality_item(annotator=annotator, campaign=campaign, kind=kind, now=now)
+        if leased is not None:
+            return leased
+    return assignment_next(annotator=annotator, campaign=campaign, task_types=task_types, now=now)

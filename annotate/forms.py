@@ -1,0 +1,246 @@
+"""Forms of the annotator pages, and turning a task form's POST into a payload.
+
+Task payloads are validated by annotate.payloads (through annotation_submit); the
+functions here only reshape form fields into the payload shape, so the same rules apply
+to the browser and the API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.http import QueryDict
+
+from annotate.countries import COUNTRY_CHOICES
+from annotate.models import ProfileVersion, TaskType
+from annotate.models.profile import STATED_PREFERENCES, USE_CASES
+from annotate.payloads import PayloadError
+
+SELF_DESCRIBE = "self_describe"
+PREFERENCE_LABELS = {
+    "values": "The response reflects values and beliefs close to mine",
+    "creativity": "The response is creative and original",
+    "fluency": "The response is well written and easy to read",
+    "factuality": "The response is factually accurate",
+    "diversity": "The response presents several viewpoints",
+    "safety": "The response is safe and avoids harm",
+    "personalisation": "The response is tailored to me",
+    "helpfulness": "The response is helpful",
+}
+
+
+class SignupForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username",)
+
+
+class ConsentForm(forms.Form):
+    version = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    text_sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    agree = forms.BooleanField(
+        required=True,
+        label="I have read the text above and agree to take part.",
+        error_messages={"required": "Tick the box to agree, or leave the study."},
+    )
+
+
+class _Slider(forms.NumberInput):
+    input_type = "range"
+
+
+class ProfileForm(forms.ModelForm):
+    """The PRISM-style survey. Saving goes through profile_version_create (a new version)."""
+
+    birth_country = forms.ChoiceField(
+        choices=[("", "Choose a country"), *COUNTRY_CHOICES], label="Country of birth"
+    )
+    residence_country = forms.ChoiceField(
+        choices=[("", "Choose a country"), *COUNTRY_CHOICES], label="Country you live in"
+    )
+    use_cases = forms.MultipleChoiceField(
+        choices=USE_CASES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="What do you use AI assistants for? (choose all that apply)",
+    )
+
+    class Meta:
+        model = ProfileVersion
+        fields = (
+            "age_band",
+            "gender",
+            "gender_self_describe",
+            "birth_country",
+            "residence_country",
+            "first_language",
+            "english_proficiency",
+            "education",
+            "employment",
+            "marital_status",
+            "ethnicity",
+            "ethnicity_self_describe",
+            "religion",
+            "religion_self_describe",
+            "ai_familiarity",
+            "ai_frequency",
+            "use_cases",
+            *(f"pref_{name}" for name in STATED_PREFERENCES),
+            "self_description",
+            "system_prompt",
+        )
+        labels = {
+            "age_band": "Age",
+            "gender": "Gender",
+            "gender_self_describe": "Your gender, in your words",
+            "first_language": "First language",
+            "english_proficiency": "How well do you speak English?",
+            "education": "Highest level of education completed",
+            "employment": "Employment status",
+            "marital_status": "Marital status",
+            "ethnicity": "Ethnicity",
+            "ethnicity_self_describe": "Your ethnicity, in your words",
+            "religion": "Religion",
+            "religion_self_describe": "Your religion, in your words",
+            "ai_familiarity": "How familiar are you with AI assistants (chatbots)?",
+            "ai_frequency": "How often do you use them?",
+            "self_description": (
+                "In a few sentences, describe the values or principles that matter most to you"
+            ),
+            "system_prompt": (
+                "If you could instruct an AI assistant how to behave with you, what "
+                "would you write? (a 'system prompt')"
+            ),
+        }
+        widgets = {
+            "ai_familiarity": forms.RadioSelect,
+            "ai_frequency": forms.RadioSelect,
+            "self_description": forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+            "system_prompt": forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+            "first_language": forms.TextInput(attrs={"autocomplete": "off"}),
+            **{
+                f"pref_{name}": _Slider(attrs={"min": 0, "max": 100, "step": 1})
+                for name in STATED_PREFERENCES
+            },
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in STATED_PREFERENCES:
+            field = self.fields[f"pref_{name}"]
+            field.label = PREFERENCE_LABELS[name]
+            field.min_value, field.max_value = 0, 100
+            if not self.is_bound and self.initial.get(f"pref_{name}") is None:
+                self.initial[f"pref_{name}"] = 50
+        for name in ("self_description", "system_prompt"):
+            self.fields[name].required = True
+        for field in self.fields.values():
+            if field.required:
+                field.widget.attrs.setdefault("aria-required", "true")
+
+    @property
+    def preference_fields(self) -> list[forms.BoundField]:
+        return [self[f"pref_{name}"] for name in STATED_PREFERENCES]
+
+    def clean_first_language(self) -> str:
+        value = (self.cleaned_data.get("first_language") or "").strip()
+        if not value:
+            raise forms.ValidationError("Tell us your first language (or 'Prefer not to say').")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for field in ("gender", "ethnicity", "religion"):
+            text_field = f"{field}_self_describe"
+            text = (data.get(text_field) or "").strip()
+            if data.get(field) == SELF_DESCRIBE:
+                if not text:
+                    self.add_error(text_field, "Please describe it, or choose another option.")
+            else:
+                data[text_field] = ""
+        for name in ("self_description", "system_prompt"):
+            if name in data and len((data[name] or "").strip()) < 3:
+                self.add_error(name, "Please write at least a few words.")
+        if data.get("ai_frequency") == "never" and data.get("use_cases"):
+            self.add_error("use_cases", "You said you never use AI assistants.")
+        return data
+
+    def profile_fields(self) -> dict[str, Any]:
+        """cleaned_data as keyword arguments for profile_version_create."""
+        return {name: self.cleaned_data[name] for name in self.fields}
+
+
+class SkipForm(forms.Form):
+    reason = forms.CharField(max_length=500, required=False)
+
+
+# --- task forms -> payloads -------------------------------------------------------------
+
+
+def _int_or_none(value: str | None) -> int | None:
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def task_payload_from_post(
+    *,
+    task_type: str,
+    data: QueryDict,
+    presented_order: Sequence[int],
+    rating_attributes: Sequence[str],
+) -> dict[str, Any]:
+    """Reshape the fields of a task form into the payload annotate.payloads validates.
+
+    Raises PayloadError for fields the form itself sends malformed (a hand-made POST).
+    """
+    if task_type == TaskType.PAIRWISE:
+        choice = data.get("choice", "")
+        payload: dict[str, Any] = {"choice": choice, "reason": data.get("reason", "")}
+        raw = data.get("strength", "").strip()
+        if raw:
+            magnitude = _int_or_none(raw)
+            if magnitude is None:
+                raise PayloadError({"strength": "Must be a whole number."})
+            # The form asks "how much better" (1..3); the stored strength is signed,
+            # negative favouring A (annotate.payloads.validate_pairwise).
+            payload["strength"] = (
+                0 if choice == "tie" else (-magnitude if choice == "A" else magnitude)
+            )
+        return payload
+    if task_type == TaskType.RANKING:
+        ranks: dict[int, list[int]] = {}
+        for rid in presented_order:
+            value = _int_or_none(data.get(f"rank_{rid}"))
+            if value is None:
+                raise PayloadError({"ranking": "Give every response a rank."})
+            ranks.setdefault(value, []).append(rid)
+        return {"ranking": [ranks[r] for r in sorted(ranks)]}
+    if task_type == TaskType.RATING:
+        return {
+            "ratings": {
+                str(rid): {a: data.get(f"rating_{rid}_{a}", "") for a in rating_attributes}
+                for rid in presented_order
+            }
+        }
+    if task_type == TaskType.EDIT:
+        return {"response_id": data.get("response_id", ""), "edited_text": data.get("edited_text")}
+    if task_type == TaskType.CRITIQUE:
+        try:
+            spans = json.loads(data.get("spans") or "[]")
+        except ValueError:
+            raise PayloadError({"spans": "The highlighted spans could not be read."}) from None
+        return {
+            "critique": data.get("critique", ""),
+            "suggestion": data.get("suggestion", ""),
+            "spans": spans,
+        }
+    raise PayloadError({"task_type": "This task is answered on its own page."})

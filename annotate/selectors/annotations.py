@@ -1,0 +1,74 @@
+"""Reads of annotations: role scoping and the filters shared by the API and exports.
+
+Filters arrive normalised (annotate.api.filters parses query strings into this dict, and
+an Export row stores the same dict so the export can be rebuilt)::
+
+    {"task_type": ["pairwise", ...], "created_after": iso, "created_before": iso,
+     "guideline_version": 3, "endpoint": 7, "policy_version": 2,
+     "profile": {"residence_country": ["GB", "US"], "age_band": ["25-34"]},
+     "annotator": "ann_..."}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from annotate.models import Annotation, Campaign, CampaignGrant, ItemResponse
+from annotate.roles import annotator_of, is_admin, is_researcher
+
+
+def campaigns_visible_to(user: Any) -> QuerySet[Campaign]:
+    """Admins: all. Researchers: granted. Others: none (annotators read no campaign data)."""
+    if is_admin(user):
+        return Campaign.objects.all()
+    if is_researcher(user):
+        return Campaign.objects.filter(grants__user=user)
+    return Campaign.objects.none()
+
+
+def annotations_visible_to(user: Any) -> QuerySet[Annotation]:
+    """Admins all; researchers their granted campaigns; annotators their own labels."""
+    if is_admin(user):
+        return Annotation.objects.all()
+    scope = Q(pk__in=[])
+    if is_researcher(user):
+        # A subquery, not a join: a join on grants would repeat rows under the OR.
+        scope |= Q(campaign_id__in=CampaignGrant.objects.filter(user=user).values("campaign_id"))
+    annotator = annotator_of(user)
+    if annotator is not None:
+        scope |= Q(annotator=annotator)
+    return Annotation.objects.filter(scope)
+
+
+def annotations_filter(qs: QuerySet[Annotation], filters: dict[str, Any]) -> QuerySet[Annotation]:
+    if filters.get("task_type"):
+        qs = qs.filter(task_type__in=filters["task_type"])
+    if filters.get("created_after"):
+        qs = qs.filter(created_at__gte=parse_datetime(filters["created_after"]))
+    if filters.get("created_before"):
+        qs = qs.filter(created_at__lt=parse_datetime(filters["created_before"]))
+    if filters.get("guideline_version") is not None:
+        qs = qs.filter(guideline_version__version=filters["guideline_version"])
+    if filters.get("annotator"):
+        qs = qs.filter(annotator__pseudonym=filters["annotator"])
+    model_q = Q()
+    if filters.get("endpoint") is not None:
+        model_q &= Q(response__endpoint_id=filters["endpoint"])
+    if filters.get("policy_version") is not None:
+        model_q &= Q(response__policy_version_id=filters["policy_version"])
+    if model_q:
+        # "Labels involving this model": any of the item's responses came from it.
+        qs = qs.filter(Exists(ItemResponse.objects.filter(model_q, item_id=OuterRef("item_id"))))
+    for field, values in (filters.get("profile") or {}).items():
+        lookup = f"profile_version__{field}"
+        if field == "use_cases":
+            cond = Q()
+            for v in values:
+                cond |= Q(**{f"{lookup}__contains": [v]})
+            qs = qs.filter(cond)
+        else:
+            qs = qs.filter(**{f"{lookup}__in": values})
+    return qs

@@ -1,0 +1,189 @@
+"""Reads for exports: annotations as plain dicts, streamed in keyset chunks.
+
+Memory stays flat whatever the size: rows are fetched ``chunk_size`` at a time with
+``values()`` (no model instances) ordered by id and resumed after the last id seen
+(keyset pagination), so no transaction or server-side cursor has to stay open while a
+slow client drains the stream. Each chunk costs two queries: the annotations with their
+joined prompt, profile and guideline, and the responses of the chunk's items.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import Max
+
+from annotate.exports.privacy import PrivacySettings, publishable_values, suppress
+from annotate.models import Annotation, Campaign, Conversation, ItemResponse, TaskType
+
+from .annotations import annotations_filter
+
+CHUNK_SIZE = 2000
+
+_BASE_FIELDS = {
+    "id": "annotation_id",
+    "item_id": "item_id",
+    "task_type": "task_type",
+    "annotator__pseudonym": "annotator_id",
+    "created_at": "created_at",
+    "time_spent_ms": "time_spent_ms",
+    "guideline_version__version": "guideline_version",
+    "profile_version__version": "profile_version",
+    "payload": "payload",
+    "flags": "flags",
+    "assignment__presented_order": "presented_order",
+    "item__prompt__text": "prompt",
+    "item__prompt__messages": "messages",
+    "item__prompt__conversation_id": "conversation_id",
+    "item__prompt__turn__depth": "turn_depth",
+}
+
+
+def export_queryset(
+    *, campaign: Campaign, filters: dict[str, Any], max_id: int | None = None
+) -> Any:
+    qs = annotations_filter(Annotation.objects.filter(campaign=campaign), filters)
+    if max_id is not None:
+        qs = qs.filter(id__lte=max_id)
+    return qs
+
+
+def export_max_annotation_id(*, campaign: Campaign) -> int:
+    return Annotation.objects.filter(campaign=campaign).aggregate(m=Max("id"))["m"] or 0
+
+
+def export_publishable(
+    *, campaign: Campaign, filters: dict[str, Any], privacy: PrivacySettings, max_id: int | None
+) -> dict[str, set[Any]]:
+    """Profile values shared by >= k annotators of this export (one query)."""
+    if not privacy.k_fields:
+        return {}
+    pairs = (
+        export_queryset(campaign=campaign, filters=filters, max_id=max_id)
+        .filter(profile_version__isnull=False)
+        .values_list("annotator_id", *[f"profile_version__{f}" for f in privacy.k_fields])
+        .distinct()
+    )
+    return publishable_values(
+        ((row[0], dict(zip(privacy.k_fields, row[1:], strict=True))) for row in pairs),
+        privacy,
+    )
+
+
+def _model_label(endpoint_id: int | None, policy_id: int | None, source: str) -> str:
+    if policy_id:
+        return f"policy:{policy_id}"
+    if endpoint_id:
+        return f"endpoint:{endpoint_id}"
+    return source or "unknown"
+
+
+def _responses_by_item(item_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    rows = (
+        ItemResponse.objects.filter(item_id__in=item_ids)
+        .order_by("item_id", "position")
+        .values_list(
+            "item_id",
+            "position",
+            "response_id",
+            "response__text",
+            "response__source",
+            "response__endpoint_id",
+            "response__policy_version_id",
+        )
+    )
+    for item_id, position, rid, text, source, endpoint_id, policy_id in rows:
+        out[item_id].append(
+            {
+                "id": rid,
+                "position": position,
+                "text": text,
+                "source": source,
+                "model": _model_label(endpoint_id, policy_id, source),
+            }
+        )
+    return out
+
+
+def export_base_rows(
+    *,
+    campaign: Campaign,
+    filters: dict[str, Any],
+    privacy: PrivacySettings,
+    max_id: int | None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Iterator[dict[str, Any]]:
+    """Every matching annotation as a base row (see annotate.exports.shapes)."""
+    publishable = export_publishable(
+        campaign=campaign, filters=filters, privacy=privacy, max_id=max_id
+    )
+    profile_lookups = [f"profile_version__{f}" for f in privacy.profile_fields]
+    names = list(_BASE_FIELDS) + profile_lookups
+    qs = export_queryset(campaign=campaign, filters=filters, max_id=max_id).order_by("id")
+    last_id = 0
+    while True:
+        chunk = list(qs.filter(id__gt=last_id).values_list(*names)[:chunk_size])
+        if not chunk:
+            return
+        last_id = chunk[-1][0]
+        responses = _responses_by_item({row[1] for row in chunk})
+        n_base = len(_BASE_FIELDS)
+        for values in chunk:
+            row = dict(zip(_BASE_FIELDS.values(), values[:n_base], strict=True))
+            raw_profile = (
+                dict(zip(privacy.profile_fields, values[n_base:], strict=True))
+                if row["profile_version"] is not None
+                else None
+            )
+            row["profile"] = suppress(raw_profile, privacy, publishable)
+            row["campaign"] = campaign.slug
+            row["responses"] = responses.get(row["item_id"], [])
+            row["messages"] = row["messages"] or []
+            yield row
+
+
+def prism_survey_rows(
+    *,
+    campaign: Campaign,
+    filters: dict[str, Any],
+    privacy: PrivacySettings,
+    max_id: int | None,
+) -> Iterator[dict[str, Any]]:
+    """One row per (annotator, profile version) that labelled in this export."""
+    publishable = export_publishable(
+        campaign=campaign, filters=filters, privacy=privacy, max_id=max_id
+    )
+    fields = privacy.profile_fields
+    rows = (
+        export_queryset(campaign=campaign, filters=filters, max_id=max_id)
+        .values_list(
+            "annotator__pseudonym",
+            "profile_version__version",
+            *[f"profile_version__{f}" for f in fields],
+        )
+        .distinct()
+        .order_by("annotator__pseudonym", "profile_version__version")
+    )
+    for pseudonym, version, *values in rows:
+        profile = dict(zip(fields, values, strict=True)) if version is not None else None
+        yield {
+            "annotator_id": pseudonym,
+            "profile_version": version,
+            **suppress(profile, privacy, publishable),
+        }
+
+
+def prism_conversations(*, campaign: Campaign, conversation_ids: set[int]) -> dict[int, Any]:
+    """Conversation metadata for the PRISM conversations file (one query)."""
+    return {
+        c["id"]: c
+        for c in Conversation.objects.filter(campaign=campaign, id__in=conversation_ids).values(
+            "id", "source", "created_by__annotator__pseudonym"
+        )
+    }
+
+
+CONVERSATION_TASK = TaskType.CONVERSATION

@@ -1,0 +1,260 @@
+"""Exports: record each one, stream it, or run it as a Celery job that leaves a file.
+
+Every export gets an ``Export`` row first (shape, format, options, filters and the
+newest annotation id at the time), so a dataset can be traced and rebuilt; when its
+bytes have all been produced the row gets the row count, size and SHA-256.
+
+Small and medium exports stream straight to the client (flat memory: keyset chunks of
+``values()`` rows -> shape -> writer). Above ``settings.CHORUS_EXPORT_SYNC_MAX_ROWS``
+matching annotations (default 200,000), or when the client asks with ``async=1``, the
+export runs on the "default" Celery queue (annotate.tasks.export_run) and writes
+``CHORUS_EXPORT_DIR/<id>.<ext>``; the client polls the export and downloads the file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from annotate.exports import prism, shapes
+from annotate.exports.privacy import PrivacySettings, privacy_settings
+from annotate.exports.schemas import columns_for, prism_columns
+from annotate.exports.writers import Tally, _Drain, write
+from annotate.models import Campaign, Export, ExportStatus
+from annotate.selectors import exports as sel
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY = 20_000  # base rows between progress writes of a running job
+
+
+def sync_max_rows() -> int:
+    return int(getattr(settings, "CHORUS_EXPORT_SYNC_MAX_ROWS", 200_000))
+
+
+def export_extension(export: Export) -> str:
+    return "zip" if export.shape == "prism" else export.format
+
+
+def export_filename(export: Export) -> str:
+    return f"{export.campaign.slug}-{export.shape}-{export.pk}.{export_extension(export)}"
+
+
+@transaction.atomic
+def export_create(
+    *,
+    campaign: Campaign,
+    requested_by: Any,
+    shape: str,
+    fmt: str,
+    options: shapes.ShapeOptions,
+    filters: dict[str, Any],
+    is_async: bool = False,
+) -> Export:
+    """Record an export about to run; pins the newest annotation id it may include."""
+    options_dict = asdict(options)
+    options_dict["sources"] = list(options.sources)
+    return Export.objects.create(
+        campaign=campaign,
+        requested_by=requested_by if getattr(requested_by, "pk", None) else None,
+        shape=shape,
+        format=fmt,
+        options=options_dict,
+        filters=filters,
+        max_annotation_id=sel.export_max_annotation_id(campaign=campaign),
+        is_async=is_async,
+        status=ExportStatus.QUEUED if is_async else ExportStatus.RUNNING,
+    )
+
+
+def export_count(*, campaign: Campaign, filters: dict[str, Any]) -> int:
+    return int(sel.export_queryset(campaign=campaign, filters=filters).count())
+
+
+def _options(export: Export) -> shapes.ShapeOptions:
+    data = dict(export.options)
+    data["sources"] = tuple(data.get("sources") or shapes.ShapeOptions.sources)
+    return shapes.ShapeOptions(**data)
+
+
+def _shaped(
+    export: Export, base: Iterator[dict[str, Any]], privacy: PrivacySettings
+) -> Iterator[dict[str, Any]]:
+    campaign, opts = export.campaign, _options(export)
+    overall = campaign.overall_attribute
+    if export.shape == "raw":
+        for row in base:
+            yield from shapes.raw_rows(row, privacy.profile_fields)
+    elif export.shape == "trl-preference":
+        for row in base:
+            yield from shapes.preference_rows(row, opts, overall=overall)
+    elif export.shape == "trl-unpaired":
+        scale = campaign.rating_range
+        for row in base:
+            yield from shapes.unpaired_rows(row, opts, overall=overall, scale=scale)
+    elif export.shape == "ranking":
+        for row in base:
+            yield from shapes.ranking_rows(row, opts)
+    else:
+        raise ValueError(f"unknown shape {export.shape!r}")
+
+
+def _base_rows(
+    export: Export, privacy: PrivacySettings, on_row: Callable[[int], None] | None = None
+) -> Iterator[dict[str, Any]]:
+    rows = sel.export_base_rows(
+        campaign=export.campaign,
+        filters=export.filters,
+        privacy=privacy,
+        max_id=export.max_annotation_id,
+    )
+    if on_row is None:
+        return rows
+    return _counting(rows, on_row)
+
+
+def _counting(
+    rows: Iterator[dict[str, Any]], on_row: Callable[[int], None]
+) -> Iterator[dict[str, Any]]:
+    for n, row in enumerate(rows, 1):
+        if n % PROGRESS_EVERY == 0:
+            on_row(n)
+        yield row
+
+
+def _prism_zip(export: Export, privacy: PrivacySettings, tally: Tally, base: Any) -> Any:
+    """Zip of survey/conversations/utterances, streamed (zip data descriptors, no seek)."""
+    cols = prism_columns(privacy.profile_fields)
+    ext = export.format
+    sink = _Drain()
+    summary = prism.ConversationSummary()
+    campaign = export.campaign
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
+        survey = sel.prism_survey_rows(
+            campaign=campaign,
+            filters=export.filters,
+            privacy=privacy,
+            max_id=export.max_annotation_id,
+        )
+        utterances = prism.utterance_rows(base, summary, overall=campaign.overall_attribute)
+        members: list[tuple[str, Callable[[], Any]]] = [
+            ("survey", lambda: survey),
+            ("utterances", lambda: utterances),
+            (
+                "conversations",
+                lambda: summary.rows(
+                    sel.prism_conversations(campaign=campaign, conversation_ids=set(summary.by_id))
+                ),
+            ),
+        ]
+        for name, rows in members:
+            with archive.open(f"{name}.{ext}", mode="w", force_zip64=True) as member:
+                for chunk in write(ext, tally.count(rows()), cols[name]):
+                    member.write(chunk)
+                    yield sink.take()
+    yield sink.take()
+
+
+def export_bytes(
+    export: Export, *, tally: Tally, on_row: Callable[[int], None] | None = None
+) -> Iterator[bytes]:
+    """The export's bytes, chunk by chunk (tally counts output rows, size and hash)."""
+    privacy = privacy_settings(export.campaign.config)
+    base = _base_rows(export, privacy, on_row)
+    if export.shape == "prism":
+        chunks: Iterator[bytes] = _prism_zip(export, privacy, tally, base)
+    else:
+        columns = columns_for(
+            export.shape,
+            conversational=bool(export.options.get("conversational")),
+            profile_fields=privacy.profile_fields,
+        )
+        chunks = write(export.format, tally.count(_shaped(export, base, privacy)), columns)
+    return tally.bytes(c for c in chunks if c)
+
+
+def export_finish(*, export: Export, tally: Tally, file_path: str = "") -> Export:
+    export.status = ExportStatus.DONE
+    export.progress = 1.0
+    export.row_count = tally.rows
+    export.size_bytes = tally.size
+    export.sha256 = tally.sha256
+    export.file_path = file_path
+    export.finished_at = timezone.now()
+    export.save(
+        update_fields=[
+            "status",
+            "progress",
+            "row_count",
+            "size_bytes",
+            "sha256",
+            "file_path",
+            "finished_at",
+        ]
+    )
+    return export
+
+
+def export_fail(*, export: Export, error: str) -> None:
+    Export.objects.filter(pk=export.pk).update(
+        status=ExportStatus.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
+
+
+def export_stream(*, export: Export) -> Iterator[bytes]:
+    """Bytes for a streaming response; records count and checksum once fully sent.
+
+    A client that disconnects midway leaves the export "running" with no checksum: the
+    dataset it holds is incomplete and must not look otherwise.
+    """
+    tally = Tally()
+    try:
+        yield from export_bytes(export, tally=tally)
+    except Exception as exc:  # the status line is long gone; record why the file is short
+        log.exception("export %s failed while streaming", export.pk)
+        export_fail(export=export, error=str(exc))
+        raise
+    export_finish(export=export, tally=tally)
+
+
+def export_run(*, export_id: int) -> Export | None:
+    """Write an export to CHORUS_EXPORT_DIR (the Celery job). Safe to run twice."""
+    export = Export.objects.select_related("campaign").filter(pk=export_id).first()
+    if export is None or export.status == ExportStatus.DONE:
+        return export
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING, progress=0.0)
+    total = max(1, export_count(campaign=export.campaign, filters=export.filters))
+
+    def progress(n: int) -> None:
+        Export.objects.filter(pk=export.pk).update(progress=min(0.99, n / total))
+
+    folder = Path(settings.CHORUS_EXPORT_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{export.pk}.{export_extension(export)}"
+    partial = final.with_suffix(final.suffix + ".part")
+    tally = Tally()
+    try:
+        with open(partial, "wb") as fh:
+            for chunk in export_bytes(export, tally=tally, on_row=progress):
+                fh.write(chunk)
+        os.replace(partial, final)  # atomic: a download never sees half a file
+    except Exception as exc:
+        partial.unlink(missing_ok=True)
+        export_fail(export=export, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return export_finish(export=export, tally=tally, file_path=str(final))
+
+
+def export_rows_preview(export: Export, n: int = 5) -> list[dict[str, Any]]:
+    """First rows of an export's shape (used by tests and the docs examples)."""
+    privacy = privacy_settings(export.campaign.config)
+    return list(itertools.islice(_shaped(export, _base_rows(export, privacy), privacy), n))

@@ -1,0 +1,128 @@
+"""Sign up, crowd-platform join links, and consent."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from annotate.forms import ConsentForm, SignupForm
+from annotate.models import Annotator, Campaign
+from annotate.selectors.onboarding import (
+    consent_document,
+    consent_has_given,
+    join_param_names,
+)
+from annotate.services import annotator_get_or_create
+from annotate.services.onboarding import (
+    ConsentOutdated,
+    JoinRefused,
+    consent_give,
+    participant_join,
+)
+
+from .common import annotator_required, redirect, safe_next
+
+
+def _with_next(url: str, next_url: str) -> str:
+    return f"{url}?{urlencode({'next': next_url})}"
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create an account with a password; the next stop is the consent page."""
+    if request.user.is_authenticated:
+        return redirect(request, reverse("home"))
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        annotator_get_or_create(user=user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        next_url = safe_next(request, reverse("home"))
+        return redirect(request, _with_next(reverse("consent"), next_url))
+    return render(
+        request, "annotate/signup.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@require_http_methods(["GET"])
+def join(request: HttpRequest, slug: str) -> HttpResponse:
+    """Crowd admission: /join/<slug>/?PROLIFIC_PID=..&STUDY_ID=.. logs the participant in.
+
+    The parameter names are per campaign (Campaign.config participant_param/study_param).
+    """
+    campaign = get_object_or_404(Campaign, slug=slug)
+    pid_param, study_param = join_param_names(campaign=campaign)
+    try:
+        user = participant_join(
+            campaign=campaign,
+            external_id=request.GET.get(pid_param, ""),
+            study_id=request.GET.get(study_param, ""),
+        )
+    except JoinRefused as exc:
+        return render(
+            request,
+            "annotate/message.html",
+            {"title": "We could not start the study", "message": str(exc)},
+            status=400,
+        )
+    if request.user.is_authenticated and request.user.pk != user.pk:
+        # Another person's session on a shared computer must not carry over.
+        from django.contrib.auth import logout
+
+        logout(request)
+    if not request.user.is_authenticated:
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect(request, reverse("campaign_work", args=[campaign.slug]))
+
+
+def _consent(request: HttpRequest, annotator: Annotator, campaign: Campaign | None) -> HttpResponse:
+    document = consent_document(campaign=campaign)
+    default_next = (
+        reverse("campaign_work", args=[campaign.slug]) if campaign else reverse("profile_edit")
+    )
+    next_url = safe_next(request, default_next)
+    fresh = {"version": document.version, "text_sha256": document.sha256}
+    form = ConsentForm(request.POST if request.method == "POST" else None, initial=fresh)
+    if request.method == "POST" and form.is_valid():
+        try:
+            consent_give(
+                annotator=annotator,
+                campaign=document.campaign,
+                version=form.cleaned_data["version"],
+                text_sha256=form.cleaned_data["text_sha256"],
+            )
+        except ConsentOutdated as exc:
+            messages.warning(request, str(exc))
+            form = ConsentForm(initial=fresh)
+        else:
+            if annotator.current_profile_id is None:
+                return redirect(request, _with_next(reverse("profile_edit"), next_url))
+            return redirect(request, next_url)
+    context = {
+        "document": document,
+        "campaign": campaign,
+        "form": form,
+        "next": next_url,
+        "already": consent_has_given(annotator=annotator, document=document),
+    }
+    return render(request, "annotate/consent.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@annotator_required
+def consent(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
+    """The site-wide consent (campaigns without their own consent text use it too)."""
+    return _consent(request, annotator, None)
+
+
+@require_http_methods(["GET", "POST"])
+@annotator_required
+def campaign_consent(request: HttpRequest, slug: str, *, annotator: Annotator) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, slug=slug)
+    return _consent(request, annotator, campaign)

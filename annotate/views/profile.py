@@ -1,0 +1,84 @@
+"""The PRISM-style profile: view it, fill it in, edit it (an edit is a new version)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from annotate.forms import PREFERENCE_LABELS, ProfileForm
+from annotate.models import Annotator
+from annotate.models.profile import STATED_PREFERENCES, USE_CASES
+from annotate.selectors.onboarding import consent_document, consent_has_given
+from annotate.services import profile_version_create
+
+from .common import annotator_required, redirect, safe_next
+
+
+@require_http_methods(["GET"])
+@annotator_required
+def profile_view(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
+    profile = annotator.current_profile
+    if profile is None:
+        return redirect(request, reverse("profile_edit"))
+    form = ProfileForm(instance=profile)
+    rows = []
+    for name in form.fields:
+        if name.startswith("pref_") or name in ("self_description", "system_prompt"):
+            continue
+        bound = form[name]
+        value = getattr(profile, name)
+        if name == "use_cases":
+            labels = dict(USE_CASES)
+            shown = ", ".join(labels.get(v, v) for v in value) or "None"
+        elif hasattr(profile, f"get_{name}_display"):
+            shown = getattr(profile, f"get_{name}_display")()
+        else:
+            choices = dict(getattr(form.fields[name], "choices", []) or [])
+            shown = choices.get(value, value)
+        if name.endswith("_self_describe") and not value:
+            continue
+        rows.append((bound.label, shown))
+    prefs = [(PREFERENCE_LABELS[n], getattr(profile, f"pref_{n}")) for n in STATED_PREFERENCES]
+    return render(
+        request,
+        "annotate/profile_view.html",
+        {"profile": profile, "rows": rows, "prefs": prefs, "annotator": annotator},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@annotator_required
+def profile_edit(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
+    """First fill-in or an edit; saving always creates a new ProfileVersion."""
+    site_consent = consent_document(campaign=None)
+    next_url = safe_next(request, reverse("home"))
+    if not annotator.consents.exists() and not consent_has_given(
+        annotator=annotator, document=site_consent
+    ):
+        # Demographics are collected only from people who agreed to take part.
+        return redirect(request, f"{reverse('consent')}?{urlencode({'next': next_url})}")
+    current = annotator.current_profile
+    initial = model_to_dict(current) if current is not None else None
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile_version_create(annotator=annotator, **form.profile_fields())
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect(request, next_url)
+    return render(
+        request,
+        "annotate/profile_form.html",
+        {"form": form, "next": next_url, "is_edit": current is not None},
+        status=400 if form.errors else 200,
+    )

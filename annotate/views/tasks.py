@@ -1,0 +1,312 @@
+"""Task pages: the work loop of an annotator, served as htmx partials.
+
+GET /c/<slug>/            checks consent, profile, eligibility and quota, then shows the
+                          next task (a full page).
+GET /tasks/<id>/          one assignment (full page, or the fragment for htmx).
+POST /tasks/<id>/submit/  stores the answer and answers with the NEXT task's fragment,
+                          so there is no page reload between tasks; a validation error
+                          answers 422 with the same form, errors inline, input kept.
+POST /tasks/<id>/skip/    gives the item back with a reason, then the next task.
+Live conversation items are answered on the page named ``conversation_task``.
+
+Campaign.config keys read here:
+- ``max_tasks_per_annotator`` (int, optional): after this many submitted tasks the
+  participant is done (completion page, completion code).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from annotate.forms import SkipForm, task_payload_from_post
+from annotate.models import Annotator, AssignmentStatus, Campaign, TaskType
+from annotate.payloads import PayloadError
+from annotate.selectors.assignments import (
+    TaskView,
+    assignment_get_for_annotator,
+    campaign_progress,
+)
+from annotate.selectors.onboarding import completion_info, consent_document, consent_has_given
+from annotate.services import (
+    AlreadyFinished,
+    AnnotatorPaused,
+    CampaignNotOpen,
+    LeaseExpired,
+    NotFound,
+    annotation_submit,
+    assignment_skip,
+)
+from annotate.services.eligibility import (
+    NotEligible,
+    ProfileRequired,
+    QuotaFull,
+    admission_get,
+    campaign_admit,
+)
+from annotate.services.onboarding import admission_complete
+from annotate.services.quality import assignment_next_with_quality, submit_notices
+
+from .common import annotator_required, is_htmx, redirect
+from .task_context import task_context
+
+PARTIAL = "annotate/tasks/_task.html"
+PAGE = "annotate/task_page.html"
+
+
+def conversation_url(assignment_id: int) -> str | None:
+    """The live-conversation page, if that feature is installed (resolved lazily)."""
+    try:
+        return reverse("conversation_task", kwargs={"assignment_id": assignment_id})
+    except NoReverseMatch:
+        return None
+
+
+def _message_page(
+    request: HttpRequest, title: str, message: str, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    template = "annotate/tasks/_message.html" if is_htmx(request) else "annotate/message.html"
+    return render(request, template, {"title": title, "message": message, **extra}, status=status)
+
+
+def _gate(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> HttpResponse | None:
+    """Everything that must hold before a participant gets tasks, in the order asked."""
+    if not campaign.is_open:
+        return _message_page(request, "Not open", f"{campaign.name} is not open at the moment.")
+    if not consent_has_given(annotator=annotator, document=consent_document(campaign=campaign)):
+        return redirect(request, reverse("campaign_consent", args=[campaign.slug]))
+    if annotator.current_profile_id is None:
+        here = reverse("campaign_work", args=[campaign.slug])
+        return redirect(request, f"{reverse('profile_edit')}?next={here}")
+    if annotator.paused:
+        return _message_page(request, "Your account is paused", annotator.paused_reason)
+    try:
+        campaign_admit(campaign=campaign, annotator=annotator)
+    except ProfileRequired:
+        return redirect(request, reverse("profile_edit"))
+    except (NotEligible, QuotaFull) as exc:
+        return _message_page(request, "No tasks for you in this study", str(exc), status=403)
+    return None
+
+
+def _task_limit(campaign: Campaign) -> int:
+    try:
+        return max(0, int((campaign.config or {}).get("max_tasks_per_annotator") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _progress(campaign: Campaign, annotator: Annotator) -> dict[str, int]:
+    return campaign_progress(campaign=campaign, annotator=annotator)
+
+
+def _render_task(
+    request: HttpRequest,
+    view: TaskView,
+    annotator: Annotator,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    notices: list[str] | None = None,
+    push: bool = False,
+    progress: dict[str, int] | None = None,
+) -> HttpResponse:
+    assignment = view.assignment
+    context = task_context(
+        view,
+        progress=progress or _progress(assignment.campaign, annotator),
+        errors=errors,
+        values=request.POST if errors else None,
+        notices=notices,
+    )
+    context["partial"] = is_htmx(request)
+    response = render(request, PARTIAL if is_htmx(request) else PAGE, context, status=status)
+    if push and is_htmx(request):
+        response["HX-Push-Url"] = reverse("task", args=[assignment.pk])
+    return response
+
+
+def _conversation_redirect(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    url = conversation_url(assignment_id)
+    if url is None:
+        return _message_page(
+            request,
+            "Live conversation task",
+            "This task is a live conversation, which this server cannot show yet. "
+            "Please skip it to get the next task.",
+            skip_url=reverse("task_skip", args=[assignment_id]),
+        )
+    return redirect(request, url)
+
+
+def _done(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> HttpResponse:
+    admission_complete(campaign=campaign, annotator=annotator)
+    context = {
+        "campaign": campaign,
+        "completion": completion_info(campaign=campaign),
+        "progress": _progress(campaign, annotator),
+    }
+    if is_htmx(request):
+        response = render(request, "annotate/tasks/_done.html", context)
+        response["HX-Push-Url"] = reverse("campaign_done", args=[campaign.slug])
+        return response
+    return redirect(request, reverse("campaign_done", args=[campaign.slug]))
+
+
+def _next(
+    request: HttpRequest, campaign: Campaign, annotator: Annotator, notices: list[str]
+) -> HttpResponse:
+    """Answer with the annotator's next task (fragment for htmx, else a redirect)."""
+    progress = _progress(campaign, annotator)
+    limit = _task_limit(campaign)
+    if limit and progress.get("done", 0) >= limit:
+        return _done(request, campaign, annotator)
+    try:
+        assignment = assignment_next_with_quality(annotator=annotator, campaign=campaign)
+    except AnnotatorPaused as exc:
+        return _message_page(request, "Your account is paused", str(exc))
+    except CampaignNotOpen as exc:
+        return _message_page(request, "Not open", str(exc))
+    if assignment is None:
+        return _done(request, campaign, annotator)
+    if assignment.item.task_type == TaskType.CONVERSATION:
+        return _conversation_redirect(request, assignment.pk)
+    if not is_htmx(request):
+        for notice in notices:
+            messages.warning(request, notice)
+        return redirect(request, reverse("task", args=[assignment.pk]))
+    view = assignment_get_for_annotator(assignment_id=assignment.pk, annotator=annotator)
+    return _render_task(request, view, annotator, notices=notices, push=True, progress=progress)
+
+
+@require_GET
+@annotator_required
+def campaign_work(request: HttpRequest, slug: str, *, annotator: Annotator) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, slug=slug)
+    blocked = _gate(request, campaign, annotator)
+    if blocked is not None:
+        return blocked
+    progress = _progress(campaign, annotator)
+    limit = _task_limit(campaign)
+    if limit and progress.get("done", 0) >= limit:
+        return _done(request, campaign, annotator)
+    try:
+        assignment = assignment_next_with_quality(annotator=annotator, campaign=campaign)
+    except AnnotatorPaused as exc:
+        return _message_page(request, "Your account is paused", str(exc))
+    if assignment is None:
+        return _done(request, campaign, annotator)
+    if assignment.item.task_type == TaskType.CONVERSATION:
+        return _conversation_redirect(request, assignment.pk)
+    view = assignment_get_for_annotator(assignment_id=assignment.pk, annotator=annotator)
+    return _render_task(request, view, annotator, progress=progress, push=True)
+
+
+@require_GET
+@annotator_required
+def campaign_done(request: HttpRequest, slug: str, *, annotator: Annotator) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, slug=slug)
+    admission = admission_get(campaign=campaign, annotator=annotator)
+    finished = admission is not None and admission.completed_at is not None
+    return render(
+        request,
+        "annotate/done.html",
+        {
+            "campaign": campaign,
+            "completion": completion_info(campaign=campaign) if finished else {},
+            "finished": finished,
+            "progress": _progress(campaign, annotator),
+        },
+    )
+
+
+def _own_task(assignment_id: int, annotator: Annotator) -> TaskView:
+    try:
+        return assignment_get_for_annotator(assignment_id=assignment_id, annotator=annotator)
+    except NotFound:
+        raise Http404("No such task.") from None
+
+
+@require_GET
+@annotator_required
+def task_page(request: HttpRequest, assignment_id: int, *, annotator: Annotator) -> HttpResponse:
+    view = _own_task(assignment_id, annotator)
+    assignment = view.assignment
+    work_url = reverse("campaign_work", args=[assignment.campaign.slug])
+    if assignment.item.task_type == TaskType.CONVERSATION:
+        return _conversation_redirect(request, assignment.pk)
+    if assignment.status in (AssignmentStatus.SUBMITTED, AssignmentStatus.SKIPPED):
+        messages.info(request, "That task is already done. Here is your next one.")
+        return redirect(request, work_url)
+    if assignment.status == AssignmentStatus.EXPIRED or assignment.lease_expires_at <= (
+        timezone.now()
+    ):
+        messages.warning(request, "Your time for that task ran out. Here is your next one.")
+        return redirect(request, work_url)
+    return _render_task(request, view, annotator)
+
+
+def _int_field(request: HttpRequest, name: str) -> int | None:
+    try:
+        return int(request.POST.get(name, ""))
+    except ValueError:
+        return None
+
+
+@require_POST
+@annotator_required
+def task_submit(request: HttpRequest, assignment_id: int, *, annotator: Annotator) -> HttpResponse:
+    view = _own_task(assignment_id, annotator)
+    assignment, campaign = view.assignment, view.assignment.campaign
+    notices: list[str] = []
+    try:
+        payload = task_payload_from_post(
+            task_type=assignment.item.task_type,
+            data=request.POST,
+            presented_order=assignment.presented_order,
+            rating_attributes=campaign.rating_attributes,
+        )
+        annotation, created = annotation_submit(
+            assignment_id=assignment.pk,
+            annotator=annotator,
+            payload=payload,
+            time_spent_ms=_int_field(request, "time_spent_ms"),
+            guideline_version_id=_int_field(request, "guideline_version_id"),
+        )
+    except PayloadError as exc:
+        # 422 (swapped in by htmx per the page's htmx-config), the form keeps its input.
+        return _render_task(request, view, annotator, status=422, errors=exc.errors)
+    except LeaseExpired as exc:
+        notices.append(f"{exc} Your answer could not be saved; here is your next task.")
+    except AlreadyFinished as exc:
+        notices.append(f"{exc} Here is your next task.")
+    except NotFound:
+        raise Http404("No such task.") from None
+    else:
+        if created:
+            notices.extend(submit_notices(annotation=annotation, campaign=campaign))
+        else:
+            notices.append("That answer was already saved. Here is your next task.")
+    return _next(request, campaign, annotator, notices)
+
+
+@require_POST
+@annotator_required
+def task_skip(request: HttpRequest, assignment_id: int, *, annotator: Annotator) -> HttpResponse:
+    view = _own_task(assignment_id, annotator)
+    form = SkipForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    notices: list[str] = []
+    try:
+        assignment_skip(assignment_id=view.assignment.pk, annotator=annotator, reason=reason)
+    except AlreadyFinished as exc:
+        notices.append(str(exc))
+    except NotFound:
+        raise Http404("No such task.") from None
+    return _next(request, view.assignment.campaign, annotator, notices)

@@ -1,0 +1,308 @@
+"""Generation services: plan candidates, run one request, assemble pre-generated items.
+
+Campaign.config keys read here (all optional):
+- ``candidates_per_prompt`` (int, default 2): responses generated per pre-generated item;
+  clamped to what the chosen task type shows (pairwise 2, edit/critique 1).
+- ``diversity`` (list, default ``["endpoints"]``): how the K candidates differ. Any of
+  ``"endpoints"`` (round-robin over the campaign's enabled pool), ``"temperatures"``
+  (``diversity_temperatures``, default [0.4, 0.8, 1.1, 0.6]) and ``"system_prompts"``
+  (``diversity_system_prompts``). Every candidate also gets its own seed.
+- ``generation_params`` (object): sampling overrides for the whole campaign, applied over
+  each endpoint's ``params`` (e.g. ``{"max_new_tokens": 128}``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotate.models import Campaign, Prompt, Response, Role, Turn
+from annotate.services import item_create_for_responses
+from modelserve.backends import BackendError, SamplingParams, backend_get
+from modelserve.models import (
+    GenerationPurpose,
+    GenerationRequest,
+    GenerationStatus,
+    ModelEndpoint,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TEMPERATURES = [0.4, 0.8, 1.1, 0.6]
+DEFAULT_SYSTEM_PROMPTS = [
+    "You are a helpful assistant. Answer clearly and concisely.",
+    "You are a friendly assistant. Explain your reasoning step by step.",
+    "You are a careful assistant. Be precise and mention any caveats.",
+    "You are a creative assistant. Give a vivid, engaging answer.",
+]
+# How often the worker rewrites the progressive text the live page polls (seconds).
+PARTIAL_WRITE_INTERVAL = 0.15
+
+
+def endpoint_pool(*, campaign: Campaign) -> list[ModelEndpoint]:
+    """The campaign's enabled endpoints, in a stable order."""
+    return list(campaign.model_pool.filter(enabled=True).order_by("id"))
+
+
+def candidate_plan(
+    *,
+    campaign: Campaign,
+    endpoints: Sequence[ModelEndpoint],
+    k: int,
+    strategies: Sequence[str] | None = None,
+) -> list[tuple[ModelEndpoint, dict[str, Any]]]:
+    """K (endpoint, sampling params) pairs that differ as the campaign's diversity asks."""
+    if not endpoints:
+        raise ValueError("the campaign has no enabled model endpoints in its pool")
+    config = campaign.config or {}
+    strategies = list(strategies if strategies is not None else config.get("diversity") or [])
+    strategies = strategies or ["endpoints"]
+    temps = config.get("diversity_temperatures") or DEFAULT_TEMPERATURES
+    systems = config.get("diversity_system_prompts") or DEFAULT_SYSTEM_PROMPTS
+    # A random starting point spreads load and exposure evenly over the pool.
+    offset = random.randrange(len(endpoints)) if "endpoints" in strategies else 0
+    plan = []
+    for i in range(k):
+        endpoint = endpoints[(offset + i) % len(endpoints)]
+        params = {**(endpoint.params or {}), **(config.get("generation_params") or {})}
+        if "temperatures" in strategies:
+            params["temperature"] = temps[i % len(temps)]
+        if "system_prompts" in strategies:
+            params["system_prompt"] = systems[i % len(systems)]
+        params["seed"] = secrets.randbelow(2**31)
+        SamplingParams.from_mapping(params)  # refuse a bad config before enqueueing
+        plan.append((endpoint, params))
+    return plan
+
+
+def generation_requests_create(
+    *,
+    campaign: Campaign,
+    prompt: Prompt,
+    plan: Sequence[tuple[ModelEndpoint, dict[str, Any]]],
+    purpose: str,
+    task_type: str = "",
+) -> list[GenerationRequest]:
+    """Create one request per planned candidate and enqueue them after commit.
+
+    Sample indexes continue from what the prompt already has per endpoint, so the unique
+    key (prompt, endpoint, sample_index) never collides. Caller should hold a lock that
+    serialises request creation for this prompt (the campaign or conversation row).
+    """
+    batch = uuid.uuid4().hex
+    with transaction.atomic():
+        used: dict[int, int] = {}
+        for endpoint_id, index in GenerationRequest.objects.filter(prompt=prompt).values_list(
+            "endpoint_id", "sample_index"
+        ):
+            used[endpoint_id] = max(used.get(endpoint_id, -1), index)
+        rows = []
+        for endpoint, params in plan:
+            index = used.get(endpoint.pk, -1) + 1
+            used[endpoint.pk] = index
+            rows.append(
+                GenerationRequest(
+                    campaign=campaign,
+                    prompt=prompt,
+                    endpoint=endpoint,
+                    sample_index=index,
+                    purpose=purpose,
+                    batch=batch,
+                    task_type=task_type,
+                    params=params,
+                )
+            )
+        created = GenerationRequest.objects.bulk_create(rows)
+        ids = [r.pk for r in created]
+        transaction.on_commit(lambda: generation_enqueue(request_ids=ids))
+    return created
+
+
+def generation_enqueue(*, request_ids: Sequence[int]) -> None:
+    from modelserve.tasks import generate_response
+
+    for request_id in request_ids:
+        result = generate_response.delay(request_id)
+        GenerationRequest.objects.filter(pk=request_id).update(celery_task_id=result.id or "")
+
+
+def generation_retry(*, request_ids: Sequence[int]) -> int:
+    """Admin action: put failed requests back in the queue."""
+    ids = list(
+        GenerationRequest.objects.filter(
+            pk__in=request_ids, status=GenerationStatus.FAILED
+        ).values_list("pk", flat=True)
+    )
+    GenerationRequest.objects.filter(pk__in=ids).update(
+        status=GenerationStatus.PENDING, error="", attempts=0
+    )
+    transaction.on_commit(lambda: generation_enqueue(request_ids=ids))
+    return len(ids)
+
+
+class RetryLater(Exception):
+    """The backend failed in a way worth retrying; the task schedules the retry."""
+
+    def __init__(self, error: BackendError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def generation_run(*, request_id: int, final_attempt: bool = True) -> GenerationRequest | None:
+    """Generate the response for one request. Safe to run twice or concurrently.
+
+    Returns None if the request no longer exists. Raises RetryLater when the backend
+    failed retryably and this is not the final attempt; otherwise failures are recorded
+    on the request (status failed, error) and it is returned.
+    """
+    with transaction.atomic():
+        req = (
+            GenerationRequest.objects.select_for_update()
+            .select_related("endpoint", "prompt")
+            .filter(pk=request_id)
+            .first()
+        )
+        if req is None:
+            logger.warning("generation request %s is gone; nothing to do", request_id)
+            return None
+        if req.status == GenerationStatus.DONE or req.response_id is not None:
+            return req  # redelivered after success: the response already exists
+        req.status = GenerationStatus.RUNNING
+        req.attempts += 1
+        req.started_at = timezone.now()
+        req.partial_text = ""
+        req.save(update_fields=["status", "attempts", "started_at", "partial_text"])
+
+    endpoint = req.endpoint
+    written = [time.monotonic(), ""]
+
+    def on_text(piece: str) -> None:
+        written[1] = str(written[1]) + piece
+        now = time.monotonic()
+        if now - float(written[0]) >= PARTIAL_WRITE_INTERVAL:
+            written[0] = now
+            GenerationRequest.objects.filter(pk=req.pk, response__isnull=True).update(
+                partial_text=written[1]
+            )
+
+    try:
+        raw = dict(req.params or {})
+        if raw.get("seed") is not None and req.attempts > 1:
+            # A retry of an empty or broken sample should not replay the same draw.
+            raw["seed"] = int(raw["seed"]) + req.attempts - 1
+        params = SamplingParams.from_mapping(raw)
+        backend = backend_get(
+            backend=endpoint.backend,
+            model=endpoint.model,
+            base_url=endpoint.base_url,
+            api_key_env=endpoint.api_key_env,
+        )
+        result = backend.generate(req.prompt.messages, params, on_text=on_text)
+        if not result.text.strip():
+            raise BackendError("the model returned an empty reply")
+    except BackendError as exc:
+        will_retry = exc.retryable and not final_attempt
+        GenerationRequest.objects.filter(pk=req.pk, response__isnull=True).update(
+            status=GenerationStatus.PENDING if will_retry else GenerationStatus.FAILED,
+            error=f"attempt {req.attempts}: {exc}"[:4000],
+            finished_at=None if will_retry else timezone.now(),
+        )
+        if will_retry:
+            raise RetryLater(exc) from exc
+        req.refresh_from_db()
+        return req
+    return _generation_finish(req=req, result_text=result.text, result=result, params=params)
+
+
+def _generation_finish(
+    *, req: GenerationRequest, result_text: str, result: Any, params: SamplingParams
+) -> GenerationRequest:
+    """Store the response once. Locks the whole batch so the last finisher assembles."""
+    with transaction.atomic():
+        batch = list(
+            GenerationRequest.objects.select_for_update().filter(batch=req.batch).order_by("id")
+        )
+        mine = next(r for r in batch if r.pk == req.pk)
+        if mine.response_id is not None:
+            return mine  # a concurrent duplicate got here first; keep its response
+        response = Response.objects.create(
+            prompt_id=mine.prompt_id,
+            text=result_text,
+            source="model",
+            endpoint_id=mine.endpoint_id,
+            policy_version_id=req.endpoint.policy_version_id,
+            generation_params=params.as_dict(),
+            sample_index=mine.sample_index,
+            n_tokens=result.n_tokens,
+            latency_ms=result.latency_ms,
+            metadata={
+                "first_token_ms": result.first_token_ms,
+                "finish_reason": result.finish_reason,
+                "model": result.model,
+                "generation_request": mine.pk,
+            },
+        )
+        mine.response = response
+        mine.status = GenerationStatus.DONE
+        mine.error = ""
+        mine.partial_text = result_text
+        mine.n_tokens = result.n_tokens
+        mine.latency_ms = result.latency_ms
+        mine.first_token_ms = result.first_token_ms
+        mine.finished_at = timezone.now()
+        mine.save(
+            update_fields=[
+                "response",
+                "status",
+                "error",
+                "partial_text",
+                "n_tokens",
+                "latency_ms",
+                "first_token_ms",
+                "finished_at",
+            ]
+        )
+        if mine.purpose == GenerationPurpose.LIVE:
+            _attach_turn(req=mine, response=response)
+        elif all(r.status == GenerationStatus.DONE for r in batch) and not any(
+            r.item_id for r in batch
+        ):
+            _assemble_item(batch)
+    return mine
+
+
+def _attach_turn(*, req: GenerationRequest, response: Response) -> None:
+    """A live reply becomes an assistant turn under the user turn it answers."""
+    prompt = req.prompt
+    if prompt.turn_id is None:
+        return
+    parent = Turn.objects.get(pk=prompt.turn_id)
+    Turn.objects.create(
+        conversation_id=parent.conversation_id,
+        parent=parent,
+        role=Role.ASSISTANT,
+        text=response.text,
+        depth=parent.depth + 1,
+        response=response,
+    )
+
+
+def _assemble_item(batch: list[GenerationRequest]) -> None:
+    first = batch[0]
+    responses = list(Response.objects.filter(pk__in=[r.response_id for r in batch]).order_by("id"))
+    item = item_create_for_responses(
+        campaign=first.campaign,
+        task_type=first.task_type,
+        prompt=first.prompt,
+        responses=responses,
+        metadata={"source": "pregenerated", "generation_batch": first.batch},
+    )
+    GenerationRequest.objects.filter(pk__in=[r.pk for r in batch]).update(item=item)

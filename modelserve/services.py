@@ -1,0 +1,108 @@
+"""Model registry writes (generation writes live in modelserve.generation / .pool).
+
+``endpoint_ensure_default`` is what the demo seeder and a fresh install call to give a
+campaign live SmolLM2 answers: it creates (once) local endpoints over the packaged
+SmolLM2-135M-Instruct that differ in temperature and system prompt, so a campaign with
+one model on disk still shows K distinct, anonymised candidates.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from annotate.models import Campaign
+from modelserve.models import Backend, ModelEndpoint, PolicyVersion
+
+# (name shown to admins, anonymous label, sampling defaults). Short replies keep a CPU
+# demo responsive: SmolLM2 writes roughly 10-20 tokens/s per core here.
+DEFAULT_ENDPOINTS: list[tuple[str, str, dict[str, object]]] = [
+    (
+        "SmolLM2-135M-Instruct (balanced)",
+        "Model A",
+        {"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 96},
+    ),
+    (
+        "SmolLM2-135M-Instruct (precise)",
+        "Model B",
+        {
+            "temperature": 0.3,
+            "top_p": 0.9,
+            "max_new_tokens": 96,
+            "system_prompt": "You are a precise assistant. Answer accurately and briefly.",
+        },
+    ),
+    (
+        "SmolLM2-135M-Instruct (creative)",
+        "Model C",
+        {
+            "temperature": 1.0,
+            "top_p": 0.95,
+            "max_new_tokens": 96,
+            "system_prompt": "You are a creative, warm assistant. Give vivid answers.",
+        },
+    ),
+    (
+        "SmolLM2-135M-Instruct (explainer)",
+        "Model D",
+        {
+            "temperature": 0.6,
+            "top_p": 0.9,
+            "max_new_tokens": 96,
+            "system_prompt": "You are a patient teacher. Explain step by step.",
+        },
+    ),
+]
+
+
+@transaction.atomic
+def endpoint_ensure_default(
+    *, campaign: Campaign | None = None, count: int = 4
+) -> list[ModelEndpoint]:
+    """Get or create ``count`` default local endpoints and add them to ``campaign``'s pool.
+
+    Idempotent: names are unique, so calling it again (every ``make run``) changes nothing.
+    The model itself is converted from the packaged GGUF on a worker's first generation.
+    """
+    endpoints = []
+    for name, label, params in DEFAULT_ENDPOINTS[: max(1, min(count, len(DEFAULT_ENDPOINTS)))]:
+        endpoint, _ = ModelEndpoint.objects.get_or_create(
+            name=name,
+            defaults={
+                "anon_label": label,
+                "backend": Backend.LOCAL,
+                "model": "default",
+                "params": params,
+                "enabled": True,
+            },
+        )
+        endpoints.append(endpoint)
+    if campaign is not None:
+        campaign.model_pool.add(*endpoints)
+    return endpoints
+
+
+@transaction.atomic
+def endpoint_for_policy(
+    *, policy_version: PolicyVersion, campaign: Campaign | None = None, params: dict | None = None
+) -> ModelEndpoint:
+    """Serve a refit policy: a local endpoint over its Hugging Face folder (idempotent).
+
+    The contract with training: ``PolicyVersion.artifact_dir`` holds the weights and
+    tokenizer in Hugging Face format; the local backend loads it once per worker.
+    """
+    if not policy_version.artifact_dir:
+        raise ValueError("the policy version has no artifact_dir")
+    endpoint, _ = ModelEndpoint.objects.get_or_create(
+        policy_version=policy_version,
+        backend=Backend.LOCAL,
+        defaults={
+            "name": f"policy v{policy_version.version} (campaign {policy_version.campaign_id})"
+            f" #{policy_version.pk}",
+            "model": policy_version.artifact_dir,
+            "params": params or {"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 96},
+            "enabled": True,
+        },
+    )
+    if campaign is not None:
+        campaign.model_pool.add(endpoint)
+    return endpoint

@@ -1,0 +1,403 @@
+"""Writes of the learning loop: start a refit, run it, gate it, promote it.
+
+Crash safety, in order of what can go wrong:
+- two refits of one campaign and kind: the partial unique constraint
+  ``one_active_run_per_campaign_kind`` refuses the second queued/running row;
+- a task delivered twice: ``training_run_execute`` claims the run with a conditional
+  UPDATE (queued -> running) and returns if someone else already did;
+- a crash or kill mid-training: artifacts are written under a temporary name and renamed
+  only when complete, the run is marked failed, and nothing touches ``CampaignServing``;
+- a worker killed with SIGKILL: ``training_runs_reap_stale`` fails runs older than
+  ``max_run_minutes`` so the lock frees itself;
+- promotion: one transaction that locks the ``CampaignServing`` row and switches it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from annotate.models import Campaign
+from modelserve.models import (
+    Backend,
+    CampaignServing,
+    ModelEndpoint,
+    PolicyVersion,
+    RewardModelVersion,
+    RunKind,
+    RunStatus,
+    TrainingRun,
+    VersionStatus,
+)
+from modelserve.scheduling import refit_config
+from modelserve.selectors import last_label_id, training_records
+from modelserve.training.data import Dataset, build_dataset
+
+logger = logging.getLogger(__name__)
+StepHook = Callable[[int, int, dict[str, float]], None]
+
+
+class RefitAlreadyActive(Exception):
+    """A refit of this campaign and kind is already queued or running."""
+
+
+def training_run_create(
+    *, campaign: Campaign, kind: str, trigger: str = "manual",
+    overrides: dict[str, Any] | None = None,
+) -> TrainingRun:
+    if kind not in RunKind.values:
+        raise ValueError(f"Unknown refit kind {kind!r}; use one of {', '.join(RunKind.values)}.")
+    cfg = refit_config(campaign)
+    config = {"trigger": trigger, "refit": cfg, kind: {**cfg.get(kind, {}), **(overrides or {})}}
+    try:
+        with transaction.atomic():
+            return TrainingRun.objects.create(campaign=campaign, kind=kind, config=config)
+    except IntegrityError as exc:
+        raise RefitAlreadyActive(
+            f"A {kind} refit of {campaign.slug} is already queued or running."
+        ) from exc
+
+
+def training_run_enqueue(*, campaign: Campaign, kind: str, trigger: str = "manual") -> TrainingRun:
+    """Create a queued run and send it to the "train" queue once the row is committed."""
+    from modelserve.training_tasks import refit_run
+
+    run = training_run_create(campaign=campaign, kind=kind, trigger=trigger)
+    transaction.on_commit(lambda: _send(refit_run, run))
+    return run
+
+
+def _send(task: Any, run: TrainingRun) -> None:
+    result = task.delay(run.pk)
+    TrainingRun.objects.filter(pk=run.pk).update(celery_task_id=result.id or "")
+
+
+def training_runs_reap_stale(*, campaign: Campaign | None = None) -> int:
+    """Fail runs whose worker vanished (queued or running past ``max_run_minutes``)."""
+    qs = TrainingRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    now = timezone.now()
+    reaped = 0
+    for run in qs.select_related("campaign"):
+        limit = timedelta(minutes=int(refit_config(run.campaign)["max_run_minutes"]))
+        if (run.started_at or run.created_at) + limit < now:
+            reaped += TrainingRun.objects.filter(pk=run.pk, status=run.status).update(
+                status=RunStatus.FAILED, finished_at=now,
+                error=f"no progress for {limit}: presumed killed",
+            )
+    return reaped
+
+
+class _Reporter:
+    """Progress and log lines to the run row, at most every second (a step may be 10 ms)."""
+
+    def __init__(self, run: TrainingRun, hook: StepHook | None):
+        self.run, self.hook, self.lines, self.last = run, hook, [], 0.0
+
+    def log(self, line: str) -> None:
+        stamp = timezone.now().strftime("%H:%M:%S")
+        self.lines.append(f"{stamp} {line}")
+        logger.info("run %s: %s", self.run.pk, line)
+        self.flush()
+
+    def step(self, step: int, total: int, stats: dict[str, float]) -> None:
+        if self.hook is not None:
+            self.hook(step, total, stats)
+        if time.monotonic() - self.last > 1.0 or step == total:
+            TrainingRun.objects.filter(pk=self.run.pk).update(progress=step / max(total, 1))
+            self.last = time.monotonic()
+
+    def flush(self) -> None:
+        TrainingRun.objects.filter(pk=self.run.pk).update(log="\n".join(self.lines))
+
+
+def _artifact_root(campaign: Campaign) -> Path:
+    return Path(settings.CHORUS_MODEL_DIR) / "refits" / campaign.slug
+
+
+def training_run_execute(*, run_id: int, step_hook: StepHook | None = None) -> TrainingRun:
+    """Run a queued refit to the end: data, training, artifacts, version row, gates and
+    promotion. Safe to call twice (the second call sees the run claimed and returns).
+    Any exception marks the run failed and leaves what the campaign serves untouched."""
+    claimed = TrainingRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=timezone.now()
+    )
+    run = TrainingRun.objects.select_related("campaign").get(pk=run_id)
+    if not claimed:
+        return run
+    rep = _Reporter(run, step_hook)
+    final = _artifact_root(run.campaign) / f"{run.kind}-run{run.pk}-{secrets.token_hex(3)}"
+    tmp = final.with_name("." + final.name + ".partial")
+    try:
+        cfg = run.config.get("refit") or refit_config(run.campaign)
+        cutoff = last_label_id(campaign=run.campaign)
+        records = training_records(
+            campaign=run.campaign, group_by=cfg["group_by"],
+            include_reference=bool(cfg["include_reference_labels"]), max_annotation_id=cutoff,
+        )
+        ds = build_dataset(records, val_fraction=float(cfg["val_fraction"]),
+                           seed=int(cfg["split_seed"]))
+        rep.log(f"data {ds.data_hash[:12]}: {ds.summary()}")
+        TrainingRun.objects.filter(pk=run.pk).update(
+            data_hash=ds.data_hash, n_examples=ds.n_examples,
+            config={**run.config, "data_cutoff": cutoff, "data": ds.summary()},
+        )
+        run.refresh_from_db()
+        tmp.mkdir(parents=True, exist_ok=True)
+        if run.kind == RunKind.REWARD:
+            metrics, curves, train_cfg = _train_reward(run, ds, tmp, rep)
+        else:
+            metrics, curves, train_cfg = _train_dpo(run, ds, tmp, rep)
+        tmp.rename(final)
+        rep.log(f"artifacts in {final}")
+        with transaction.atomic():
+            version = _version_create(run, ds, final, metrics, train_cfg)
+            promoted, reasons = version_promote_if_gated(version=version, gates=cfg["gates"])
+            status = RunStatus.SUCCEEDED if promoted else RunStatus.GATED
+            rep.log("promoted" if promoted else f"not promoted: {'; '.join(reasons)}")
+            TrainingRun.objects.filter(pk=run.pk).update(
+                status=status, progress=1.0, metrics={**metrics, "gate_reasons": reasons},
+                curves=curves, artifact_dir=str(final), finished_at=timezone.now(),
+                log="\n".join(rep.lines),
+            )
+        if promoted and run.kind == RunKind.REWARD and cfg["active_sampling"]:
+            items_prioritise_by_uncertainty(campaign=run.campaign)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        rep.lines.append(f"FAILED: {exc!r}")
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(), log="\n".join(rep.lines),
+            error="".join(traceback.format_exception(exc))[-20000:],
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _serving(campaign: Campaign) -> CampaignServing | None:
+    return CampaignServing.objects.filter(campaign=campaign).select_related(
+        "policy", "reward_model"
+    ).first()
+
+
+def _feature_cache() -> Path:
+    return Path(settings.CHORUS_MODEL_DIR) / "feature-cache"
+
+
+def _train_reward(run: TrainingRun, ds: Dataset, out: Path, rep: _Reporter) -> tuple[
+        dict[str, Any], dict[str, Any], dict[str, Any]]:
+    from modelserve.training.reward import (
+        RewardConfig,
+        RewardScorer,
+        save_reward_model,
+        train_reward_model,
+    )
+
+    cfg = RewardConfig.from_dict(run.config.get("reward"))
+    res = train_reward_model(ds, cfg, cache_dir=_feature_cache(), on_step=rep.step, log=rep.log)
+    save_reward_model(res, out)
+    metrics = dict(res.metrics)
+    current = _serving(run.campaign)
+    if current and current.reward_model and current.reward_model.artifact_dir and ds.val_pairs:
+        # The serving model scored on this run's validation pairs: a like-for-like gate.
+        try:
+            old = RewardScorer(Path(current.reward_model.artifact_dir), cache_dir=_feature_cache())
+            from modelserve.training.data import prompt_text
+
+            prompts = [prompt_text(p.prompt) for p in ds.val_pairs]
+            sc = old.score(prompts, [p.chosen for p in ds.val_pairs])
+            sr = old.score(prompts, [p.rejected for p in ds.val_pairs])
+            metrics["val_accuracy_serving"] = float((sc > sr).mean())
+        except Exception as exc:  # an unreadable old model must not block a new one
+            rep.log(f"serving reward model not scored: {exc!r}")
+    return metrics, res.curves, asdict(cfg)
+
+
+def _train_dpo(run: TrainingRun, ds: Dataset, out: Path, rep: _Reporter) -> tuple[
+        dict[str, Any], dict[str, Any], dict[str, Any]]:
+    from modelserve.model_files import load_causal_lm, resolve_model_dir
+    from modelserve.training.dpo import DPOConfig, train_dpo
+    from modelserve.training.reward import RewardScorer
+
+    cfg = DPOConfig.from_dict(run.config.get("dpo"))
+    current = _serving(run.campaign)
+    base = current.policy.artifact_dir if current and current.policy else "default"
+    model, tokenizer = load_causal_lm(resolve_model_dir(base))
+    score_fn = None
+    if current and current.reward_model and current.reward_model.artifact_dir:
+        scorer = RewardScorer(Path(current.reward_model.artifact_dir), cache_dir=_feature_cache())
+        score_fn = scorer.score
+    rep.log(f"policy from {base}; reward model for scoring: {bool(score_fn)}")
+    res = train_dpo(model, tokenizer, ds, cfg, on_step=rep.step, log=rep.log, score_fn=score_fn)
+    res.model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return res.metrics, res.curves, {**asdict(cfg), "base": base}
+
+
+def _version_create(run: TrainingRun, ds: Dataset, folder: Path, metrics: dict[str, Any],
+                    train_cfg: dict[str, Any]) -> PolicyVersion | RewardModelVersion:
+    model: type[PolicyVersion] | type[RewardModelVersion] = (
+        RewardModelVersion if run.kind == RunKind.REWARD else PolicyVersion
+    )
+    # The campaign row lock serialises version numbering across kinds and workers.
+    Campaign.objects.select_for_update().filter(pk=run.campaign_id).first()
+    number = (model.objects.filter(campaign=run.campaign).aggregate(m=Max("version"))["m"]
+              or 0) + 1
+    fields: dict[str, Any] = {
+        "campaign": run.campaign, "version": number, "artifact_dir": str(folder),
+        "training_run": run, "data_hash": ds.data_hash, "config": train_cfg,
+        "metrics": metrics, "base_model": str(train_cfg.get("base", "default")),
+    }
+    if model is PolicyVersion:
+        current = _serving(run.campaign)
+        fields["parent"] = current.policy if current else None
+        if fields["parent"] is not None:
+            fields["base_model"] = fields["parent"].base_model
+    return model.objects.create(**fields)
+
+
+def gate_reasons(version: PolicyVersion | RewardModelVersion, gates: dict[str, Any]) -> list[str]:
+    """Why a version may not serve (empty: it may)."""
+    m, reasons = version.metrics, []
+    if isinstance(version, RewardModelVersion):
+        acc = m.get("val_accuracy")
+        floor = gates.get("reward_min_val_accuracy")
+        if acc is None or acc != acc:  # NaN: no validation pairs
+            reasons.append("no validation accuracy")
+        elif floor is not None and acc < floor:
+            reasons.append(f"validation accuracy {acc:.3f} < {floor}")
+        old = m.get("val_accuracy_serving")
+        drop = gates.get("reward_max_accuracy_drop")
+        if acc is not None and old is not None and drop is not None and acc < old - drop:
+            reasons.append(f"validation accuracy {acc:.3f} below serving model's {old:.3f}")
+    else:
+        new, ref = m.get("val_ranking_accuracy"), m.get("val_ranking_accuracy_reference")
+        drop = gates.get("dpo_max_ranking_accuracy_drop")
+        if new is not None and ref is not None and drop is not None and new < ref - drop:
+            reasons.append(f"ranking accuracy {new:.3f} below the reference's {ref:.3f}")
+        kl, max_kl = m.get("kl_to_reference"), gates.get("dpo_max_kl")
+        if kl is not None and max_kl is not None and kl > max_kl:
+            reasons.append(f"KL to reference {kl:.3f} > {max_kl}")
+    return reasons
+
+
+def version_promote_if_gated(
+    *, version: PolicyVersion | RewardModelVersion, gates: dict[str, Any]
+) -> tuple[bool, list[str]]:
+    reasons = gate_reasons(version, gates)
+    if reasons:
+        type(version).objects.filter(pk=version.pk).update(status=VersionStatus.REJECTED)
+        return False, reasons
+    version_promote(version=version)
+    return True, []
+
+
+@transaction.atomic
+def version_promote(*, version: PolicyVersion | RewardModelVersion) -> CampaignServing:
+    """Make ``version`` what its campaign serves: one locked row update, plus (for a
+    policy) a local endpoint in the campaign's generation pool. Locks CampaignServing."""
+    campaign = version.campaign
+    assert campaign is not None
+    CampaignServing.objects.get_or_create(campaign=campaign)
+    serving = CampaignServing.objects.select_for_update().get(campaign=campaign)
+    field = "reward_model" if isinstance(version, RewardModelVersion) else "policy"
+    previous = getattr(serving, field)
+    setattr(serving, field, version)
+    serving.save(update_fields=[field, "updated_at"])
+    if previous is not None and previous.pk != version.pk:
+        type(previous).objects.filter(pk=previous.pk).update(status=VersionStatus.RETIRED)
+    type(version).objects.filter(pk=version.pk).update(status=VersionStatus.SERVING)
+    if isinstance(version, PolicyVersion):
+        _policy_join_pool(campaign, version, previous)
+    return serving
+
+
+def _policy_join_pool(campaign: Campaign, version: PolicyVersion,
+                      previous: PolicyVersion | None) -> None:
+    endpoint, _ = ModelEndpoint.objects.get_or_create(
+        policy_version=version,
+        defaults={
+            "name": f"{campaign.slug} policy v{version.version}"[:120],
+            "backend": Backend.LOCAL,
+            "model": version.artifact_dir,
+            "anon_label": f"Model {secrets.token_hex(2).upper()}",
+        },
+    )
+    endpoint.campaigns.add(campaign)
+    if previous is not None and not refit_config(campaign)["keep_previous_policies"]:
+        for old in ModelEndpoint.objects.filter(policy_version=previous):
+            old.campaigns.remove(campaign)
+
+
+def items_prioritise_by_uncertainty(*, campaign: Campaign, limit: int = 5000) -> int:
+    """Active sampling: priority = 1 - |2p - 1| for open two-response items, p the serving
+    reward model's P(first preferred); the least certain pairs are served first."""
+    from annotate.models import Item, ItemResponse, ItemStatus
+    from modelserve.training.data import prompt_text
+    from modelserve.training.reward import RewardScorer
+
+    serving = _serving(campaign)
+    if not serving or not serving.reward_model:
+        return 0
+    scorer = RewardScorer(Path(serving.reward_model.artifact_dir), cache_dir=_feature_cache())
+    items = list(
+        Item.objects.filter(campaign=campaign, status=ItemStatus.OPEN, task_type="pairwise",
+                            is_gold=False, is_attention_check=False)
+        .values_list("pk", "prompt__messages")[:limit]
+    )
+    texts: dict[int, list[str]] = {}
+    for item_id, text in ItemResponse.objects.filter(
+            item_id__in=[i for i, _ in items]).order_by("position").values_list(
+            "item_id", "response__text"):
+        texts.setdefault(item_id, []).append(text)
+    keep = [(i, prompt_text(m or [])) for i, m in items if len(texts.get(i, [])) == 2]
+    if not keep:
+        return 0
+    prompts = [p for _, p in keep]
+    a = scorer.score(prompts, [texts[i][0] for i, _ in keep])
+    b = scorer.score(prompts, [texts[i][1] for i, _ in keep])
+    import numpy as np
+
+    p = 1.0 / (1.0 + np.exp(-(a - b)))
+    objs = [Item(pk=i, priority=float(1 - abs(2 * q - 1))) for (i, _), q in zip(keep, p,
+                                                                                  strict=True)]
+    Item.objects.bulk_update(objs, ["priority"], batch_size=1000)
+    return len(objs)
+
+
+def refits_due(*, campaign: Campaign) -> list[str]:
+    """Kinds with at least ``min_new_labels`` labels since their last finished run."""
+    from modelserve.selectors import new_label_count
+
+    cfg = refit_config(campaign)
+    return [
+        kind for kind in cfg["kinds"]
+        if new_label_count(campaign=campaign, kind=kind) >= int(cfg["min_new_labels"])
+    ]
+
+
+def refits_start_due(*, campaign: Campaign) -> list[TrainingRun]:
+    """What the beat schedule calls: reap dead runs, then enqueue each due kind unless one
+    is already active (then it waits for the next tick)."""
+    training_runs_reap_stale(campaign=campaign)
+    started = []
+    for kind in refits_due(campaign=campaign):
+        try:
+            started.append(training_run_enqueue(campaign=campaign, kind=kind, trigger="schedule"))
+        except RefitAlreadyActive:
+            continue
+    return started

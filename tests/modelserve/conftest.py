@@ -1,0 +1,64 @@
+"""Fixtures for generation tests: a tiny random model and the scripted fake backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FAKE_BACKENDS = {"fake": "modelserve.backends.fake.FakeBackend"}
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + "
+    "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def build_tiny_model(folder: Path) -> Path:
+    """A randomly initialised 2-layer Llama (hidden 32) with a byte-level tokenizer.
+
+    Same architecture family and chat format as SmolLM2, so the local backend runs the
+    real code path (chat template, sampling, streaming, caching) in milliseconds.
+    """
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    vocab = {ch: i for i, ch in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    for token in specials:
+        vocab[token] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens(specials)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|im_end|>",
+        bos_token="<|im_start|>", unk_token="<|endoftext|>",
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+        eos_token_id=vocab["<|im_end|>"], pad_token_id=vocab["<|im_end|>"],
+        bos_token_id=vocab["<|im_start|>"], tie_word_embeddings=True,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    fast.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture
+def fake_backends(settings):  # type: ignore[no-untyped-def]
+    """Register the scripted backend (endpoints with backend="fake")."""
+    from modelserve.backends.fake import FakeBackend
+
+    settings.CHORUS_GENERATION_BACKENDS = FAKE_BACKENDS
+    FakeBackend.calls = 0
+    return FakeBackend
