@@ -29,9 +29,11 @@ ARTIFACTS := $(CURDIR)/test-artifacts
 SERVICE_ENV := DATABASE_URL='$(TEST_DATABASE_URL)' CELERY_BROKER_URL='$(TEST_BROKER_URL)'
 PYTEST_ARGS ?=
 RUN_ARGS ?=
+RUFF ?= $(VENV)/bin/ruff
+MYPY ?= $(VENV)/bin/mypy
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install install-runtime chromium run test pytest lint format typecheck \
+.PHONY: help install install-runtime chromium run test pytest lint format \
 	bench migrate clean distclean
 
 help:
@@ -79,27 +81,41 @@ migrate: install-runtime
 	$(PY) manage.py migrate
 
 lint: install
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy annotate modelserve config
-
-typecheck: install
-	$(VENV)/bin/mypy annotate modelserve config
+	$(RUFF) format --check .
+	$(RUFF) check .
+	$(MYPY) annotate modelserve config
 
 format: install
-	$(VENV)/bin/ruff format .
-	$(VENV)/bin/ruff check --fix .
+	$(RUFF) format .
+	$(RUFF) check --fix .
 
 # pytest exits 5 when it collected nothing; that is a broken suite, not a pass.
+PYTEST_CMD := $(SERVICE_ENV) CHORUS_TEST_ARTIFACTS='$(ARTIFACTS)' $(VENV)/bin/pytest $(PYTEST_ARGS)
 define run_pytest
 	@mkdir -p $(ARTIFACTS)
-	rc=0; $(SERVICE_ENV) CHORUS_TEST_ARTIFACTS='$(ARTIFACTS)' $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
+	rc=0; $(PYTEST_CMD) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
 	exit $$rc
 endef
 
-test: lint
-	$(run_pytest)
+# Every step runs even when an earlier one fails (one run shows every problem); the
+# target fails if any step did. Each step prints its wall time.
+test: install
+	@mkdir -p $(ARTIFACTS); failed=""; \
+	step() { \
+	  local name=$$1 start=$$SECONDS rc=0; shift; \
+	  echo "== $$name"; \
+	  "$$@" || rc=$$?; \
+	  if [ $$name = pytest ] && [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; rc=1; fi; \
+	  if [ $$rc -eq 0 ]; then echo "== $$name: ok ($$((SECONDS - start))s)"; \
+	  else echo "== $$name: FAILED with exit code $$rc ($$((SECONDS - start))s)"; failed="$$failed $$name"; fi; \
+	}; \
+	step ruff-format $(RUFF) format --check .; \
+	step ruff-check $(RUFF) check .; \
+	step mypy $(MYPY) annotate modelserve config; \
+	step pytest env $(PYTEST_CMD); \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; exit 1; fi; \
+	echo "make test: all steps passed"
 
 # The suite alone, without lint (handy while iterating): make pytest PYTEST_ARGS='-x tests/x'
 pytest: install

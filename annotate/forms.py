@@ -35,7 +35,7 @@ PREFERENCE_LABELS = {
 
 
 class SignupForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]
         model = get_user_model()
         fields = ("username",)
 
@@ -134,11 +134,14 @@ class ProfileForm(forms.ModelForm):
         for name in STATED_PREFERENCES:
             field = self.fields[f"pref_{name}"]
             field.label = PREFERENCE_LABELS[name]
-            field.min_value, field.max_value = 0, 100
             if not self.is_bound and self.initial.get(f"pref_{name}") is None:
                 self.initial[f"pref_{name}"] = 50
         for name in ("self_description", "system_prompt"):
             self.fields[name].required = True
+        for name in ("ai_familiarity", "ai_frequency"):
+            field = self.fields[name]
+            # A radio list needs no "---------" placeholder option.
+            field.choices = [c for c in field.choices if c[0] != ""]  # type: ignore[attr-defined]
         for field in self.fields.values():
             if field.required:
                 field.widget.attrs.setdefault("aria-required", "true")

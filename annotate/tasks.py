@@ -25,7 +25,7 @@ def ping() -> dict[str, object]:
     return {"pong": True, "database": connection.vendor, "select_1": one}
 
 
-@shared_task(name="annotate.tasks.analytics_snapshot_refresh", queue="default")
+@shared_task(name="annotate.tasks.analytics_snapshot_refresh")
 def analytics_snapshot_refresh(campaign_id: int) -> dict[str, object]:
     """Recompute a campaign's analytics snapshot (debounced by the request hook)."""
     from annotate.services.analytics import analytics_snapshot_compute
@@ -39,3 +39,15 @@ def analytics_snapshot_refresh(campaign_id: int) -> dict[str, object]:
         "n_labels": snapshot.n_labels,
         "duration_ms": snapshot.duration_ms,
     }
+
+
+@shared_task(name="annotate.tasks.export_run")
+def export_run(export_id: int) -> dict[str, object]:
+    """Write a large export to CHORUS_EXPORT_DIR (issue 6). Safe to run twice: a finished
+    export is left as it is."""
+    from annotate.services.exports import export_run as run
+
+    export = run(export_id=export_id)
+    if export is None:
+        return {"export": export_id, "status": "missing"}
+    return {"export": export.pk, "status": export.status, "rows": export.row_count}

@@ -1,12 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from annotate.security.forms import LoginForm
 from annotate.views import home, onboarding, profile, tasks
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", home.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm),  # lockout (issue 8)
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Annotator experience (issue 3): onboarding, profile, task pages.
     path("accounts/signup/", onboarding.signup, name="signup"),
@@ -66,4 +71,13 @@ urlpatterns += [
         conversation_views.conversation_retry,
         name="conversation_retry",
     ),
+]
+
+# Researcher API account pages (issue 6): API tokens, an annotator's own data.
+from annotate.views import account as account_views  # noqa: E402
+
+urlpatterns += [
+    path("account/tokens/", account_views.tokens, name="api_tokens"),
+    path("account/my-data/", account_views.my_data_download, name="my_data_download"),
+    path("account/my-data/delete", account_views.my_data_delete, name="my_data_delete"),
 ]

@@ -167,6 +167,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Issue 6: several models have a "status" field; name each enum after its meaning.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "annotate.models.choices.CampaignStatus",
+        "AssignmentStatusEnum": "annotate.models.choices.AssignmentStatus",
+        "ExportStatusEnum": "annotate.models.exports.ExportStatus",
+        "VersionStatusEnum": "modelserve.models.VersionStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------
@@ -238,8 +245,12 @@ else:
 # Where converted and refit models live (Hugging Face format, one folder per version).
 CHORUS_MODEL_DIR = Path(os.environ.get("CHORUS_MODEL_DIR", VAR_DIR / "models"))
 CHORUS_EXPORT_DIR = Path(os.environ.get("CHORUS_EXPORT_DIR", VAR_DIR / "exports"))
+# Issue 6: exports matching more annotations than this run as a Celery job, not a stream.
+CHORUS_EXPORT_SYNC_MAX_ROWS = int(os.environ.get("CHORUS_EXPORT_SYNC_MAX_ROWS", "200000"))
 # Default assignment lease: a task not submitted in this time frees its slot.
 CHORUS_LEASE_SECONDS = int(os.environ.get("CHORUS_LEASE_SECONDS", "900"))
+# Analytics snapshots are recomputed at most once per this many seconds per campaign.
+CHORUS_ANALYTICS_DEBOUNCE_S = int(os.environ.get("CHORUS_ANALYTICS_DEBOUNCE_S", "30"))
 
 LOGGING = {
     "version": 1,
@@ -247,4 +258,49 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CHORUS_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Issue 8: security hardening and operations ----------------------------------------
+# Database down -> 503 with Retry-After (outermost after static files); CSP on every
+# response; the audit log learns who is acting from the request.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+    "annotate.security.middleware.DatabaseUnavailableMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "annotate.security.middleware.ContentSecurityPolicyMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "annotate.security.middleware.AuditContextMiddleware",
+)
+# Every password login is throttled; ModelBackend stays listed so sessions logged in with
+# it explicitly (sign-up, join links) remain valid.
+AUTHENTICATION_BACKENDS = [
+    "annotate.security.backends.ThrottledModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+CHORUS_LOGIN_MAX_FAILURES = int(os.environ.get("CHORUS_LOGIN_MAX_FAILURES", "5"))
+CHORUS_LOGIN_IP_MAX_FAILURES = int(os.environ.get("CHORUS_LOGIN_IP_MAX_FAILURES", "30"))
+CHORUS_LOGIN_WINDOW_S = int(os.environ.get("CHORUS_LOGIN_WINDOW_S", "900"))
+CHORUS_LOGIN_LOCKOUT_S = int(os.environ.get("CHORUS_LOGIN_LOCKOUT_S", "900"))
+CHORUS_CSP_REPORT_ONLY = env_bool("CHORUS_CSP_REPORT_ONLY", False)
+CHORUS_RETRY_AFTER_S = int(os.environ.get("CHORUS_RETRY_AFTER_S", "5"))
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# A broker that is down must not hold a request for long: the label is already committed
+# and enqueue helpers log and drop the message (issue 8 fault tests).
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# The Redis result backend subscribes to every task it sends; its default reconnect
+# policy (20 tries, 1 s apart) held each request ~19 s while Redis was down.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                     "interval_max": 0.2},
 }

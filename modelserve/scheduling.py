@@ -82,8 +82,9 @@ def validate_refit_config(raw: Any) -> dict[str, Any]:
     if unknown:
         raise ValidationError(f"Unknown refit keys: {', '.join(sorted(unknown))}.")
     for key in ("every_minutes", "min_new_labels", "max_run_minutes"):
-        if key in raw and (not isinstance(raw[key], int) or isinstance(raw[key], bool)
-                           or raw[key] < 1):
+        if key in raw and (
+            not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 1
+        ):
             raise ValidationError(f"refit.{key} must be a whole number of at least 1.")
     kinds = raw.get("kinds", list(KINDS))
     if not isinstance(kinds, list) or not set(kinds) <= set(KINDS):
@@ -122,7 +123,11 @@ def refit_schedule_sync(*, campaign: Campaign) -> Any:
     kwargs = json.dumps({"campaign_id": campaign.pk})
     if existing is None:
         return PeriodicTask.objects.create(
-            name=name, task=PERIODIC_TASK, interval=interval, kwargs=kwargs, enabled=True,
+            name=name,
+            task=PERIODIC_TASK,
+            interval=interval,
+            kwargs=kwargs,
+            enabled=True,
             description=f"Refit check for campaign {campaign.slug}",
         )
     existing.interval = interval

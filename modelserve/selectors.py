@@ -24,8 +24,17 @@ from modelserve.training.data import LabelRecord
 TRAINABLE_TASK_TYPES = ("pairwise", "ranking", "rating", "edit")
 # ProfileVersion fields a campaign may group reward-model accuracy by.
 GROUP_FIELDS = (
-    "age_band", "gender", "residence_country", "birth_country", "first_language",
-    "education", "employment", "ethnicity", "religion", "ai_familiarity", "ai_frequency",
+    "age_band",
+    "gender",
+    "residence_country",
+    "birth_country",
+    "first_language",
+    "education",
+    "employment",
+    "ethnicity",
+    "religion",
+    "ai_familiarity",
+    "ai_frequency",
 )
 
 
@@ -51,15 +60,25 @@ def training_records(
         task_type__in=TRAINABLE_TASK_TYPES,
         annotator__deleted_at__isnull=True,
         item__is_attention_check=False,
-    ).exclude(flags__exclude_from_training=True)
+    )
     if max_annotation_id is not None:
         qs = qs.filter(pk__lte=max_annotation_id)
     rows = list(
         qs.values(
-            "pk", "task_type", "payload", "item_id", "item__prompt_id",
-            "item__prompt__messages", "annotator__pseudonym", f"profile_version__{group_by}",
+            "pk",
+            "task_type",
+            "payload",
+            "item_id",
+            "item__prompt_id",
+            "item__prompt__messages",
+            "annotator__pseudonym",
+            f"profile_version__{group_by}",
+            "flags",
         ).order_by("pk")
     )
+    # In Python, not SQL: exclude() on a missing JSON key would also drop unflagged rows
+    # (NOT NULL is NULL in SQL).
+    rows = [r for r in rows if not (r["flags"] or {}).get("exclude_from_training")]
     item_ids = {r["item_id"] for r in rows}
     if include_reference:
         ref_items = list(
@@ -145,9 +164,11 @@ def new_label_count(*, campaign: Campaign, kind: str) -> int:
 
 
 def serving_current(*, campaign: Campaign) -> CampaignServing | None:
-    return CampaignServing.objects.filter(campaign=campaign).select_related(
-        "policy", "reward_model"
-    ).first()
+    return (
+        CampaignServing.objects.filter(campaign=campaign)
+        .select_related("policy", "reward_model")
+        .first()
+    )
 
 
 def runs_for_campaign(*, campaign: Campaign) -> QuerySet[TrainingRun]:

@@ -17,7 +17,10 @@ def _downsample(points: Sequence[Sequence[float]], limit: int = 400) -> list[tup
 
 
 def line_chart(
-    title: str, series: dict[str, Sequence[Sequence[float]]], *, width: int = 420,
+    title: str,
+    series: dict[str, Sequence[Sequence[float]]],
+    *,
+    width: int = 420,
     height: int = 180,
 ) -> str:
     """One chart, one polyline per series of [x, y] points; returns an <svg> string."""
@@ -31,7 +34,9 @@ def line_chart(
         f'<text x="{pad_l}" y="15" font-size="12" font-family="sans-serif">{escape(title)}</text>'
     )
     if not data:
-        return head + '<text x="50%" y="55%" font-size="11" text-anchor="middle">no data</text></svg>'
+        return (
+            head + '<text x="50%" y="55%" font-size="11" text-anchor="middle">no data</text></svg>'
+        )
     xs = [x for pts in data.values() for x, _ in pts]
     ys = [y for pts in data.values() for _, y in pts]
     x0, x1 = min(xs), max(xs)

@@ -55,7 +55,10 @@ class RefitAlreadyActive(Exception):
 
 
 def training_run_create(
-    *, campaign: Campaign, kind: str, trigger: str = "manual",
+    *,
+    campaign: Campaign,
+    kind: str,
+    trigger: str = "manual",
     overrides: dict[str, Any] | None = None,
 ) -> TrainingRun:
     if kind not in RunKind.values:
@@ -96,7 +99,8 @@ def training_runs_reap_stale(*, campaign: Campaign | None = None) -> int:
         limit = timedelta(minutes=int(refit_config(run.campaign)["max_run_minutes"]))
         if (run.started_at or run.created_at) + limit < now:
             reaped += TrainingRun.objects.filter(pk=run.pk, status=run.status).update(
-                status=RunStatus.FAILED, finished_at=now,
+                status=RunStatus.FAILED,
+                finished_at=now,
                 error=f"no progress for {limit}: presumed killed",
             )
     return reaped
@@ -106,7 +110,8 @@ class _Reporter:
     """Progress and log lines to the run row, at most every second (a step may be 10 ms)."""
 
     def __init__(self, run: TrainingRun, hook: StepHook | None):
-        self.run, self.hook, self.lines, self.last = run, hook, [], 0.0
+        self.run, self.hook, self.last = run, hook, 0.0
+        self.lines: list[str] = []
 
     def log(self, line: str) -> None:
         stamp = timezone.now().strftime("%H:%M:%S")
@@ -146,14 +151,18 @@ def training_run_execute(*, run_id: int, step_hook: StepHook | None = None) -> T
         cfg = run.config.get("refit") or refit_config(run.campaign)
         cutoff = last_label_id(campaign=run.campaign)
         records = training_records(
-            campaign=run.campaign, group_by=cfg["group_by"],
-            include_reference=bool(cfg["include_reference_labels"]), max_annotation_id=cutoff,
+            campaign=run.campaign,
+            group_by=cfg["group_by"],
+            include_reference=bool(cfg["include_reference_labels"]),
+            max_annotation_id=cutoff,
         )
-        ds = build_dataset(records, val_fraction=float(cfg["val_fraction"]),
-                           seed=int(cfg["split_seed"]))
+        ds = build_dataset(
+            records, val_fraction=float(cfg["val_fraction"]), seed=int(cfg["split_seed"])
+        )
         rep.log(f"data {ds.data_hash[:12]}: {ds.summary()}")
         TrainingRun.objects.filter(pk=run.pk).update(
-            data_hash=ds.data_hash, n_examples=ds.n_examples,
+            data_hash=ds.data_hash,
+            n_examples=ds.n_examples,
             config={**run.config, "data_cutoff": cutoff, "data": ds.summary()},
         )
         run.refresh_from_db()
@@ -170,8 +179,12 @@ def training_run_execute(*, run_id: int, step_hook: StepHook | None = None) -> T
             status = RunStatus.SUCCEEDED if promoted else RunStatus.GATED
             rep.log("promoted" if promoted else f"not promoted: {'; '.join(reasons)}")
             TrainingRun.objects.filter(pk=run.pk).update(
-                status=status, progress=1.0, metrics={**metrics, "gate_reasons": reasons},
-                curves=curves, artifact_dir=str(final), finished_at=timezone.now(),
+                status=status,
+                progress=1.0,
+                metrics={**metrics, "gate_reasons": reasons},
+                curves=curves,
+                artifact_dir=str(final),
+                finished_at=timezone.now(),
                 log="\n".join(rep.lines),
             )
         if promoted and run.kind == RunKind.REWARD and cfg["active_sampling"]:
@@ -180,7 +193,9 @@ def training_run_execute(*, run_id: int, step_hook: StepHook | None = None) -> T
         shutil.rmtree(tmp, ignore_errors=True)
         rep.lines.append(f"FAILED: {exc!r}")
         TrainingRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.FAILED, finished_at=timezone.now(), log="\n".join(rep.lines),
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            log="\n".join(rep.lines),
             error="".join(traceback.format_exception(exc))[-20000:],
         )
         raise
@@ -189,17 +204,20 @@ def training_run_execute(*, run_id: int, step_hook: StepHook | None = None) -> T
 
 
 def _serving(campaign: Campaign) -> CampaignServing | None:
-    return CampaignServing.objects.filter(campaign=campaign).select_related(
-        "policy", "reward_model"
-    ).first()
+    return (
+        CampaignServing.objects.filter(campaign=campaign)
+        .select_related("policy", "reward_model")
+        .first()
+    )
 
 
 def _feature_cache() -> Path:
     return Path(settings.CHORUS_MODEL_DIR) / "feature-cache"
 
 
-def _train_reward(run: TrainingRun, ds: Dataset, out: Path, rep: _Reporter) -> tuple[
-        dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _train_reward(
+    run: TrainingRun, ds: Dataset, out: Path, rep: _Reporter
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     from modelserve.training.reward import (
         RewardConfig,
         RewardScorer,
@@ -227,8 +245,9 @@ def _train_reward(run: TrainingRun, ds: Dataset, out: Path, rep: _Reporter) -> t
     return metrics, res.curves, asdict(cfg)
 
 
-def _train_dpo(run: TrainingRun, ds: Dataset, out: Path, rep: _Reporter) -> tuple[
-        dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _train_dpo(
+    run: TrainingRun, ds: Dataset, out: Path, rep: _Reporter
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     from modelserve.model_files import load_causal_lm, resolve_model_dir
     from modelserve.training.dpo import DPOConfig, train_dpo
     from modelserve.training.reward import RewardScorer
@@ -248,19 +267,24 @@ def _train_dpo(run: TrainingRun, ds: Dataset, out: Path, rep: _Reporter) -> tupl
     return res.metrics, res.curves, {**asdict(cfg), "base": base}
 
 
-def _version_create(run: TrainingRun, ds: Dataset, folder: Path, metrics: dict[str, Any],
-                    train_cfg: dict[str, Any]) -> PolicyVersion | RewardModelVersion:
+def _version_create(
+    run: TrainingRun, ds: Dataset, folder: Path, metrics: dict[str, Any], train_cfg: dict[str, Any]
+) -> PolicyVersion | RewardModelVersion:
     model: type[PolicyVersion] | type[RewardModelVersion] = (
         RewardModelVersion if run.kind == RunKind.REWARD else PolicyVersion
     )
     # The campaign row lock serialises version numbering across kinds and workers.
     Campaign.objects.select_for_update().filter(pk=run.campaign_id).first()
-    number = (model.objects.filter(campaign=run.campaign).aggregate(m=Max("version"))["m"]
-              or 0) + 1
+    number = (model.objects.filter(campaign=run.campaign).aggregate(m=Max("version"))["m"] or 0) + 1
     fields: dict[str, Any] = {
-        "campaign": run.campaign, "version": number, "artifact_dir": str(folder),
-        "training_run": run, "data_hash": ds.data_hash, "config": train_cfg,
-        "metrics": metrics, "base_model": str(train_cfg.get("base", "default")),
+        "campaign": run.campaign,
+        "version": number,
+        "artifact_dir": str(folder),
+        "training_run": run,
+        "data_hash": ds.data_hash,
+        "config": train_cfg,
+        "metrics": metrics,
+        "base_model": str(train_cfg.get("base", "default")),
     }
     if model is PolicyVersion:
         current = _serving(run.campaign)
@@ -326,8 +350,9 @@ def version_promote(*, version: PolicyVersion | RewardModelVersion) -> CampaignS
     return serving
 
 
-def _policy_join_pool(campaign: Campaign, version: PolicyVersion,
-                      previous: PolicyVersion | None) -> None:
+def _policy_join_pool(
+    campaign: Campaign, version: PolicyVersion, previous: PolicyVersion | None
+) -> None:
     endpoint, _ = ModelEndpoint.objects.get_or_create(
         policy_version=version,
         defaults={
@@ -355,14 +380,20 @@ def items_prioritise_by_uncertainty(*, campaign: Campaign, limit: int = 5000) ->
         return 0
     scorer = RewardScorer(Path(serving.reward_model.artifact_dir), cache_dir=_feature_cache())
     items = list(
-        Item.objects.filter(campaign=campaign, status=ItemStatus.OPEN, task_type="pairwise",
-                            is_gold=False, is_attention_check=False)
-        .values_list("pk", "prompt__messages")[:limit]
+        Item.objects.filter(
+            campaign=campaign,
+            status=ItemStatus.OPEN,
+            task_type="pairwise",
+            is_gold=False,
+            is_attention_check=False,
+        ).values_list("pk", "prompt__messages")[:limit]
     )
     texts: dict[int, list[str]] = {}
-    for item_id, text in ItemResponse.objects.filter(
-            item_id__in=[i for i, _ in items]).order_by("position").values_list(
-            "item_id", "response__text"):
+    for item_id, text in (
+        ItemResponse.objects.filter(item_id__in=[i for i, _ in items])
+        .order_by("position")
+        .values_list("item_id", "response__text")
+    ):
         texts.setdefault(item_id, []).append(text)
     keep = [(i, prompt_text(m or [])) for i, m in items if len(texts.get(i, [])) == 2]
     if not keep:
@@ -373,8 +404,9 @@ def items_prioritise_by_uncertainty(*, campaign: Campaign, limit: int = 5000) ->
     import numpy as np
 
     p = 1.0 / (1.0 + np.exp(-(a - b)))
-    objs = [Item(pk=i, priority=float(1 - abs(2 * q - 1))) for (i, _), q in zip(keep, p,
-                                                                                  strict=True)]
+    objs = [
+        Item(pk=i, priority=float(1 - abs(2 * q - 1))) for (i, _), q in zip(keep, p, strict=True)
+    ]
     Item.objects.bulk_update(objs, ["priority"], batch_size=1000)
     return len(objs)
 
@@ -385,7 +417,8 @@ def refits_due(*, campaign: Campaign) -> list[str]:
 
     cfg = refit_config(campaign)
     return [
-        kind for kind in cfg["kinds"]
+        kind
+        for kind in cfg["kinds"]
         if new_label_count(campaign=campaign, kind=kind) >= int(cfg["min_new_labels"])
     ]
 

@@ -24,6 +24,15 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where browser tests save Playwright screenshots (``make test`` keeps them in
+    test-artifacts/ via CHORUS_TEST_ARTIFACTS)."""
+    path = Path(os.environ.get("CHORUS_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 @pytest.fixture
 def campaign(db):
     from tests.factories import CampaignFactory

@@ -14,8 +14,9 @@ N x V x V tensor, which is what makes a million labels take milliseconds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +24,7 @@ import numpy.typing as npt
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,17 @@ class AlphaData:
 
 
 def _unit_codes(units: npt.ArrayLike) -> IntArray:
-    _, codes = np.unique(np.asarray(units), return_inverse=True)
+    """Dense 0-based codes in the order of the values (same as np.unique's inverse)."""
+    arr = np.asarray(units).ravel()
+    if arr.dtype.kind in "iu" and len(arr):
+        lo, hi = int(arr.min()), int(arr.max())
+        # Integer keys in a modest range: O(n) compaction instead of an O(n log n) sort.
+        if hi - lo <= 8 * len(arr) + 1024:
+            shifted = arr.astype(np.int64) - lo
+            present = np.bincount(shifted, minlength=hi - lo + 1) > 0
+            remap = np.cumsum(present) - 1
+            return remap[shifted].astype(np.int64)
+    _, codes = np.unique(arr, return_inverse=True)
     return codes.astype(np.int64).ravel()
 
 
@@ -116,10 +128,13 @@ def krippendorff_alpha(
     value_domain: npt.ArrayLike | None = None,
 ) -> float:
     """Krippendorff's alpha; NaN when no unit has two values or all values are equal."""
-    data = alpha_data(units, values, level, value_domain)
+    return alpha_from_data(alpha_data(units, values, level, value_domain))
+
+
+def alpha_from_data(data: AlphaData) -> float:
     if len(data.counts) == 0:
         return float("nan")
-    return _alpha_from_o(_coincidences(data.counts), data.domain, level)
+    return _alpha_from_o(_coincidences(data.counts), data.domain, data.level)
 
 
 def krippendorff_alpha_matrix(reliability_data: npt.ArrayLike, level: Level = "interval") -> float:
@@ -134,17 +149,52 @@ def _boot_weights(rng: np.random.Generator, n: int) -> FloatArray:
     return np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
 
 
+def _pattern_weights(
+    rng: np.random.Generator, multiplicity: npt.NDArray[np.int64], n_boot: int
+) -> FloatArray:
+    """(n_boot, U) resampled counts of U distinct unit patterns.
+
+    Resampling N units with replacement and counting how often each distinct pattern
+    was drawn is exactly a multinomial over the patterns with their frequencies, so
+    identical units (very common: three raters on a 3-way choice give a few dozen
+    patterns) never need to be drawn one by one.
+    """
+    n = int(multiplicity.sum())
+    p = multiplicity / n
+    return rng.multinomial(n, p / p.sum(), size=n_boot).astype(np.float64)
+
+
 def bootstrap_alpha(data: AlphaData, n_boot: int = 200, seed: int = 0) -> FloatArray:
     """Alpha on ``n_boot`` resamples of the units (items) with replacement."""
     n = len(data.counts)
     if n == 0 or n_boot <= 0:
         return np.zeros(0)
     rng = np.random.default_rng(seed)
-    out = np.empty(n_boot)
-    for b in range(n_boot):
-        o = _coincidences(data.counts, _boot_weights(rng, n))
-        out[b] = _alpha_from_o(o, data.domain, data.level)
-    return out
+    patterns, mult = np.unique(data.counts, axis=0, return_counts=True)
+    n_pat, n_dom = patterns.shape
+    if n_pat * n_dom * n_dom > 20_000_000:
+        out = np.empty(n_boot)
+        for b in range(n_boot):
+            o = _coincidences(data.counts, _boot_weights(rng, n))
+            out[b] = _alpha_from_o(o, data.domain, data.level)
+        return out
+    m = patterns.sum(axis=1)
+    per = patterns[:, :, None] * patterns[:, None, :]
+    per[:, np.arange(n_dom), np.arange(n_dom)] -= patterns
+    per /= (m - 1.0)[:, None, None]
+    o_boot = (_pattern_weights(rng, mult, n_boot) @ per.reshape(n_pat, -1)).reshape(
+        n_boot, n_dom, n_dom
+    )
+    if data.level == "ordinal":
+        return np.array([_alpha_from_o(o, data.domain, data.level) for o in o_boot])
+    d = _distance_matrix(data.domain, np.zeros(n_dom), data.level)
+    n_v = o_boot.sum(axis=1)
+    total = n_v.sum(axis=1)
+    # diag(d) is 0 for these metrics, so sum(e * d) = n_v' d n_v / (n - 1).
+    expected = np.einsum("bi,ij,bj->b", n_v, d, n_v) / (total - 1.0)
+    observed = (o_boot * d[None]).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(expected > 0, 1.0 - observed / expected, np.nan)
 
 
 def percentile_interval(samples: npt.ArrayLike, level: float = 0.95) -> list[float | None]:
@@ -215,28 +265,24 @@ def bootstrap_unit_mean(per_unit: FloatArray, n_boot: int = 200, seed: int = 0) 
     if n == 0 or n_boot <= 0:
         return np.zeros(0)
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_boot, n)) if n * n_boot <= 20_000_000 else None
-    if idx is not None:
-        return np.asarray(per_unit[idx].mean(axis=1), dtype=np.float64)
-    return np.array([per_unit[rng.integers(0, n, n)].mean() for _ in range(n_boot)])
+    values, mult = np.unique(np.asarray(per_unit, dtype=np.float64), return_counts=True)
+    return np.asarray(_pattern_weights(rng, mult, n_boot) @ values / n, dtype=np.float64)
 
 
 def bootstrap_fleiss(counts: FloatArray, n_boot: int = 200, seed: int = 0) -> FloatArray:
     table = counts[counts.sum(axis=1) >= 2]
-    n = len(table)
-    if n == 0 or n_boot <= 0:
+    if len(table) == 0 or n_boot <= 0:
         return np.zeros(0)
     rng = np.random.default_rng(seed)
-    n_i = table.sum(axis=1)
-    p_i = ((table * (table - 1)).sum(axis=1)) / (n_i * (n_i - 1))
-    out = np.empty(n_boot)
-    for b in range(n_boot):
-        w = _boot_weights(rng, n)
-        p_bar = (w * p_i).sum() / w.sum()
-        p_j = (w @ table) / (w @ n_i)
-        p_e = (p_j**2).sum()
-        out[b] = (p_bar - p_e) / (1.0 - p_e) if p_e < 1.0 else np.nan
-    return out
+    patterns, mult = np.unique(table, axis=0, return_counts=True)
+    w = _pattern_weights(rng, mult, n_boot)
+    n_i = patterns.sum(axis=1)
+    p_i = ((patterns * (patterns - 1)).sum(axis=1)) / (n_i * (n_i - 1))
+    p_bar = (w @ p_i) / w.sum(axis=1)
+    p_j = (w @ patterns) / (w @ n_i)[:, None]
+    p_e = (p_j**2).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(p_e < 1.0, (p_bar - p_e) / (1.0 - p_e), np.nan)
 
 
 # --- Cohen's kappa for every annotator pair ----------------------------------------------
@@ -296,7 +342,9 @@ def cohen_kappa_pairs(
     va, vb = np.where(swap, vb, va), np.where(swap, va, vb)
     n_coders = int(coder_arr.max()) + 1 if len(coder_arr) else 0
     keys = ca * n_coders + cb
-    uniq, pidx = np.unique(keys, return_inverse=True)
+    pidx = _unit_codes(keys)
+    uniq = np.zeros(int(pidx.max()) + 1 if len(pidx) else 0, dtype=np.int64)
+    uniq[pidx] = keys
     n_pairs = len(uniq)
     k = n_categories
     n = np.bincount(pidx, minlength=n_pairs).astype(np.float64)
@@ -344,29 +392,25 @@ def kendall_w_per_unit(
     if len(ucode) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     n_units = int(ucode.max()) + 1
-    _, ocode = np.unique(np.stack([ucode, _unit_codes(obj)]), axis=1, return_inverse=True)
-    ocode = ocode.ravel()
-    _, rcode = np.unique(np.stack([ucode, _unit_codes(coder_arr)]), axis=1, return_inverse=True)
-    rcode = rcode.ravel()
-    n_obj = np.bincount(np.unique(np.stack([ucode, ocode]), axis=1)[0], minlength=n_units)
-    m = np.bincount(np.unique(np.stack([ucode, rcode]), axis=1)[0], minlength=n_units)
-    rank_sum = np.bincount(ocode, weights=rank)  # R_j per (unit, object)
-    unit_of_obj = np.zeros(len(rank_sum), dtype=np.int64)
+    oc, rc = _unit_codes(obj), _unit_codes(coder_arr)
+    ocode = _unit_codes(ucode * (int(oc.max()) + 1) + oc)  # (unit, object)
+    rcode = _unit_codes(ucode * (int(rc.max()) + 1) + rc)  # (unit, coder): one ranking
+    unit_of_obj = np.zeros(int(ocode.max()) + 1, dtype=np.int64)
     unit_of_obj[ocode] = ucode
+    unit_of_r = np.zeros(int(rcode.max()) + 1, dtype=np.int64)
+    unit_of_r[rcode] = ucode
+    n_obj = np.bincount(unit_of_obj, minlength=n_units)
+    m = np.bincount(unit_of_r, minlength=n_units)
+    rank_sum = np.bincount(ocode, weights=rank)  # R_j per (unit, object)
     mean_r = m * (n_obj + 1) / 2.0
     s = np.bincount(unit_of_obj, weights=(rank_sum - mean_r[unit_of_obj]) ** 2, minlength=n_units)
-    # Ties: per (coder ranking, rank value) group size t, sum of t^3 - t.
-    _, tie_inv, tie_size = np.unique(
-        np.stack([rcode, np.round(rank * 2).astype(np.int64)]),
-        axis=1,
-        return_inverse=True,
-        return_counts=True,
-    )
-    tie_inv = tie_inv.ravel()
-    first = np.zeros(len(tie_size), dtype=np.int64)
-    first[tie_inv] = ucode
-    t = tie_size.astype(np.float64)
-    tie_term = np.bincount(first, weights=t**3 - t, minlength=n_units)
+    # Ties: per (ranking, rank value) group of size t, sum of t^3 - t.
+    half = np.round(rank * 2).astype(np.int64)
+    tie_code = _unit_codes(rcode * (int(half.max()) + 1) + half)
+    tie_size = np.bincount(tie_code).astype(np.float64)
+    tie_unit = np.zeros(len(tie_size), dtype=np.int64)
+    tie_unit[tie_code] = ucode
+    tie_term = np.bincount(tie_unit, weights=tie_size**3 - tie_size, minlength=n_units)
     denom = m.astype(np.float64) ** 2 * (n_obj.astype(np.float64) ** 3 - n_obj) - m * tie_term
     ok = (m >= 2) & (denom > 0)
     w = np.full(n_units, np.nan)
@@ -374,9 +418,9 @@ def kendall_w_per_unit(
     return np.flatnonzero(ok), w[ok]
 
 
-def mid_ranks(groups: list[list[object]]) -> dict[object, float]:
+def mid_ranks(groups: Sequence[Sequence[T]]) -> dict[T, float]:
     """Mid-ranks (1 = best) for a ranking given as best-first groups of tied objects."""
-    out: dict[object, float] = {}
+    out: dict[T, float] = {}
     start = 1
     for group in groups:
         size = len(group)

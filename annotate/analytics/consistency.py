@@ -141,9 +141,8 @@ def _result(
     label: IntArray,
 ) -> ConsistencyResult:
     ok = ~(np.isnan(ra) | np.isnan(rb))
-    annotator, a, b, ra, rb, judged, label = (
-        x[ok] for x in (annotator, a, b, ra, rb, judged, label)
-    )
+    annotator, a, b, judged, label = annotator[ok], a[ok], b[ok], judged[ok], label[ok]
+    ra, rb = ra[ok], rb[ok]
     diff = ra - rb
     # Means of integer ratings can differ by float noise only; treat |d| < 1e-9 as equal.
     implied = np.where(diff > 1e-9, 1, np.where(diff < -1e-9, -1, 0)).astype(np.int64)

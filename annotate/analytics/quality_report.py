@@ -154,9 +154,12 @@ def demographics(d: CampaignData, quotas: dict[str, Any]) -> dict[str, Any]:
         for i in np.flatnonzero(active):
             parts = []
             for fname in fields:
-                codes, names = d.annotator_groups.get(fname, (None, []))
-                g = int(codes[i]) if codes is not None else -1
-                parts.append(names[g] if g >= 0 else "unknown")
+                if fname in d.annotator_groups:
+                    codes, names = d.annotator_groups[fname]
+                    g = int(codes[i])
+                    parts.append(names[g] if g >= 0 else "unknown")
+                else:
+                    parts.append("unknown")
             keys.append("|".join(parts))
         actual: dict[str, int] = {}
         for key in keys:

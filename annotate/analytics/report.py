@@ -94,18 +94,20 @@ def _nominal_block(
     k: int,
     opts: ReportOptions,
     names: list[str],
+    with_kappa: bool = True,
 ) -> dict[str, Any]:
     counts = ag.category_counts(units, cats, k)
     agree, pairs = ag.unit_pair_agreement(counts)
     ok = pairs > 0
     per_unit = agree[ok] / pairs[ok]
-    data = ag.alpha_data(units, cats.astype(np.float64), "nominal")
-    out = {
+    # The category counts of pairable units are alpha's sufficient statistic; categories
+    # nobody used are all-zero columns, which nominal alpha ignores.
+    data = ag.AlphaData(counts[ok], np.arange(k, dtype=np.float64), "nominal")
+    out: dict[str, Any] = {
         "n_items": int(ok.sum()),
         "n_labels": len(units),
         "alpha_nominal": _fig(
-            ag.krippendorff_alpha(units, cats, "nominal"),
-            ag.bootstrap_alpha(data, opts.n_boot, opts.seed),
+            ag.alpha_from_data(data), ag.bootstrap_alpha(data, opts.n_boot, opts.seed)
         ),
         "fleiss_kappa": _fig(
             ag.fleiss_kappa(counts), ag.bootstrap_fleiss(counts, opts.n_boot, opts.seed)
@@ -114,8 +116,9 @@ def _nominal_block(
             float(per_unit.mean()) if len(per_unit) else float("nan"),
             ag.bootstrap_unit_mean(per_unit, opts.n_boot, opts.seed),
         ),
-        "cohen_kappa": _kappa_block(units, coders, cats, k, opts, names),
     }
+    if with_kappa:
+        out["cohen_kappa"] = _kappa_block(units, coders, cats, k, opts, names)
     return out
 
 
@@ -127,10 +130,9 @@ def _kappa_block(
     opts: ReportOptions,
     names: list[str],
 ) -> dict[str, Any]:
-    # One label per (unit, coder): keep the first occurrence.
-    key = units.astype(np.int64) * (max(len(names), 1)) + coders
-    _, first = np.unique(key, return_index=True)
-    pk = ag.cohen_kappa_pairs(units[first], coders[first], cats[first], k)
+    # One label per (unit, coder) holds by construction: an annotator gets an item once
+    # (the assignment constraint) and rates each of its responses once per payload.
+    pk = ag.cohen_kappa_pairs(units, coders, cats, k)
     big = pk.n_items >= opts.min_pair_items
     out: dict[str, Any] = {
         "n_annotator_pairs": len(pk.n_items),
@@ -187,8 +189,7 @@ def agreement_section(d: CampaignData, opts: ReportOptions) -> dict[str, Any]:
         if np.isfinite(strength).sum() >= 2:
             sdata = ag.alpha_data(units, strength, "interval")
             block["alpha_interval_strength"] = _fig(
-                ag.krippendorff_alpha(units, strength, "interval"),
-                ag.bootstrap_alpha(sdata, opts.n_boot, opts.seed),
+                ag.alpha_from_data(sdata), ag.bootstrap_alpha(sdata, opts.n_boot, opts.seed)
             )
         out["pairwise"] = block
     if len(d.rt_label):
@@ -199,22 +200,33 @@ def agreement_section(d: CampaignData, opts: ReportOptions) -> dict[str, Any]:
             if not sel.any():
                 continue
             lab = d.rt_label[sel]
-            units = d.label_item[lab] * max(d.n_responses, 1) + d.rt_response[sel]
+            units = ag._unit_codes(d.label_item[lab] * max(d.n_responses, 1) + d.rt_response[sel])
             vals = d.rt_value[sel]
             cats = np.clip(np.rint(vals - low), 0, high - low).astype(np.int64)
-            block = _nominal_block(units, ann[lab], cats, high - low + 1, opts, d.annotator_names)
+            # Cohen's kappa for every annotator pair on the overall attribute only: it is the
+            # costliest figure, and per-attribute agreement is covered by alpha and Fleiss.
+            block = _nominal_block(
+                units,
+                ann[lab],
+                cats,
+                high - low + 1,
+                opts,
+                d.annotator_names,
+                with_kappa=attr == d.overall_attribute,
+            )
             idata = ag.alpha_data(units, vals, "interval")
             block["alpha_interval"] = _fig(
-                ag.krippendorff_alpha(units, vals, "interval"),
-                ag.bootstrap_alpha(idata, opts.n_boot, opts.seed),
+                ag.alpha_from_data(idata), ag.bootstrap_alpha(idata, opts.n_boot, opts.seed)
             )
             for level in ("ordinal", "ratio"):
-                block[f"alpha_{level}"] = _fig(ag.krippendorff_alpha(units, vals, level))
+                block[f"alpha_{level}"] = _fig(
+                    ag.alpha_from_data(ag.AlphaData(idata.counts, idata.domain, level))
+                )
             rating[attr] = block
         out["rating"] = rating
     if len(d.rk_label):
         units = d.label_item[d.rk_label]
-        item_codes, w = ag.kendall_w_per_unit(units, ann[d.rk_label], d.rk_response, d.rk_rank)
+        _, w = ag.kendall_w_per_unit(units, ann[d.rk_label], d.rk_response, d.rk_rank)
         ru = units * max(d.n_responses, 1) + d.rk_response
         out["ranking"] = {
             "kendall_w": _fig(
@@ -273,7 +285,7 @@ def consistency_section(
         for i in np.flatnonzero(n)
     ]
     out["per_attribute"] = {
-        attr: cons.within_annotator(j, ratings_for(ai)).summary()
+        attr: (within if ai == overall else cons.within_annotator(j, ratings_for(ai))).summary()
         for ai, attr in enumerate(d.attributes)
     }
     per_group: dict[str, list[dict[str, Any]]] = {}
@@ -350,14 +362,16 @@ def campaign_report(d: CampaignData, opts: ReportOptions | None = None) -> dict[
     if "pairwise" in agreement:
         kappa_per_annotator = agreement["pairwise"]["cohen_kappa"].pop("_per_annotator")
     for block in agreement.get("rating", {}).values():
+        if "cohen_kappa" not in block:
+            continue
         per = block["cohen_kappa"].pop("_per_annotator")
         if kappa_per_annotator is None:
             kappa_per_annotator = per
     return {
         "campaign": d.campaign,
         "n_labels": len(d.label_id),
-        "n_annotators": int(len(np.unique(d.label_annotator))),
-        "n_items_labelled": int(len(np.unique(d.label_item))),
+        "n_annotators": len(np.unique(d.label_annotator)),
+        "n_items_labelled": len(np.unique(d.label_item)),
         "progress": progress(d),
         "agreement": agreement,
         "consistency": consistency,

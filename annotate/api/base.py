@@ -72,6 +72,8 @@ class IdCursorPagination(CursorPagination):
 
 class ChorusAPIView(APIView):
     throttle_classes = [TokenRateThrottle, AnonRateThrottle]
+    # Set on list views; drf-spectacular reads it to document the paginated envelope.
+    pagination_class: Any = IdCursorPagination
 
     def handle_exception(self, exc: Exception) -> Any:
         # Model validation raised inside a service is the client's bad input: 400.

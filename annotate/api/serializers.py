@@ -308,7 +308,9 @@ class GrantSerializer(serializers.ModelSerializer):
     user = serializers.SlugRelatedField(
         slug_field="username", queryset=get_user_model().objects.all()
     )
-    granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    granted_by = serializers.CharField(
+        source="granted_by.username", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = CampaignGrant

@@ -1,4 +1,5 @@
 from .analytics import AnalyticsSnapshot
+from .audit import AuditEvent, LoginThrottle
 from .campaign import Campaign, CampaignGrant, GuidelineVersion
 from .choices import (
     AssignmentStatus,
@@ -20,6 +21,7 @@ __all__ = [
     "Annotator",
     "Assignment",
     "AssignmentStatus",
+    "AuditEvent",
     "Campaign",
     "CampaignAdmission",
     "CampaignGrant",
@@ -32,6 +34,7 @@ __all__ = [
     "Item",
     "ItemResponse",
     "ItemStatus",
+    "LoginThrottle",
     "ProfileVersion",
     "Prompt",
     "RatingScale",

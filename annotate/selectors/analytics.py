@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from django.db.models import Count, F, Max, Q
+from django.db.models.fields.json import KT
 from django.db.models.functions import MD5
 
 from annotate.analytics.agreement import mid_ranks
@@ -93,9 +94,18 @@ def campaign_analytics_data(
     *, campaign: Campaign, group_fields: Iterable[str] = DEFAULT_GROUP_FIELDS
 ) -> CampaignData:
     fields = [f for f in dict.fromkeys(group_fields) if f in _GROUPABLE]
+    # Scalars and the pairwise fields come out of the JSON in SQL (KT = ->>), so the bulk
+    # of labels is never decoded in Python; only rating and ranking payloads are.
     rows = list(
         Annotation.objects.filter(campaign=campaign)
         .order_by("created_at", "id")
+        .annotate(
+            x_gold=KT("flags__gold_correct"),
+            x_choice=KT("payload__choice"),
+            x_shown_a=KT("payload__response_ids__0"),
+            x_shown_b=KT("payload__response_ids__1"),
+            x_strength=KT("payload__strength"),
+        )
         .values_list(
             "id",
             "annotator_id",
@@ -103,14 +113,22 @@ def campaign_analytics_data(
             "task_type",
             "time_spent_ms",
             "created_at",
-            "payload",
-            "flags",
             "profile_version_id",
             "item__is_gold",
             "item__is_attention_check",
-            "assignment__presented_order",
+            "x_gold",
+            "x_choice",
+            "x_shown_a",
+            "x_shown_b",
+            "x_strength",
         )
     )
+    other = {
+        pk: (payload, order)
+        for pk, payload, order in Annotation.objects.filter(
+            campaign=campaign, task_type__in=["rating", "ranking"]
+        ).values_list("id", "payload", "assignment__presented_order")
+    }
     d = CampaignData(
         attributes=list(campaign.rating_attributes),
         overall_attribute=campaign.overall_attribute,
@@ -130,7 +148,7 @@ def campaign_analytics_data(
     annotators = {a.pk: a for a in Annotator.objects.filter(pk__in=ann_ids)}
     d.annotator_names = [annotators[a].pseudonym for a in ann_ids]
     d.annotator_paused = [annotators[a].paused for a in ann_ids]
-    profile_ids = {a.current_profile_id for a in annotators.values()} | {r[8] for r in rows}
+    profile_ids = {a.current_profile_id for a in annotators.values()} | {r[6] for r in rows}
     profiles = {
         p["id"]: p
         for p in ProfileVersion.objects.filter(pk__in=[p for p in profile_ids if p]).values(
@@ -142,7 +160,7 @@ def campaign_analytics_data(
         d.annotator_groups[fname] = _codes(cur)
         # Labels: the profile in force when the label was given, else the current one.
         at_label = [
-            profiles.get(r[8] or annotators[r[1]].current_profile_id, {}).get(fname) for r in rows
+            profiles.get(r[6] or annotators[r[1]].current_profile_id, {}).get(fname) for r in rows
         ]
         codes, names = _codes(at_label)
         d.label_groups[fname] = (codes, names)
@@ -160,13 +178,15 @@ def campaign_analytics_data(
     d.label_gold = np.full(n, -1, dtype=np.int64)
     d.label_attention = np.full(n, -1, dtype=np.int64)
     for i, r in enumerate(rows):
-        correct = (r[7] or {}).get("gold_correct")
+        correct = r[9]
         if correct is None:
             continue
-        if r[10]:
-            d.label_attention[i] = int(bool(correct))
-        elif r[9]:
-            d.label_gold[i] = int(bool(correct))
+        # PostgreSQL's ->> gives 'true'/'false'; SQLite's JSON_EXTRACT gives 1/0.
+        ok = int(str(correct).lower() in ("true", "1"))
+        if r[8]:
+            d.label_attention[i] = ok
+        elif r[7]:
+            d.label_gold[i] = ok
 
     # --- payloads -> pairwise / ranking / rating arrays (response ids for now) ---
     pw: list[tuple[int, int, int, int, float]] = []
@@ -174,28 +194,23 @@ def campaign_analytics_data(
     rt: list[tuple[int, int, int, float]] = []
     attr_index = {a: i for i, a in enumerate(d.attributes)}
     for i, r in enumerate(rows):
-        task, payload = r[3], r[6] or {}
+        task = r[3]
         if task == "pairwise":
-            ids = payload.get("response_ids") or []
-            if len(ids) == 2 and payload.get("choice") in _OUTCOME:
-                s = payload.get("strength")
+            if r[10] in _OUTCOME and r[11] is not None and r[12] is not None:
+                s = r[13]
                 pw.append(
-                    (
-                        i,
-                        int(ids[0]),
-                        int(ids[1]),
-                        _OUTCOME[payload["choice"]],
-                        np.nan if s is None else float(s),
-                    )
+                    (i, int(r[11]), int(r[12]), _OUTCOME[r[10]], np.nan if s is None else float(s))
                 )
         elif task == "ranking":
-            groups = payload.get("ranking") or []
-            shown = [int(x) for x in (r[11] or [])]
+            payload, presented = other.get(r[0], ({}, []))
+            groups = (payload or {}).get("ranking") or []
+            shown = [int(x) for x in (presented or [])]
             ranks = mid_ranks([[int(x) for x in g] for g in groups])
             pos = {rid: p for p, rid in enumerate(shown)}
             for rid, rank in ranks.items():
                 rk.append((i, int(rid), rank, pos.get(int(rid), len(pos) + int(rid))))
         elif task == "rating":
+            payload = other.get(r[0], ({}, []))[0] or {}
             for rid, values in (payload.get("ratings") or {}).items():
                 for attr, value in (values or {}).items():
                     if attr in attr_index and isinstance(value, int | float):

@@ -83,7 +83,9 @@ def campaigns_for_annotator(*, annotator: Annotator | None) -> QuerySet[Campaign
     """Open campaigns listed on the home page (plus any the annotator was admitted to)."""
     from django.db.models import Q
 
-    listed = Q(status=CampaignStatus.OPEN) & ~Q(config__listed=False)
+    # has_key first: a missing key compares as NULL, and NOT NULL would hide the campaign.
+    unlisted = Q(config__has_key="listed") & Q(config__listed=False)
+    listed = Q(status=CampaignStatus.OPEN) & ~unlisted
     if annotator is not None:
         listed |= Q(status=CampaignStatus.OPEN, admissions__annotator=annotator)
     return Campaign.objects.filter(listed).distinct().order_by("name")

@@ -139,6 +139,10 @@ def parse_sparse_rankings(path: Path) -> list[RankingRow]:
     return out
 
 
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
 def _source_annotator(source: str) -> Annotator:
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(
@@ -182,7 +186,7 @@ def feedback_import_sparse(
                 campaign=campaign,
                 text=f"{ins}\n\n{inp}" if inp.strip() else ins,
                 messages=[{"role": "user", "content": f"{ins}\n\n{inp}" if inp.strip() else ins}],
-                external_id=f"{source}:{hashlib.sha256((ins + chr(0) + inp).encode()).hexdigest()[:32]}",
+                external_id=f"{source}:{_digest(ins, inp)}",
                 metadata={"instruction": ins, "input": inp, "source": source},
             )
             for ins, inp in prompt_keys

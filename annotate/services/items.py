@@ -25,6 +25,8 @@ from annotate.models import (
     Turn,
 )
 
+from .bulk import bulk_insert
+
 # How many responses each task type shows. None means "at least the lower bound".
 RESPONSE_COUNTS: dict[str, tuple[int, int | None]] = {
     TaskType.PAIRWISE: (2, 2),
@@ -110,7 +112,7 @@ def items_add(
 
 
 def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
-    conversations = Conversation.objects.bulk_create(
+    conversations = bulk_insert(
         [
             Conversation(
                 campaign=campaign,
@@ -141,12 +143,12 @@ def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
         ]
         if not level:
             break
-        Turn.objects.bulk_create([turn for _, turn in level])
+        bulk_insert([turn for _, turn in level])
         for n, turn in level:
             last_turn[n] = turn
         depth += 1
 
-    prompts = Prompt.objects.bulk_create(
+    prompts = bulk_insert(
         [
             Prompt(
                 campaign=campaign,
@@ -160,7 +162,7 @@ def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
             for n, spec in enumerate(specs)
         ]
     )
-    responses = Response.objects.bulk_create(
+    responses = bulk_insert(
         [
             Response(
                 prompt=prompts[n],
@@ -176,7 +178,7 @@ def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
             for i, r in enumerate(spec.responses)
         ]
     )
-    items = Item.objects.bulk_create(
+    items = bulk_insert(
         [
             Item(
                 campaign=campaign,
@@ -198,7 +200,7 @@ def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
         for position in range(len(spec.responses)):
             links.append(ItemResponse(item=items[n], response=responses[cursor], position=position))
             cursor += 1
-    ItemResponse.objects.bulk_create(links)
+    bulk_insert(links)
     return items
 
 
@@ -250,7 +252,7 @@ def conversation_items_add(
     overlap = overlap or campaign.overlap
     if not 1 <= overlap <= 100:
         raise ItemSpecError("overlap must be between 1 and 100")
-    return Item.objects.bulk_create(
+    return bulk_insert(
         [
             Item(
                 campaign=campaign,

@@ -56,6 +56,8 @@ def annotator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
                 here = current.path or "/"
             return redirect(request, f"{login}?{urlencode({'next': here})}")
         annotator: Annotator = annotator_get_or_create(user=request.user)  # type: ignore[arg-type]
+        annotator.user = request.user  # type: ignore[assignment]
+        request.user.annotator = annotator  # type: ignore[union-attr]  # templates: no re-query
         return view(request, *args, annotator=annotator, **kwargs)
 
     return wrapper

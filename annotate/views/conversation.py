@@ -24,13 +24,12 @@ from annotate.services import conversation as conv
 from annotate.services.errors import NotFound, ServiceError
 
 
-def _next_url() -> str:
-    for name in ("task_next", "annotate_next", "task_home"):
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return reverse("home")
+def _next_url(view: Any) -> str:
+    """Back to the campaign's task flow (issue 3's ``campaign_work``), else home."""
+    try:
+        return reverse("campaign_work", args=[view.assignment.campaign.slug])
+    except NoReverseMatch:
+        return reverse("home")
 
 
 def _panel(
@@ -41,7 +40,7 @@ def _panel(
         view = conversation_view(assignment_id=assignment_id, annotator=annotator)
     except NotFound:
         raise Http404("No such task.") from None
-    context: dict[str, Any] = {"view": view, "error": error, "next_url": _next_url()}
+    context: dict[str, Any] = {"view": view, "error": error, "next_url": _next_url(view)}
     template = (
         "conversation/_panel.html"
         if request.headers.get("HX-Request")
@@ -74,7 +73,9 @@ def conversation_panel(request: HttpRequest, assignment_id: int) -> HttpResponse
     except NotFound:
         raise Http404("No such task.") from None
     return render(
-        request, "conversation/_panel.html", {"view": view, "error": "", "next_url": _next_url()}
+        request,
+        "conversation/_panel.html",
+        {"view": view, "error": "", "next_url": _next_url(view)},
     )
 
 

@@ -17,7 +17,7 @@ from annotate.selectors.onboarding import (
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Annotators: their campaigns and a start button. Staff: links to admin and dashboard."""
-    annotator = Annotator.objects.filter(user=request.user).first()
+    annotator = Annotator.objects.filter(user_id=request.user.pk or 0).first()
     is_staff = bool(getattr(request.user, "is_staff", False))
     context = {
         "annotator": annotator,

@@ -77,7 +77,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
 
         logout(request)
     if not request.user.is_authenticated:
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # type: ignore[arg-type]
     return redirect(request, reverse("campaign_work", args=[campaign.slug]))
 
 

@@ -54,7 +54,7 @@ TYPE_SHORTCUTS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 STRENGTHS = [(1, "Slightly better"), (2, "Clearly better"), (3, "Much better")]
-TASK_TITLES = {
+TASK_TITLES: dict[str, str] = {
     TaskType.PAIRWISE: "Which response is better?",
     TaskType.RANKING: "Rank the responses, best first",
     TaskType.RATING: "Rate the response",

@@ -26,14 +26,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.forms import SkipForm, task_payload_from_post
-from annotate.models import Annotator, AssignmentStatus, Campaign, TaskType
+from annotate.models import Annotator, Assignment, AssignmentStatus, Campaign, TaskType
 from annotate.payloads import PayloadError
-from annotate.selectors.assignments import (
-    TaskView,
-    assignment_get_for_annotator,
-    campaign_progress,
-)
+from annotate.selectors.assignments import TaskView
 from annotate.selectors.onboarding import completion_info, consent_document, consent_has_given
+from annotate.selectors.task_pages import (
+    assignment_for_annotator,
+    task_progress,
+    task_view_build,
+)
 from annotate.services import (
     AlreadyFinished,
     AnnotatorPaused,
@@ -103,7 +104,7 @@ def _task_limit(campaign: Campaign) -> int:
 
 
 def _progress(campaign: Campaign, annotator: Annotator) -> dict[str, int]:
-    return campaign_progress(campaign=campaign, annotator=annotator)
+    return task_progress(campaign=campaign, annotator=annotator)
 
 
 def _render_task(
@@ -181,7 +182,7 @@ def _next(
         for notice in notices:
             messages.warning(request, notice)
         return redirect(request, reverse("task", args=[assignment.pk]))
-    view = assignment_get_for_annotator(assignment_id=assignment.pk, annotator=annotator)
+    view = task_view_build(assignment=assignment, campaign=campaign)
     return _render_task(request, view, annotator, notices=notices, push=True, progress=progress)
 
 
@@ -204,7 +205,7 @@ def campaign_work(request: HttpRequest, slug: str, *, annotator: Annotator) -> H
         return _done(request, campaign, annotator)
     if assignment.item.task_type == TaskType.CONVERSATION:
         return _conversation_redirect(request, assignment.pk)
-    view = assignment_get_for_annotator(assignment_id=assignment.pk, annotator=annotator)
+    view = task_view_build(assignment=assignment, campaign=campaign)
     return _render_task(request, view, annotator, progress=progress, push=True)
 
 
@@ -226,9 +227,9 @@ def campaign_done(request: HttpRequest, slug: str, *, annotator: Annotator) -> H
     )
 
 
-def _own_task(assignment_id: int, annotator: Annotator) -> TaskView:
+def _own_assignment(assignment_id: int, annotator: Annotator) -> Assignment:
     try:
-        return assignment_get_for_annotator(assignment_id=assignment_id, annotator=annotator)
+        return assignment_for_annotator(assignment_id=assignment_id, annotator=annotator)
     except NotFound:
         raise Http404("No such task.") from None
 
@@ -236,8 +237,7 @@ def _own_task(assignment_id: int, annotator: Annotator) -> TaskView:
 @require_GET
 @annotator_required
 def task_page(request: HttpRequest, assignment_id: int, *, annotator: Annotator) -> HttpResponse:
-    view = _own_task(assignment_id, annotator)
-    assignment = view.assignment
+    assignment = _own_assignment(assignment_id, annotator)
     work_url = reverse("campaign_work", args=[assignment.campaign.slug])
     if assignment.item.task_type == TaskType.CONVERSATION:
         return _conversation_redirect(request, assignment.pk)
@@ -249,6 +249,7 @@ def task_page(request: HttpRequest, assignment_id: int, *, annotator: Annotator)
     ):
         messages.warning(request, "Your time for that task ran out. Here is your next one.")
         return redirect(request, work_url)
+    view = task_view_build(assignment=assignment, campaign=assignment.campaign)
     return _render_task(request, view, annotator)
 
 
@@ -262,8 +263,8 @@ def _int_field(request: HttpRequest, name: str) -> int | None:
 @require_POST
 @annotator_required
 def task_submit(request: HttpRequest, assignment_id: int, *, annotator: Annotator) -> HttpResponse:
-    view = _own_task(assignment_id, annotator)
-    assignment, campaign = view.assignment, view.assignment.campaign
+    assignment = _own_assignment(assignment_id, annotator)
+    campaign = assignment.campaign
     notices: list[str] = []
     try:
         payload = task_payload_from_post(
@@ -281,6 +282,7 @@ def task_submit(request: HttpRequest, assignment_id: int, *, annotator: Annotato
         )
     except PayloadError as exc:
         # 422 (swapped in by htmx per the page's htmx-config), the form keeps its input.
+        view = task_view_build(assignment=assignment, campaign=campaign)
         return _render_task(request, view, annotator, status=422, errors=exc.errors)
     except LeaseExpired as exc:
         notices.append(f"{exc} Your answer could not be saved; here is your next task.")
@@ -299,14 +301,14 @@ def task_submit(request: HttpRequest, assignment_id: int, *, annotator: Annotato
 @require_POST
 @annotator_required
 def task_skip(request: HttpRequest, assignment_id: int, *, annotator: Annotator) -> HttpResponse:
-    view = _own_task(assignment_id, annotator)
+    assignment = _own_assignment(assignment_id, annotator)
     form = SkipForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     notices: list[str] = []
     try:
-        assignment_skip(assignment_id=view.assignment.pk, annotator=annotator, reason=reason)
+        assignment_skip(assignment_id=assignment.pk, annotator=annotator, reason=reason)
     except AlreadyFinished as exc:
         notices.append(str(exc))
     except NotFound:
         raise Http404("No such task.") from None
-    return _next(request, view.assignment.campaign, annotator, notices)
+    return _next(request, assignment.campaign, annotator, notices)

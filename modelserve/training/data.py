@@ -196,9 +196,7 @@ def _pairs_from_ratings(recs: Sequence[LabelRecord]) -> tuple[list[PreferencePai
             span = max(hi - lo, 1.0)
             (win, wrec, lose, lrec) = (ra, reca, rb, recb) if va > vb else (rb, recb, ra, reca)
             rec = wrec if wrec.annotation_id >= lrec.annotation_id else lrec
-            pairs.append(
-                _pair(rec, wrec.responses[win], lrec.responses[lose], abs(va - vb) / span)
-            )
+            pairs.append(_pair(rec, wrec.responses[win], lrec.responses[lose], abs(va - vb) / span))
     return pairs, ties
 
 

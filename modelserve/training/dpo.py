@@ -29,7 +29,8 @@ from .lora import add_lora, merge_lora
 from .losses import dpo_loss, ipo_loss, listwise_dpo_loss, sequence_logps
 
 StepCallback = Callable[[int, int, dict[str, float]], None]
-ScoreFn = Callable[[list[str], list[str]], Sequence[float]]
+# (prompts, responses) -> one score each (a list or a numpy array).
+ScoreFn = Callable[[list[str], list[str]], Any]
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,9 @@ def completion_logps(model: Any, batch: dict[str, Tensor]) -> tuple[Tensor, Tens
 
 
 @torch.no_grad()
-def all_logps(model: Any, examples: Sequence[Example], batch_size: int, pad_id: int,
-              device: str) -> list[Tensor]:
+def all_logps(
+    model: Any, examples: Sequence[Example], batch_size: int, pad_id: int, device: str
+) -> list[Tensor]:
     out: list[Tensor] = [torch.zeros(0)] * len(examples)
     order = sorted(range(len(examples)), key=lambda i: examples[i].length)
     for start in range(0, len(order), batch_size):
@@ -205,9 +207,7 @@ def train_dpo(
     lists = make_examples(tokenizer, ds.train_lists, cfg) if cfg.listwise_weight > 0 else []
     eval_prompts = _eval_prompts(ds, cfg.eval_prompts)
     reference = copy.deepcopy(model).eval() if eval_prompts else None
-    old_samples = (
-        _sample(reference, tokenizer, eval_prompts, cfg) if reference is not None else []
-    )
+    old_samples = _sample(reference, tokenizer, eval_prompts, cfg) if reference is not None else []
 
     # Reference log-probs once, from the untouched weights (policy == reference now).
     model.eval()
@@ -301,8 +301,9 @@ def _pair_loss(
     margin = None
     if cfg.margin_weight:
         margin = cfg.margin_weight * torch.tensor([e.margin for e in exs], device=sums.device)
-    return dpo_loss(pc, pr, rc, rr, beta=cfg.beta, margin=margin,
-                    label_smoothing=cfg.label_smoothing)
+    return dpo_loss(
+        pc, pr, rc, rr, beta=cfg.beta, margin=margin, label_smoothing=cfg.label_smoothing
+    )
 
 
 def _list_loss(cfg: DPOConfig, sums: Tensor, ref: Tensor, exs: Sequence[Example]) -> Tensor:
@@ -326,8 +327,9 @@ def _list_loss(cfg: DPOConfig, sums: Tensor, ref: Tensor, exs: Sequence[Example]
 
 
 @torch.no_grad()
-def _evaluate(model: Any, val: Sequence[Example], ref_val: Sequence[Tensor], cfg: DPOConfig,
-              pad_id: int) -> dict[str, float]:
+def _evaluate(
+    model: Any, val: Sequence[Example], ref_val: Sequence[Tensor], cfg: DPOConfig, pad_id: int
+) -> dict[str, float]:
     if not val:
         return {}
     logps = all_logps(model, val, cfg.batch_size, pad_id, cfg.device)
@@ -365,8 +367,9 @@ def _eval_prompts(ds: Dataset, n: int) -> list[tuple[Message, ...]]:
 
 
 @torch.no_grad()
-def _sample(model: Any, tokenizer: Any, prompts: Sequence[Sequence[Message]],
-            cfg: DPOConfig) -> list[tuple[list[int], list[int]]]:
+def _sample(
+    model: Any, tokenizer: Any, prompts: Sequence[Sequence[Message]], cfg: DPOConfig
+) -> list[tuple[list[int], list[int]]]:
     """(prompt ids, sampled completion ids) per prompt, at temperature 1 (KL needs samples
     of the policy itself), seeded so old and new policies are compared on equal terms."""
     out = []
@@ -376,18 +379,29 @@ def _sample(model: Any, tokenizer: Any, prompts: Sequence[Sequence[Message]],
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen).item()))
         x = torch.tensor([ids], device=cfg.device)
         y = model.generate(
-            input_ids=x, attention_mask=torch.ones_like(x), do_sample=True, temperature=1.0,
-            top_p=1.0, top_k=0, max_new_tokens=cfg.eval_max_new_tokens,
-            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+            input_ids=x,
+            attention_mask=torch.ones_like(x),
+            do_sample=True,
+            temperature=1.0,
+            top_p=1.0,
+            top_k=0,
+            max_new_tokens=cfg.eval_max_new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
         )
         out.append((ids, y[0, len(ids) :].tolist()))
     return out
 
 
-def _sample_metrics(model: Any, reference: Any, tokenizer: Any,
-                    prompts: Sequence[Sequence[Message]],
-                    old: Sequence[tuple[list[int], list[int]]], cfg: DPOConfig,
-                    score_fn: ScoreFn | None) -> dict[str, float]:
+def _sample_metrics(
+    model: Any,
+    reference: Any,
+    tokenizer: Any,
+    prompts: Sequence[Sequence[Message]],
+    old: Sequence[tuple[list[int], list[int]]],
+    cfg: DPOConfig,
+    score_fn: ScoreFn | None,
+) -> dict[str, float]:
     new = _sample(model, tokenizer, prompts, cfg)
     exs = [Example(p, [c], [0]) for p, c in new if c]
     pad_id = tokenizer.pad_token_id or 0

@@ -19,6 +19,7 @@ import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -93,14 +94,16 @@ class TextEncoder:
         self.max_length = max_length
         self.batch_size = batch_size
         self.device = device
-        self.encoder_id = f"{self.path.name}:{encoder}"
+        # A local folder is identified by where it lives: two fine-tuned encoders saved as
+        # ".../encoder" in different versions must not share cached features.
+        self.encoder_id = MINILM if encoder == MINILM else str(self.path.resolve())
         folder = None
         if cache_dir is not None:
             tag = hashlib.sha256(f"{self.encoder_id}:{max_length}".encode()).hexdigest()[:16]
             folder = cache_dir / tag
         self.cache = FeatureCache(folder)
-        self._model = None
-        self._tokenizer = None
+        self._model: Any = None
+        self._tokenizer: Any = None
         self._causal = False
         self.n_encoded = 0
 
@@ -133,25 +136,36 @@ class TextEncoder:
 
     @torch.inference_mode()
     def _encode_batch(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
-        assert self._model is not None and self._tokenizer is not None
+        return self.pool(prompts, responses).float().cpu().numpy()
+
+    def pool(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+        """Normalised mean-pooled hidden states, with autograd (used by full fine-tuning)."""
+        if self._model is None:
+            self._load()
         if self._causal:
             texts = [f"User: {p}\nAssistant: {r}" for p, r in zip(prompts, responses, strict=True)]
             enc = self._tokenizer(
-                texts, truncation=True, max_length=self.max_length, padding=True,
+                texts,
+                truncation=True,
+                max_length=self.max_length,
+                padding=True,
                 return_tensors="pt",
             )
         else:
             # Sentence pair: the prompt is truncated first, so the response survives.
             enc = self._tokenizer(
-                list(prompts), list(responses), truncation="longest_first",
-                max_length=self.max_length, padding=True, return_tensors="pt",
+                list(prompts),
+                list(responses),
+                truncation="longest_first",
+                max_length=self.max_length,
+                padding=True,
+                return_tensors="pt",
             )
         enc = {k: v.to(self.device) for k, v in enc.items()}
         hidden = self._model(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-        pooled = torch.nn.functional.normalize(pooled, dim=-1)
-        return pooled.float().cpu().numpy()
+        return torch.nn.functional.normalize(pooled, dim=-1)
 
     def encode(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         keys = [

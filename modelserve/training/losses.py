@@ -44,9 +44,7 @@ def dpo_loss(
     logits = chosen_rewards - rejected_rewards
     if margin is not None:
         logits = logits - margin
-    losses = -F.logsigmoid(logits) * (1 - label_smoothing) - F.logsigmoid(
-        -logits
-    ) * label_smoothing
+    losses = -F.logsigmoid(logits) * (1 - label_smoothing) - F.logsigmoid(-logits) * label_smoothing
     return losses.mean(), chosen_rewards.detach(), rejected_rewards.detach()
 
 
@@ -135,7 +133,9 @@ def expected_calibration_error(probs: Tensor, outcomes: Tensor, n_bins: int = 10
         lo, hi = edges[b], edges[b + 1]
         sel = (conf >= lo) & ((conf < hi) if b < n_bins - 1 else (conf <= hi))
         if sel.any():
-            ece += sel.double().sum().item() / n * abs(
-                correct[sel].mean().item() - conf[sel].mean().item()
+            ece += (
+                sel.double().sum().item()
+                / n
+                * abs(correct[sel].mean().item() - conf[sel].mean().item())
             )
     return float(ece)

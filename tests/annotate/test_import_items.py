@@ -7,11 +7,12 @@ import json
 import re
 from io import StringIO
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotate.importers import parser_for, read_rows
+from annotate.importers import ParsedRow, parser_for, read_rows
 from annotate.models import Campaign, Conversation, Item, ItemResponse, Prompt, Response, Turn
 from annotate.services import imports as imports_service
 from annotate.services.imports import item_spec_from_row
@@ -19,6 +20,15 @@ from tests.factories import CampaignFactory
 
 HH_FILE = "hh-rlhf-harmless-base-test.jsonl.gz"
 pytestmark = pytest.mark.django_db
+
+
+def new_campaign(**fields: Any) -> Campaign:
+    return cast(Campaign, CampaignFactory(**fields))
+
+
+def prompt_of(item: Item) -> Prompt:
+    assert item.prompt is not None
+    return item.prompt
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -63,9 +73,10 @@ def independent_parse(transcript: str) -> tuple[list[dict[str, str]], str]:
 
 
 def test_real_hh_rlhf_file_imports_every_pair(shared_data: Path):
-    campaign = CampaignFactory(overlap=3)
-    out, err = run("--campaign", campaign.slug, "--format", "hh-rlhf", str(shared_data / HH_FILE))
-    raw = [json.loads(line) for line in gzip.open(shared_data / HH_FILE, "rt", encoding="utf-8")]
+    campaign = new_campaign(overlap=3)
+    out, _ = run("--campaign", campaign.slug, "--format", "hh-rlhf", str(shared_data / HH_FILE))
+    with gzip.open(shared_data / HH_FILE, "rt", encoding="utf-8") as handle:
+        raw = [json.loads(line) for line in handle]
     assert len(raw) == 2312
     assert f"rows read: {len(raw)}, items created: {len(raw)}" in out
     assert "rows rejected: 0" in out
@@ -86,11 +97,12 @@ def test_real_hh_rlhf_file_imports_every_pair(shared_data: Path):
         messages, chosen = independent_parse(raw[n]["chosen"])
         _, rejected = independent_parse(raw[n]["rejected"])
         item = items.get(metadata__import__line=n + 1)
-        assert item.prompt.messages == messages
-        assert item.prompt.text == messages[-1]["content"]
-        turns = list(Turn.objects.filter(conversation=item.prompt.conversation).order_by("depth"))
+        prompt = prompt_of(item)
+        assert prompt.messages == messages
+        assert prompt.text == messages[-1]["content"]
+        turns = list(Turn.objects.filter(conversation=prompt.conversation).order_by("depth"))
         assert [t.text for t in turns] == [m["content"] for m in messages]
-        assert item.prompt.turn_id == turns[-1].pk
+        assert prompt.turn_id == turns[-1].pk
         links = list(ItemResponse.objects.filter(item=item).select_related("response"))
         by_source = {link.response.source: link for link in links}
         assert by_source["hh-rlhf:chosen"].response.text == chosen
@@ -132,7 +144,7 @@ BAD_HH = [
 
 
 def test_bad_lines_are_reported_and_nothing_is_written(tmp_path: Path):
-    campaign = CampaignFactory()
+    campaign = new_campaign()
     path = write(tmp_path / "bad.jsonl", BAD_HH)
     message, err = run_failing("--campaign", campaign.slug, "--format", "hh-rlhf", str(path))
     assert "5 of 7 rows rejected" in message
@@ -147,7 +159,7 @@ def test_bad_lines_are_reported_and_nothing_is_written(tmp_path: Path):
 
 
 def test_skip_bad_imports_good_rows_and_reports_the_rest(tmp_path: Path):
-    campaign = CampaignFactory()
+    campaign = new_campaign()
     path = write(tmp_path / "bad.jsonl", BAD_HH)
     report = tmp_path / "report.json"
     out, err = run(
@@ -169,13 +181,13 @@ def test_gzip_and_plain_give_the_same_items(tmp_path: Path):
     lines = [hh_line(f"Question {n}?", f"Good answer {n}.", f"Bad answer {n}.") for n in range(5)]
     results = []
     for compress in (False, True):
-        campaign = CampaignFactory()
+        campaign = new_campaign()
         path = write(tmp_path / f"data-{compress}.jsonl", lines, compress=compress)
         out, _ = run("--campaign", campaign.slug, "--format", "hh-rlhf", str(path))
         assert "items created: 5" in out
         results.append(
             sorted(
-                (i.prompt.text, i.metadata["reference_preference"]["chosen_position"])
+                (prompt_of(i).text, i.metadata["reference_preference"]["chosen_position"])
                 for i in Item.objects.filter(campaign=campaign).select_related("prompt")
             )
         )
@@ -183,7 +195,7 @@ def test_gzip_and_plain_give_the_same_items(tmp_path: Path):
 
 
 def test_generic_jsonl(tmp_path: Path):
-    campaign = CampaignFactory()
+    campaign = new_campaign()
     lines = [
         json.dumps({"id": "p1", "prompt": "Name a fruit.", "responses": ["Apple.", "Stone."]}),
         json.dumps(
@@ -209,11 +221,11 @@ def test_generic_jsonl(tmp_path: Path):
     assert "rows read: 3, items created: 3" in out
     p1 = Item.objects.get(prompt__external_id="p1")
     assert p1.task_type == "pairwise"
-    assert p1.prompt.messages == [{"role": "user", "content": "Name a fruit."}]
+    assert prompt_of(p1).messages == [{"role": "user", "content": "Name a fruit."}]
     p2 = Item.objects.get(prompt__external_id="p2")
     assert p2.task_type == "ranking"
     assert p2.metadata["topic"] == "geography"
-    assert p2.prompt.messages[0] == {"role": "system", "content": "Answer in one word."}
+    assert prompt_of(p2).messages[0] == {"role": "system", "content": "Answer in one word."}
     ordered = [
         (link.response.text, link.response.source)
         for link in ItemResponse.objects.filter(item=p2).select_related("response")
@@ -222,11 +234,11 @@ def test_generic_jsonl(tmp_path: Path):
     assert Response.objects.get(text="Paris.").metadata == {"model": "m-large"}
     haiku = Item.objects.get(prompt__text="Write a haiku.")
     assert haiku.task_type == "rating"
-    assert haiku.prompt.external_id.startswith("jsonl:")
+    assert prompt_of(haiku).external_id.startswith("jsonl:")
 
 
 def test_generic_jsonl_task_type_option_and_item_spec_errors(tmp_path: Path):
-    campaign = CampaignFactory()
+    campaign = new_campaign()
     lines = [
         json.dumps({"prompt": "Q1", "responses": ["a"]}),
         json.dumps({"prompt": "Q2", "responses": ["a", "b", "c"]}),
@@ -242,7 +254,7 @@ def test_generic_jsonl_task_type_option_and_item_spec_errors(tmp_path: Path):
     assert "line 3: response 2 is empty" in err
     assert "lines 2, 3" in message
     assert nothing_written()
-    out, _ = run(
+    run(
         "--campaign", campaign.slug, "--format", "jsonl", "--task-type", "edit", str(path),
         "--skip-bad",
     )  # fmt: skip
@@ -264,7 +276,7 @@ def test_missing_campaign_is_a_clear_error_and_create_makes_it(tmp_path: Path):
 
 
 def test_dry_run_limit_and_unreadable_files(tmp_path: Path):
-    campaign = CampaignFactory()
+    campaign = new_campaign()
     lines = [hh_line(f"Q{n}?", f"Yes {n}.", f"No {n}.") for n in range(6)]
     path = write(tmp_path / "six.jsonl", lines)
     out, _ = run("--campaign", campaign.slug, "--format", "hh-rlhf", str(path), "--dry-run")
@@ -282,7 +294,7 @@ def test_dry_run_limit_and_unreadable_files(tmp_path: Path):
 
 
 def test_a_failure_while_writing_leaves_nothing(tmp_path: Path, monkeypatch):
-    campaign = CampaignFactory()
+    campaign = new_campaign()
     lines = [hh_line(f"Q{n}?", f"Yes {n}.", f"No {n}.") for n in range(12)]
     path = write(tmp_path / "twelve.jsonl", lines)
     real_items_add = imports_service.items_add
@@ -295,7 +307,8 @@ def test_a_failure_while_writing_leaves_nothing(tmp_path: Path, monkeypatch):
         return real_items_add(**kwargs)
 
     monkeypatch.setattr(imports_service, "items_add", failing_items_add)
-    specs = [item_spec_from_row(r) for r in read_rows(path, parser_for("hh-rlhf"))]
+    rows = list(read_rows(path, parser_for("hh-rlhf")))
+    specs = [item_spec_from_row(r) for r in rows if isinstance(r, ParsedRow)]
     with pytest.raises(RuntimeError, match="disk full"):
         imports_service.items_import(campaign=campaign, specs=specs, batch_size=5)
     assert len(calls) == 3

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import redis
 from celery.result import AsyncResult
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -88,6 +89,9 @@ def worker(transactional_db, tmp_path: Path) -> Iterator[Worker]:
         yield handle
     finally:
         handle.stop()  # before pytest-django drops the test database it is connected to
+        # kombu keeps a binding entry per declared queue: leave no per-run keys in Redis.
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        client.delete(*client.keys(f"*{queue}*"), queue)
 
 
 def test_round_trip_through_real_worker_and_redis(worker: Worker) -> None:

@@ -33,16 +33,26 @@ def build_tiny_model(folder: Path) -> Path:
     tok.decoder = decoders.ByteLevel()
     tok.add_special_tokens(specials)
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|im_end|>",
-        bos_token="<|im_start|>", unk_token="<|endoftext|>",
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|im_end|>",
+        bos_token="<|im_start|>",
+        unk_token="<|endoftext|>",
     )
     fast.chat_template = CHAT_TEMPLATE
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-        eos_token_id=vocab["<|im_end|>"], pad_token_id=vocab["<|im_end|>"],
-        bos_token_id=vocab["<|im_start|>"], tie_word_embeddings=True,
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        eos_token_id=vocab["<|im_end|>"],
+        pad_token_id=vocab["<|im_end|>"],
+        bos_token_id=vocab["<|im_start|>"],
+        tie_word_embeddings=True,
     )
     LlamaForCausalLM(config).save_pretrained(folder)
     fast.save_pretrained(folder)

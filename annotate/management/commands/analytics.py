@@ -33,10 +33,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--campaign", required=True, help="campaign slug")
         parser.add_argument("--json", action="store_true", help="print one JSON document")
-        parser.add_argument("--snapshot", action="store_true",
-                            help="print the newest stored snapshot instead of recomputing")
-        parser.add_argument("--save", action="store_true",
-                            help="store the result as the campaign's newest snapshot")
+        parser.add_argument(
+            "--snapshot",
+            action="store_true",
+            help="print the newest stored snapshot instead of recomputing",
+        )
+        parser.add_argument(
+            "--save", action="store_true", help="store the result as the campaign's newest snapshot"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         campaign = Campaign.objects.filter(slug=opts["campaign"]).first()
@@ -64,8 +68,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report, indent=1, sort_keys=True))
             return
         within = report["consistency"]["within_annotator"]
-        self.stdout.write(f"campaign {campaign.slug}: {report['n_labels']} labels, "
-                          f"{report['n_annotators']} annotators")
+        self.stdout.write(
+            f"campaign {campaign.slug}: {report['n_labels']} labels, "
+            f"{report['n_annotators']} annotators"
+        )
         rate = within["rate"]
         self.stdout.write(
             "ratings-vs-rankings consistency (within annotator): "

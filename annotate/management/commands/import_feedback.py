@@ -30,12 +30,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--campaign", required=True, help="campaign slug")
         parser.add_argument("--format", required=True, choices=FORMATS)
-        parser.add_argument("--ratings", required=True, type=Path,
-                            help="headerless CSV: instruction,input,output,rating")
-        parser.add_argument("--rankings", required=True, type=Path,
-                            help="headerless CSV: instruction,input,output1,output2,ranking")
-        parser.add_argument("--source", default="sparse-feedback",
-                            help="name of the feedback source (one annotator stands for it)")
+        parser.add_argument(
+            "--ratings",
+            required=True,
+            type=Path,
+            help="headerless CSV: instruction,input,output,rating",
+        )
+        parser.add_argument(
+            "--rankings",
+            required=True,
+            type=Path,
+            help="headerless CSV: instruction,input,output1,output2,ranking",
+        )
+        parser.add_argument(
+            "--source",
+            default="sparse-feedback",
+            help="name of the feedback source (one annotator stands for it)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         campaign = Campaign.objects.filter(slug=opts["campaign"]).first()
@@ -46,8 +57,11 @@ class Command(BaseCommand):
             rankings = parse_sparse_rankings(opts["rankings"])
             fingerprint = _fingerprint(opts["ratings"], opts["rankings"])
             summary = feedback_import_sparse(
-                campaign=campaign, ratings=ratings, rankings=rankings,
-                source=opts["source"], fingerprint=fingerprint,
+                campaign=campaign,
+                ratings=ratings,
+                rankings=rankings,
+                source=opts["source"],
+                fingerprint=fingerprint,
             )
         except FeedbackImportError as exc:
             raise CommandError(str(exc)) from None

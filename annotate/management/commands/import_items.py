@@ -99,7 +99,11 @@ class Command(BaseCommand):
                 file=sys.stderr,
                 disable=not progress,
             ) as bar:
-                created = items_import(campaign=campaign, specs=new_specs, on_progress=bar.update)
+
+                def advance(n: int) -> None:
+                    bar.update(n)
+
+                created = items_import(campaign=campaign, specs=new_specs, on_progress=advance)
         elapsed = time.perf_counter() - started
         verb = "would create" if opts["dry_run"] else "items created"
         summary = (

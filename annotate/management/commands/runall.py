@@ -152,7 +152,7 @@ class Command(BaseCommand):
                 f"  log in at {url}accounts/login/   admin site: {url}admin/",
                 logins
                 or "  users: admin, annotator, researcher (passwords were printed when the "
-                "demo was seeded; reset one with `manage.py changepassword NAME`)",
+                "demo was seeded; new ones: `manage.py seed_demo --reset-passwords`)",
                 "  Press Ctrl-C to stop web, worker and beat.",
                 "",
             ]
@@ -189,4 +189,7 @@ class Command(BaseCommand):
         call_command("seed_demo", stdout=buffer)
         printed = buffer.getvalue().rstrip()
         self.stdout.write(printed)
-        return "\n".join("  " + line for line in printed.splitlines())
+        # Repeat only the logins in the banner: the rest has scrolled by already.
+        lines = printed.splitlines()
+        start = next((i for i, line in enumerate(lines) if line.startswith("Logins")), 0)
+        return "\n".join("  " + line for line in lines[start:])

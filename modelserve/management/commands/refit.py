@@ -17,7 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--campaign", required=True, help="campaign slug")
         parser.add_argument("--kind", required=True, choices=RunKind.values)
         parser.add_argument(
-            "--queue", action="store_true",
+            "--queue",
+            action="store_true",
             help="send the run to the 'train' queue instead of running it in this process",
         )
 

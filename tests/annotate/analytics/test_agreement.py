@@ -12,8 +12,9 @@ from scipy import stats
 from annotate.analytics import agreement as ag
 
 
-def _random_reliability(rng: np.random.Generator, coders: int, units: int, values: int,
-                        missing: float) -> np.ndarray:
+def _random_reliability(
+    rng: np.random.Generator, coders: int, units: int, values: int, missing: float
+) -> np.ndarray:
     mat = rng.integers(1, values + 1, size=(coders, units)).astype(float)
     mat[rng.random(mat.shape) < missing] = np.nan
     return mat
@@ -23,9 +24,13 @@ def _random_reliability(rng: np.random.Generator, coders: int, units: int, value
 @pytest.mark.parametrize("seed", range(6))
 def test_alpha_matches_krippendorff_package(level, seed):
     rng = np.random.default_rng(seed)
-    mat = _random_reliability(rng, coders=int(rng.integers(2, 9)),
-                              units=int(rng.integers(10, 80)), values=int(rng.integers(2, 8)),
-                              missing=float(rng.uniform(0, 0.5)))
+    mat = _random_reliability(
+        rng,
+        coders=int(rng.integers(2, 9)),
+        units=int(rng.integers(10, 80)),
+        values=int(rng.integers(2, 8)),
+        missing=float(rng.uniform(0, 0.5)),
+    )
     expected = krippendorff.alpha(reliability_data=mat, level_of_measurement=level)
     assert ag.krippendorff_alpha_matrix(mat, level) == pytest.approx(expected, abs=1e-9)
 
@@ -45,10 +50,11 @@ def test_alpha_long_format_with_real_valued_data_and_correlated_coders():
 
 def test_alpha_worked_example_from_krippendorff():
     # Krippendorff (2011) example: nominal 0.691, interval 0.811 (also in the package docs).
-    data = [[np.nan, np.nan, np.nan, np.nan, np.nan, 3, 4, 1, 2, 1, 1, 3, 3, np.nan, 3],
-            [1, np.nan, 2, 1, 3, 3, 4, 3, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan,
-             np.nan],
-            [np.nan, np.nan, 2, 1, 3, 4, 4, np.nan, 2, 1, 1, 3, 3, np.nan, 4]]
+    data = [
+        [np.nan, np.nan, np.nan, np.nan, np.nan, 3, 4, 1, 2, 1, 1, 3, 3, np.nan, 3],
+        [1, np.nan, 2, 1, 3, 3, 4, 3, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan],
+        [np.nan, np.nan, 2, 1, 3, 4, 4, np.nan, 2, 1, 1, 3, 3, np.nan, 4],
+    ]
     assert ag.krippendorff_alpha_matrix(data, "nominal") == pytest.approx(0.691358, abs=1e-6)
     assert ag.krippendorff_alpha_matrix(data, "interval") == pytest.approx(0.810845, abs=1e-6)
 
@@ -65,15 +71,25 @@ def test_bootstrap_alpha_brackets_the_estimate():
     data = ag.alpha_data(units, values, "interval")
     point = ag.krippendorff_alpha(units, values, "interval")
     lo, hi = ag.percentile_interval(ag.bootstrap_alpha(data, n_boot=200, seed=1))
+    assert lo is not None and hi is not None
     assert lo < point < hi
     assert hi - lo < 0.2
 
 
 def test_fleiss_kappa_wikipedia_example():
     # Fleiss (1971) as worked on Wikipedia: 10 subjects, 14 raters, 5 categories -> 0.210.
-    table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0],
-             [2, 2, 8, 1, 1], [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2],
-             [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+    table = [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
     assert ag.fleiss_kappa(table) == pytest.approx(0.20993, abs=1e-5)
     assert ag.percent_agreement(table) == pytest.approx(0.37802, abs=1e-5)
 
@@ -125,7 +141,8 @@ def test_cohen_kappa_every_pair_matches_contingency_table_reference():
         assert res.n_items[idx[0]] == len(shared)
         assert res.kappa[idx[0]] == pytest.approx(_cohen_reference(a, b, k), abs=1e-12)
         assert res.kappa_quadratic[idx[0]] == pytest.approx(
-            _cohen_reference(a, b, k, weighted=True), abs=1e-12)
+            _cohen_reference(a, b, k, weighted=True), abs=1e-12
+        )
         checked += 1
     assert checked == 15
 
@@ -159,7 +176,7 @@ def test_kendall_w_matches_friedman_statistic_with_ties():
 def test_kendall_w_perfect_agreement_is_one():
     units = [0] * 6
     coders = [0, 0, 0, 1, 1, 1]
-    codes, w = ag.kendall_w_per_unit(units, coders, [0, 1, 2, 0, 1, 2], [1, 2, 3, 1, 2, 3])
+    _, w = ag.kendall_w_per_unit(units, coders, [0, 1, 2, 0, 1, 2], [1, 2, 3, 1, 2, 3])
     assert w[0] == pytest.approx(1.0)
 
 

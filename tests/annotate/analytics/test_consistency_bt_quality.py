@@ -14,31 +14,44 @@ from annotate.analytics.bradley_terry import bradley_terry, leaderboard
 def _j(rows):
     """rows: (annotator, a, b, outcome, order)."""
     arr = np.array(rows, dtype=float).reshape(-1, 5)
-    return cons.Judgments(arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64),
-                          arr[:, 2].astype(np.int64), arr[:, 3].astype(np.int64), arr[:, 4],
-                          np.arange(len(arr), dtype=np.int64))
+    return cons.Judgments(
+        arr[:, 0].astype(np.int64),
+        arr[:, 1].astype(np.int64),
+        arr[:, 2].astype(np.int64),
+        arr[:, 3].astype(np.int64),
+        arr[:, 4],
+        np.arange(len(arr), dtype=np.int64),
+    )
 
 
 def _r(rows):
     """rows: (annotator, response, value, order)."""
     arr = np.array(rows, dtype=float).reshape(-1, 4)
-    return cons.Ratings(arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2],
-                        arr[:, 3], np.arange(len(arr), dtype=np.int64))
+    return cons.Ratings(
+        arr[:, 0].astype(np.int64),
+        arr[:, 1].astype(np.int64),
+        arr[:, 2],
+        arr[:, 3],
+        np.arange(len(arr), dtype=np.int64),
+    )
 
 
 def test_within_annotator_hand_example():
     # Annotator 0 rates responses 0..3 as 5, 3, 3, 6 and compares four pairs.
-    ratings = _r([(0, 0, 5, 0), (0, 1, 3, 1), (0, 2, 3, 2), (0, 3, 6, 3),
-                  (0, 0, 1, 9)])  # a later re-rating of response 0 must be ignored
-    judgments = _j([
-        (0, 0, 1, 1, 10),   # ratings 5 > 3 imply A; judged A: agree
-        (0, 1, 2, 0, 11),   # 3 = 3 imply tie; judged tie: agree
-        (0, 3, 0, -1, 12),  # 6 > 5 imply A; judged B: disagree
-        (0, 2, 3, -1, 13),  # 3 < 6 imply B; judged B: agree
-        (0, 1, 0, 1, 14),   # repeat of pair (0, 1), counted once (the first)
-        (0, 0, 9, 1, 15),   # response 9 was never rated: not counted
-        (1, 0, 1, 1, 16),   # annotator 1 has no ratings: not counted within annotator
-    ])
+    ratings = _r(
+        [(0, 0, 5, 0), (0, 1, 3, 1), (0, 2, 3, 2), (0, 3, 6, 3), (0, 0, 1, 9)]
+    )  # a later re-rating of response 0 must be ignored
+    judgments = _j(
+        [
+            (0, 0, 1, 1, 10),  # ratings 5 > 3 imply A; judged A: agree
+            (0, 1, 2, 0, 11),  # 3 = 3 imply tie; judged tie: agree
+            (0, 3, 0, -1, 12),  # 6 > 5 imply A; judged B: disagree
+            (0, 2, 3, -1, 13),  # 3 < 6 imply B; judged B: agree
+            (0, 1, 0, 1, 14),  # repeat of pair (0, 1), counted once (the first)
+            (0, 0, 9, 1, 15),  # response 9 was never rated: not counted
+            (1, 0, 1, 1, 16),  # annotator 1 has no ratings: not counted within annotator
+        ]
+    )
     res = cons.within_annotator(judgments, ratings)
     assert (res.n_pairs, res.n_agree) == (4, 3)
     assert res.rate == pytest.approx(0.75)
@@ -55,8 +68,9 @@ def test_across_annotators_uses_mean_ratings_and_majority():
     assert res.n_pairs == 1 and res.judged[0] == 0 and res.implied[0] == 0
     assert res.rate == 1.0
     # A tied plurality (one A, one B) is a tie.
-    res2 = cons.across_annotators(_j([(0, 0, 1, 1, 0), (1, 0, 1, -1, 1)]),
-                                  _r([(0, 0, 7, 0), (1, 1, 2, 1)]))
+    res2 = cons.across_annotators(
+        _j([(0, 0, 1, 1, 0), (1, 0, 1, -1, 1)]), _r([(0, 0, 7, 0), (1, 1, 2, 1)])
+    )
     assert res2.judged[0] == 0 and res2.implied[0] == 1 and res2.rate == 0.0
 
 
@@ -98,8 +112,9 @@ def test_bradley_terry_matches_direct_likelihood_maximisation():
 
 def test_bradley_terry_hand_example_ties_are_half_wins():
     # X beats Y twice, loses once and ties twice: 3 "wins" of 5 -> p_X / p_Y = 3 / 2.
-    res = bradley_terry([0, 0, 1, 0, 1], [1, 1, 0, 1, 0], [1, 1, 1, 0.5, 0.5], 2, n_boot=0,
-                        prior=0.0)
+    res = bradley_terry(
+        [0, 0, 1, 0, 1], [1, 1, 0, 1, 0], [1, 1, 1, 0.5, 0.5], 2, n_boot=0, prior=0.0
+    )
     assert np.exp(res.log_strength[0] - res.log_strength[1]) == pytest.approx(1.5)
     rows = leaderboard(res, ["X", "Y"])
     assert [r["model"] for r in rows] == ["X", "Y"] and rows[0]["battles"] == 5

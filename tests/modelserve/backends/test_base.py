@@ -16,8 +16,13 @@ def test_sampling_params_from_mapping_reads_known_keys():
 
 @pytest.mark.parametrize(
     "raw",
-    [{"temprature": 1}, {"temperature": -1}, {"top_p": 0}, {"max_new_tokens": 0},
-     {"temperature": "hot"}],
+    [
+        {"temprature": 1},
+        {"temperature": -1},
+        {"top_p": 0},
+        {"max_new_tokens": 0},
+        {"temperature": "hot"},
+    ],
 )
 def test_sampling_params_refuse_bad_config(raw):
     with pytest.raises(BackendConfigError):

@@ -72,5 +72,5 @@ def test_greedy_and_max_tokens(tiny_model_dir):
 
 def test_missing_folder_is_a_config_error(tmp_path):
     backend = backend_get(backend="local", model=str(tmp_path / "nowhere"))
-    with pytest.raises(BackendConfigError, match="config.json"):
+    with pytest.raises(BackendConfigError, match=r"config\.json"):
         backend.generate(CHAT, SamplingParams(max_new_tokens=2))

@@ -39,14 +39,16 @@ def test_bradley_terry_by_hand():
 
 
 def test_dpo_by_hand():
-    loss, cr, rr = dpo_loss(t(-10.0, -5.0), t(-12.0, -4.0), t(-11.0, -5.0), t(-11.0, -5.0),
-                            beta=0.1)
+    loss, cr, rr = dpo_loss(
+        t(-10.0, -5.0), t(-12.0, -4.0), t(-11.0, -5.0), t(-11.0, -5.0), beta=0.1
+    )
     # Pair 1: rewards 0.1*(+1) and 0.1*(-1): logit 0.2. Pair 2: 0 and 0.1*(+1): logit -0.1.
     assert loss.item() == pytest.approx((nls(0.2) + nls(-0.1)) / 2, abs=1e-9)
     assert cr.tolist() == pytest.approx([0.1, 0.0])
     assert rr.tolist() == pytest.approx([-0.1, 0.1])
-    smoothed, _, _ = dpo_loss(t(-10.0), t(-12.0), t(-11.0), t(-11.0), beta=0.1,
-                              label_smoothing=0.25)
+    smoothed, _, _ = dpo_loss(
+        t(-10.0), t(-12.0), t(-11.0), t(-11.0), beta=0.1, label_smoothing=0.25
+    )
     assert smoothed.item() == pytest.approx(0.75 * nls(0.2) + 0.25 * nls(-0.2), abs=1e-9)
     offset, _, _ = dpo_loss(t(-10.0), t(-12.0), t(-11.0), t(-11.0), beta=0.1, margin=t(0.5))
     assert offset.item() == pytest.approx(nls(0.2 - 0.5), abs=1e-9)
@@ -60,13 +62,15 @@ def test_ipo_by_hand():
 
 def test_plackett_luce_without_and_with_ties():
     scores = t(3.0, 1.0, 2.0)
-    full = plackett_luce_loss(scores[None], torch.tensor([[0, 1, 2]]),
-                              torch.ones(1, 3, dtype=torch.bool))
+    full = plackett_luce_loss(
+        scores[None], torch.tensor([[0, 1, 2]]), torch.ones(1, 3, dtype=torch.bool)
+    )
     expected = -((3.0 - lse(3.0, 1.0, 2.0)) + (1.0 - lse(1.0, 2.0)))
     assert full.item() == pytest.approx(expected, abs=1e-9)
     # First two tied: Breslow term (3 + 1) - 2 * lse over all three; last group skipped.
-    tied = plackett_luce_loss(scores[None], torch.tensor([[0, 0, 1]]),
-                              torch.ones(1, 3, dtype=torch.bool))
+    tied = plackett_luce_loss(
+        scores[None], torch.tensor([[0, 0, 1]]), torch.ones(1, 3, dtype=torch.bool)
+    )
     assert tied.item() == pytest.approx(-((3.0 + 1.0) - 2 * lse(3.0, 1.0, 2.0)), abs=1e-9)
 
 
@@ -78,11 +82,17 @@ def test_plackett_luce_masks_short_lists_and_matches_pairwise_dpo():
     got = plackett_luce_loss(scores.view(2, 2), groups, mask)
     assert got.item() == pytest.approx((nls(0.7 - -0.2) + nls(5.0 - 0.0)) / 2, abs=1e-9)
     # Padding entries never count, whatever their score.
-    padded = plackett_luce_loss(t(0.7, -0.2, 99.0)[None], torch.tensor([[0, 1, 0]]),
-                                torch.tensor([[True, True, False]]))
+    padded = plackett_luce_loss(
+        t(0.7, -0.2, 99.0)[None], torch.tensor([[0, 1, 0]]), torch.tensor([[True, True, False]])
+    )
     assert padded.item() == pytest.approx(nls(0.9), abs=1e-9)
-    dpo_list = listwise_dpo_loss(t(-10.0, -12.0)[None], t(-11.0, -11.0)[None],
-                                 torch.tensor([[0, 1]]), torch.tensor([[True, True]]), beta=0.1)
+    dpo_list = listwise_dpo_loss(
+        t(-10.0, -12.0)[None],
+        t(-11.0, -11.0)[None],
+        torch.tensor([[0, 1]]),
+        torch.tensor([[True, True]]),
+        beta=0.1,
+    )
     dpo_pair, _, _ = dpo_loss(t(-10.0), t(-12.0), t(-11.0), t(-11.0), beta=0.1)
     assert dpo_list.item() == pytest.approx(dpo_pair.item(), abs=1e-9)
 

@@ -1,0 +1,1 @@
+"""API views, one operation per class, grouped by resource."""

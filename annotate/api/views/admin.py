@@ -1,0 +1,66 @@
+"""Grants: which researcher may read which campaign (admins only)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotate.api import serializers as s
+from annotate.api.base import ChorusAPIView, IdCursorPagination, IsAdmin
+from annotate.api.filters import PAGING_PARAMS, check_known
+from annotate.models import CampaignGrant
+from annotate.services.grants import campaign_grant_create, campaign_grant_revoke
+
+
+class GrantListApi(ChorusAPIView):
+    pagination_class = IdCursorPagination
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("campaign", str, description="Campaign slug."),
+            OpenApiParameter("cursor", str, description="Opaque cursor from next/previous."),
+            OpenApiParameter("page_size", int, description="1-500, default 50."),
+        ],
+        responses=s.GrantSerializer(many=True),
+        tags=["grants"],
+    )
+    def get(self, request: Request) -> Response:
+        check_known(request.query_params, ("campaign", *PAGING_PARAMS))
+        qs = CampaignGrant.objects.select_related("campaign", "user", "granted_by")
+        if request.query_params.get("campaign"):
+            qs = qs.filter(campaign__slug=request.query_params["campaign"])
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(s.GrantSerializer(page, many=True).data)
+
+
+class GrantCreateApi(ChorusAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=s.GrantSerializer, responses={201: s.GrantSerializer}, tags=["grants"])
+    def post(self, request: Request) -> Response:
+        """Grant a researcher read access to a campaign (idempotent)."""
+        data = s.GrantSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grant = campaign_grant_create(
+            campaign=data.validated_data["campaign"],
+            user=data.validated_data["user"],
+            granted_by=request.user,
+        )
+        return Response(s.GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class GrantRevokeApi(ChorusAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses={204: None}, tags=["grants"])
+    def delete(self, request: Request, grant_id: int) -> Response:
+        grant = CampaignGrant.objects.filter(pk=grant_id).first()
+        if grant is None:
+            raise Http404("No such grant.")
+        campaign_grant_revoke(grant=grant)
+        return Response(status=status.HTTP_204_NO_CONTENT)

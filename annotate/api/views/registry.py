@@ -1,0 +1,95 @@
+"""Model registry (read): endpoints, policy versions and reward-model versions with metrics.
+
+Researchers see the endpoints in the model pool of a campaign they are granted, and the
+versions trained for those campaigns; admins see everything. Connection details
+(base URL, API-key variable name) are never part of the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotate.api import serializers as s
+from annotate.api.base import ChorusAPIView, IdCursorPagination
+from annotate.api.filters import PAGING_PARAMS, check_known
+from annotate.roles import is_admin
+from annotate.selectors.annotations import campaigns_visible_to
+from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
+
+CAMPAIGN_PARAM = OpenApiParameter("campaign", str, description="Campaign slug.")
+PAGE_PARAMS = [
+    OpenApiParameter("cursor", str, description="Opaque cursor from next/previous."),
+    OpenApiParameter("page_size", int, description="1-500, default 50."),
+]
+
+
+def _paginate(view: ChorusAPIView, request: Request, qs: Any, serializer: Any) -> Response:
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(qs, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+class ModelEndpointListApi(ChorusAPIView):
+    pagination_class = IdCursorPagination
+
+    @extend_schema(
+        parameters=[CAMPAIGN_PARAM, *PAGE_PARAMS],
+        responses=s.ModelEndpointSerializer(many=True),
+        tags=["models"],
+    )
+    def get(self, request: Request) -> Response:
+        check_known(request.query_params, ("campaign", *PAGING_PARAMS))
+        visible = campaigns_visible_to(request.user)
+        qs = ModelEndpoint.objects.prefetch_related(
+            Prefetch("campaigns", queryset=visible.only("id", "slug"))
+        )
+        if not is_admin(request.user):
+            qs = qs.filter(campaigns__in=visible.values("pk")).distinct()
+        if request.query_params.get("campaign"):
+            qs = qs.filter(campaigns__slug=request.query_params["campaign"]).distinct()
+        return _paginate(self, request, qs, s.ModelEndpointSerializer)
+
+
+def _versions(request: Request, model: Any) -> Any:
+    check_known(request.query_params, ("campaign", *PAGING_PARAMS))
+    qs = model.objects.select_related("campaign")
+    if not is_admin(request.user):
+        qs = qs.filter(campaign__in=campaigns_visible_to(request.user).values("pk"))
+    if request.query_params.get("campaign"):
+        qs = qs.filter(campaign__slug=request.query_params["campaign"])
+    return qs
+
+
+class PolicyVersionListApi(ChorusAPIView):
+    pagination_class = IdCursorPagination
+
+    @extend_schema(
+        parameters=[CAMPAIGN_PARAM, *PAGE_PARAMS],
+        responses=s.PolicyVersionSerializer(many=True),
+        tags=["models"],
+    )
+    def get(self, request: Request) -> Response:
+        """DPO policy versions with their config, data hash and metrics."""
+        return _paginate(
+            self, request, _versions(request, PolicyVersion), s.PolicyVersionSerializer
+        )
+
+
+class RewardModelVersionListApi(ChorusAPIView):
+    pagination_class = IdCursorPagination
+
+    @extend_schema(
+        parameters=[CAMPAIGN_PARAM, *PAGE_PARAMS],
+        responses=s.RewardModelVersionSerializer(many=True),
+        tags=["models"],
+    )
+    def get(self, request: Request) -> Response:
+        """Reward-model versions with their config, data hash and metrics."""
+        return _paginate(
+            self, request, _versions(request, RewardModelVersion), s.RewardModelVersionSerializer
+        )

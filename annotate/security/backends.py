@@ -1,0 +1,38 @@
+"""The password backend: Django's ModelBackend behind the login lockout.
+
+Listed first in AUTHENTICATION_BACKENDS so every password login (the annotator log-in
+page, the admin log-in, anything calling ``authenticate``) is throttled. It raises
+PermissionDenied both for a locked key and for a wrong password: ``authenticate`` then
+stops at once (ModelBackend, listed after it only so that sessions created with
+``login(..., backend="...ModelBackend")`` stay valid, does not hash the password a second
+time) and sends ``user_login_failed``, which counts the failure (security.signals).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from .lockout import client_ip, login_locked_until
+
+
+class ThrottledModelBackend(ModelBackend):
+    def authenticate(  # type: ignore[override]
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        name = username if username is not None else kwargs.get("username")
+        if password is None or name is None:
+            return None  # not a password login; let other backends try
+        if login_locked_until(username=name, ip=client_ip(request)) is not None:
+            raise PermissionDenied("locked out")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            raise PermissionDenied("invalid credentials")
+        return user

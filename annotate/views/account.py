@@ -1,0 +1,74 @@
+"""Account pages of the API: personal API tokens, and an annotator's own data.
+
+One token per user (DRF authtoken). Creating a token replaces the old one, so "rotate"
+and "create" are the same action; the key is shown once, right after creation.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.authtoken.models import Token
+
+from annotate.roles import annotator_of
+from annotate.services.privacy import annotator_data, annotator_data_delete
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    new_key = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "create":
+            Token.objects.filter(user=request.user).delete()
+            new_key = Token.objects.create(user=request.user).key
+        elif action == "revoke":
+            Token.objects.filter(user=request.user).delete()
+            messages.info(request, "Your API token was revoked.")
+            return redirect("api_tokens")
+        else:
+            messages.error(request, "Unknown action.")
+            return redirect("api_tokens")
+    token = Token.objects.filter(user=request.user).first()
+    return render(
+        request,
+        "api/tokens.html",
+        {"token": token, "new_key": new_key, "annotator": annotator_of(request.user)},
+    )
+
+
+@login_required
+def my_data_download(request: HttpRequest) -> HttpResponse:
+    annotator = annotator_of(request.user)
+    if annotator is None:
+        messages.error(request, "You have no annotator data.")
+        return redirect("api_tokens")
+    body = json.dumps(annotator_data(annotator=annotator), cls=DjangoJSONEncoder, indent=2)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="my-chorus-data.json"'
+    return response
+
+
+@login_required
+@require_POST
+def my_data_delete(request: HttpRequest) -> HttpResponse:
+    annotator = annotator_of(request.user)
+    if annotator is None:
+        messages.error(request, "You have no annotator data.")
+    elif request.POST.get("confirm") != "DELETE":
+        messages.error(request, "Type DELETE to confirm.")
+    else:
+        annotator_data_delete(annotator=annotator)
+        messages.info(
+            request,
+            "Your profile was deleted and your labels were pseudonymised. "
+            "You will not receive further tasks.",
+        )
+    return redirect("api_tokens")

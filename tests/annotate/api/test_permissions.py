@@ -1,0 +1,165 @@
+"""Permissions matrix: each role against each endpoint.
+
+Roles: anonymous, annotator (ann_1), researcher granted alpha (res_a), researcher
+granted only beta (res_b), admin. Objects outside a role's scope answer 404, exactly
+like missing ones; a visible object the role may not change answers 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from annotate.models import AnalyticsSnapshot
+from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
+
+ROLES = ("anon", "ann_1", "res_a", "res_b", "admin")
+
+
+def _client(world: Any, role: str) -> Any:
+    return world.client(None if role == "anon" else role)
+
+
+@pytest.fixture
+def extra(world):
+    AnalyticsSnapshot.objects.create(campaign=world.alpha, n_labels=10, data={"ok": True})
+    endpoint = ModelEndpoint.objects.create(name="smol-alpha")
+    endpoint.campaigns.add(world.alpha)
+    ModelEndpoint.objects.create(name="smol-beta").campaigns.add(world.beta)
+    PolicyVersion.objects.create(campaign=world.alpha, version=1, metrics={"win_rate": 0.6})
+    RewardModelVersion.objects.create(campaign=world.alpha, version=1, metrics={"acc": 0.7})
+    PolicyVersion.objects.create(campaign=world.beta, version=1)
+    item = world.labels["ann_1"][0].item
+    return {
+        "item": item.pk,
+        "ann_1_label": world.labels["ann_1"][0].pk,
+        "ann_2_label": world.labels["ann_2"][0].pk,
+        "ann_2_assignment": world.labels["ann_2"][0].assignment_id,
+        "grant": world.alpha.grants.get().pk,
+    }
+
+
+# (path template, expected status per role in ROLES order)
+READS = [
+    ("/api/v1/campaigns/alpha/", (401, 404, 200, 404, 200)),
+    ("/api/v1/campaigns/alpha/items/", (401, 404, 200, 404, 200)),
+    ("/api/v1/campaigns/alpha/items/{item}/", (401, 404, 200, 404, 200)),
+    ("/api/v1/campaigns/alpha/annotators/", (401, 404, 200, 404, 200)),
+    ("/api/v1/campaigns/alpha/analytics/", (401, 404, 200, 404, 200)),
+    ("/api/v1/campaigns/alpha/export?shape=raw", (401, 404, 200, 404, 200)),
+    ("/api/v1/annotations/{ann_1_label}/", (401, 200, 200, 404, 200)),
+    ("/api/v1/annotations/{ann_2_label}/", (401, 404, 200, 404, 200)),
+    ("/api/v1/assignments/{ann_2_assignment}/", (401, 404, 200, 404, 200)),
+    ("/api/v1/grants/", (401, 403, 403, 403, 200)),
+    ("/api/v1/me/", (401, 200, 200, 200, 200)),
+    ("/api/v1/me/data", (401, 200, 404, 404, 404)),
+    ("/api/schema/", (200, 200, 200, 200, 200)),
+    ("/api/docs/", (200, 200, 200, 200, 200)),
+]
+
+
+@pytest.mark.parametrize(("path", "expected"), READS, ids=[p for p, _ in READS])
+def test_read_matrix(world, extra, path, expected):
+    url = path.format(**extra)
+    got = tuple(_client(world, role).get(url).status_code for role in ROLES)
+    assert got == expected
+
+
+# Collections answer 200 to everyone signed in, but with only what each may see.
+LISTS = [
+    ("/api/v1/campaigns/", "slug", ((), ("alpha",), ("beta",), ("alpha", "beta"))),
+    ("/api/v1/model-endpoints/", "name",
+     ((), ("smol-alpha",), ("smol-beta",), ("smol-alpha", "smol-beta"))),
+    ("/api/v1/policy-versions/", "campaign", ((), ("alpha",), ("beta",), ("alpha", "beta"))),
+    ("/api/v1/reward-model-versions/", "campaign", ((), ("alpha",), (), ("alpha",))),
+]
+
+
+@pytest.mark.parametrize(("path", "key", "expected"), LISTS, ids=[p for p, _, _ in LISTS])
+def test_list_scoping(world, extra, path, key, expected):
+    assert _client(world, "anon").get(path).status_code == 401
+    for role, want in zip(ROLES[1:], expected, strict=True):
+        response = _client(world, role).get(path)
+        assert response.status_code == 200, (role, response.content)
+        assert tuple(sorted(r[key] for r in response.json()["results"])) == want, role
+
+
+def test_annotation_and_assignment_lists_are_scoped(world, extra):
+    def ids(role: str, path: str) -> set[int]:
+        response = _client(world, role).get(path)
+        assert response.status_code == 200
+        return {r["id"] for r in response.json()["results"]}
+
+    own = {a.pk for a in world.labels["ann_1"]}
+    alpha = own | {a.pk for a in world.labels["ann_2"]}
+    beta = {a.pk for a in world.labels["ann_3"]}
+    assert ids("ann_1", "/api/v1/annotations/") == own
+    assert ids("res_a", "/api/v1/annotations/") == alpha
+    assert ids("res_b", "/api/v1/annotations/") == beta
+    assert ids("admin", "/api/v1/annotations/") == alpha | beta
+    # A campaign filter on someone else's campaign is a 404, not an empty list.
+    assert _client(world, "res_b").get("/api/v1/annotations/?campaign=alpha").status_code == 404
+    own_asg = {a.assignment_id for a in world.labels["ann_1"]}
+    assert ids("ann_1", "/api/v1/assignments/") == own_asg
+    assert ids("res_b", "/api/v1/assignments/") == {a.assignment_id for a in world.labels["ann_3"]}
+
+
+WRITES = [
+    ("post", "/api/v1/campaigns/create/", {"slug": "gamma", "name": "Gamma"},
+     (401, 403, 403, 403, 201)),
+    ("patch", "/api/v1/campaigns/alpha/configure/", {"description": "new"},
+     (401, 404, 403, 404, 200)),
+    ("post", "/api/v1/campaigns/alpha/close/", {}, (401, 404, 403, 404, 200)),
+    ("post", "/api/v1/campaigns/alpha/pause/", {}, (401, 404, 403, 404, 200)),
+    ("post", "/api/v1/campaigns/alpha/open/", {}, (401, 404, 403, 404, 200)),
+    ("post", "/api/v1/campaigns/alpha/guidelines/", {"text": "Be kind."},
+     (401, 404, 403, 404, 201)),
+    ("post", "/api/v1/campaigns/alpha/items/add/",
+     {"items": [{"task_type": "pairwise", "messages": [{"role": "user", "content": "Hi"}],
+                 "responses": [{"text": "Hello"}, {"text": "Hey"}]}]},
+     (401, 404, 403, 404, 201)),
+    ("post", "/api/v1/grants/create/", {"campaign": "beta", "user": "res_a"},
+     (401, 403, 403, 403, 201)),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"), WRITES, ids=[p for _, p, _, _ in WRITES]
+)
+def test_write_matrix(world, extra, method, path, body, expected):
+    got = []
+    for role in ROLES:
+        response = getattr(_client(world, role), method)(path, body, format="json")
+        got.append(response.status_code)
+        if response.status_code == 201 and "slug" in body:
+            # Only one create may succeed; a second with the same slug must be a 400.
+            again = getattr(_client(world, role), method)(path, body, format="json")
+            assert again.status_code == 400
+    assert tuple(got) == expected
+
+
+def test_grant_revoke_only_admin_and_takes_effect(world, extra):
+    path = f"/api/v1/grants/{extra['grant']}/"
+    for role in ("ann_1", "res_a", "res_b"):
+        assert _client(world, role).delete(path).status_code == 403
+    assert _client(world, "res_a").get("/api/v1/campaigns/alpha/").status_code == 200
+    assert _client(world, "admin").delete(path).status_code == 204
+    assert _client(world, "res_a").get("/api/v1/campaigns/alpha/").status_code == 404
+    assert _client(world, "res_a").get("/api/v1/campaigns/alpha/export").status_code == 404
+    assert _client(world, "admin").delete(path).status_code == 404
+
+
+def test_session_auth_works_for_the_browser(world, extra):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(world.res_a)
+    assert client.get("/api/v1/campaigns/alpha/").status_code == 200
+    # CSRF is enforced for session-authenticated writes.
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(world.admin)
+    response = csrf_client.post(
+        "/api/v1/campaigns/alpha/close/", {}, content_type="application/json"
+    )
+    assert response.status_code == 403

@@ -1,0 +1,71 @@
+"""Database down: a clear 503 with Retry-After (JSON for the API and htmx), not a 500.
+
+The real thing (PostgreSQL restarted under load) is in tests/ops; here the database
+error is injected so each response shape is checked quickly.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+from django.urls import reverse
+
+
+def _boom(*args, **kwargs):
+    raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+
+@pytest.mark.django_db
+def test_browser_page_gets_html_503(world, monkeypatch):
+    monkeypatch.setattr("annotate.views.common.annotator_get_or_create", _boom)
+    client = Client(raise_request_exception=False)
+    client.force_login(world.a.user)
+    response = client.get(reverse("task", args=[world.a_assignment.pk]))
+    assert response.status_code == 503
+    assert response["Retry-After"].isdigit()
+    assert b"briefly unavailable" in response.content
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_htmx_and_api_get_json_503(world, monkeypatch):
+    monkeypatch.setattr("annotate.views.common.annotator_get_or_create", _boom)
+    client = Client(raise_request_exception=False)
+    client.force_login(world.a.user)
+    response = client.post(
+        reverse("task_submit", args=[world.a_assignment.pk]),
+        {"choice": "A"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+    monkeypatch.setattr("annotate.api.base.campaigns_visible_to", _boom)
+    client.force_login(world.researcher)
+    response = client.get(f"/api/v1/campaigns/{world.campaign.slug}/")
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+    assert "Retry-After" in response
+
+
+@pytest.mark.django_db
+def test_error_outside_the_view_is_also_a_503(world, monkeypatch):
+    """A database error raised by middleware (the session load) becomes a 503 too."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    client = Client(raise_request_exception=False)
+    client.force_login(world.a.user)
+    monkeypatch.setattr(SessionStore, "load", _boom)
+    response = client.get(reverse("profile"))
+    assert response.status_code == 503
+
+
+@pytest.mark.django_db
+def test_other_errors_stay_500(world, monkeypatch):
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError
+
+    monkeypatch.setattr("annotate.views.common.annotator_get_or_create", bug)
+    client = Client(raise_request_exception=False)
+    client.force_login(world.a.user)
+    assert client.get(reverse("task", args=[world.a_assignment.pk])).status_code == 500

@@ -1,0 +1,151 @@
+"""Staff analytics dashboard: pages render for staff and are refused to everyone else."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils.html import escape
+
+from annotate.models import Annotation, AssignmentStatus, CampaignGrant, ItemResponse
+from annotate.roles import RESEARCHER_GROUP
+from annotate.services.analytics import analytics_snapshot_compute
+from tests.factories import AnnotatorFactory, AssignmentFactory, ItemFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def labelled(campaign):
+    """One annotator who judged A better but rated both responses the same."""
+    campaign.config = {"quotas": {"fields": ["residence_country"], "cells": {"GB": 4}}}
+    campaign.save(update_fields=["config"])
+    ann = AnnotatorFactory()
+    item = ItemFactory(campaign=campaign)
+    a, b = (
+        ItemResponse.objects.filter(item=item)
+        .order_by("position")
+        .values_list("response_id", flat=True)
+    )
+    for task_type, payload in (
+        (
+            "pairwise",
+            {
+                "choice": "A",
+                "strength": None,
+                "reason": "",
+                "response_ids": [a, b],
+                "chosen": a,
+                "rejected": b,
+            },
+        ),
+        ("rating", {"ratings": {str(a): {"helpfulness": 4}, str(b): {"helpfulness": 4}}}),
+    ):
+        target = (
+            item
+            if task_type == "pairwise"
+            else ItemFactory(campaign=campaign, task_type="rating", with_responses__n=1)
+        )
+        assignment = AssignmentFactory(
+            item=target, annotator=ann, presented_order=[a, b], status=AssignmentStatus.SUBMITTED
+        )
+        Annotation.objects.create(
+            assignment=assignment,
+            item=target,
+            campaign=campaign,
+            annotator=ann,
+            task_type=task_type,
+            payload=payload,
+            time_spent_ms=5000,
+        )
+    return campaign
+
+
+def _urls(slug: str) -> list[str]:
+    return [
+        reverse("dashboard:index"),
+        reverse("dashboard:campaign", args=[slug]),
+        reverse("dashboard:annotators", args=[slug]) + "?sort=median_time_s&dir=asc&q=ann",
+        reverse("dashboard:cases", args=[slug]),
+        reverse("dashboard:leaderboard", args=[slug]) + "?field=residence_country",
+        reverse("dashboard:freshness", args=[slug]),
+    ]
+
+
+def test_staff_sees_every_panel(client, labelled, django_assert_max_num_queries):
+    analytics_snapshot_compute(campaign_id=labelled.pk)
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    for url in _urls(labelled.slug):
+        assert client.get(url).status_code == 200, url
+    page = client.get(reverse("dashboard:campaign", args=[labelled.slug])).content.decode()
+    for text in (
+        "Progress",
+        "Agreement",
+        "Ratings vs rankings",
+        "Annotator quality",
+        "Model leaderboard",
+        "Who labelled",
+        "<svg",
+        "Figures computed",
+        "vendor/htmx.min.js",
+    ):
+        assert text in page, text
+    assert "cdn" not in page.lower()
+    # The drill-down shows the inconsistent case: prompt, both responses, ratings, judgment.
+    with django_assert_max_num_queries(8):
+        cases = client.get(reverse("dashboard:cases", args=[labelled.slug])).content.decode()
+    assert "1 inconsistent case" in cases
+    assert "judgment <strong>A</strong>" in cases and "rated 4.0" in cases
+    resp = ItemResponse.objects.filter(item__campaign=labelled).first()
+    assert resp is not None and escape(resp.response.text) in cases
+    prompt = resp.item.prompt
+    assert prompt is not None and escape(prompt.text) in cases
+
+
+def test_page_without_snapshot_says_so_and_requests_one(client, labelled, monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        "annotate.views.dashboard.analytics_snapshot_request", lambda **kw: calls.append(kw)
+    )
+    client.force_login(UserFactory(is_staff=True))
+    page = client.get(reverse("dashboard:campaign", args=[labelled.slug])).content.decode()
+    assert "No figures yet" in page and calls == [{"campaign_id": labelled.pk}]
+    resp = client.post(reverse("dashboard:recompute", args=[labelled.slug]))
+    assert resp.status_code == 200 and "Recomputation queued" in resp.content.decode()
+    assert calls[-1] == {"campaign_id": labelled.pk, "immediate": True}
+    assert client.get(reverse("dashboard:recompute", args=[labelled.slug])).status_code == 405
+
+
+def test_anonymous_is_sent_to_log_in(client, labelled):
+    for url in _urls(labelled.slug):
+        resp = client.get(url)
+        assert resp.status_code == 302 and reverse("login") in resp["Location"], url
+
+
+def test_annotators_and_researchers_are_refused(client, labelled):
+    annotator_user = AnnotatorFactory().user
+    researcher = UserFactory()
+    researcher.groups.add(Group.objects.get_or_create(name=RESEARCHER_GROUP)[0])
+    CampaignGrant.objects.create(campaign=labelled, user=researcher)
+    for user in (annotator_user, researcher):
+        client.force_login(user)
+        for url in _urls(labelled.slug):
+            assert client.get(url).status_code == 403, (user, url)
+        resp = client.post(reverse("dashboard:recompute", args=[labelled.slug]))
+        assert resp.status_code == 403
+
+
+def test_unknown_campaign_is_404(client):
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get(reverse("dashboard:campaign", args=["nope"])).status_code == 404
+
+
+def test_campaign_without_labels_renders(client, campaign):
+    analytics_snapshot_compute(campaign_id=campaign.pk)
+    client.force_login(UserFactory(is_staff=True))
+    page = client.get(reverse("dashboard:campaign", args=[campaign.slug]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "No labels yet" in text and "No battles between different models yet" in text
+    assert client.get(reverse("dashboard:cases", args=[campaign.slug])).status_code == 200

@@ -1,0 +1,43 @@
+"""Fixtures for the learning-loop tests: a tiny random policy and quick label records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir() -> Path:
+    """The default model's folder (converted from the packaged GGUF once per machine)."""
+    from django.conf import settings
+
+    from modelserve.model_files import default_model_dir
+
+    return default_model_dir(Path(settings.CHORUS_MODEL_DIR))
+
+
+@pytest.fixture(scope="session")
+def tiny_policy_dir(tmp_path_factory, tokenizer_dir) -> Path:
+    """A randomly initialised 2-layer Llama with SmolLM2's tokenizer, saved in HF format."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
+    folder = tmp_path_factory.mktemp("tiny-policy")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
