@@ -8,7 +8,11 @@ class AnnotateConfig(AppConfig):
 
     def ready(self) -> None:
         # Issue 8: login lockout counting, the audit log hooks and its admin page.
-        from annotate.security import admin as _security_admin  # noqa: F401
+        from django.apps import apps
+
         from annotate.security.signals import connect
+
+        if apps.is_installed("django.contrib.admin"):
+            from annotate.security import admin as _security_admin  # noqa: F401
 
         connect()

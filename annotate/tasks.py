@@ -51,3 +51,11 @@ def export_run(export_id: int) -> dict[str, object]:
     if export is None:
         return {"export": export_id, "status": "missing"}
     return {"export": export.pk, "status": export.status, "rows": export.row_count}
+
+
+@shared_task(name="annotate.tasks.ops_requeue_stalled")
+def ops_requeue_stalled() -> dict[str, int]:
+    """Beat entry (issue 8): re-send work whose broker message was lost in an outage."""
+    from modelserve.recovery import generation_requeue_stalled
+
+    return {"generation": generation_requeue_stalled()}

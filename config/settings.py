@@ -304,3 +304,8 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                      "interval_max": 0.2},
 }
+# Issue 8: re-send generation requests whose message was lost while Redis was down.
+CELERY_BEAT_SCHEDULE["ops-requeue-stalled"] = {
+    "task": "annotate.tasks.ops_requeue_stalled",
+    "schedule": float(os.environ.get("CHORUS_REQUEUE_EVERY_S", "60")),
+}

@@ -129,9 +129,13 @@ def generation_requests_create(
 def generation_enqueue(*, request_ids: Sequence[int]) -> None:
     from modelserve.tasks import generate_response
 
+    from annotate.tasks_util import enqueue  # issue 8: a broker outage must not fail requests
+
     for request_id in request_ids:
-        result = generate_response.delay(request_id)
-        GenerationRequest.objects.filter(pk=request_id).update(celery_task_id=result.id or "")
+        task_id = enqueue(generate_response, request_id)
+        if task_id is None:
+            break  # broker down: modelserve.recovery re-sends pending requests later
+        GenerationRequest.objects.filter(pk=request_id).update(celery_task_id=task_id)
 
 
 def generation_retry(*, request_ids: Sequence[int]) -> int:
@@ -156,7 +160,9 @@ class RetryLater(Exception):
         self.error = error
 
 
-def generation_run(*, request_id: int, final_attempt: bool = True) -> GenerationRequest | None:
+def generation_run(
+    *, request_id: int, final_attempt: bool = True, max_attempts: int = 10
+) -> GenerationRequest | None:
     """Generate the response for one request. Safe to run twice or concurrently.
 
     Returns None if the request no longer exists. Raises RetryLater when the backend
@@ -175,6 +181,14 @@ def generation_run(*, request_id: int, final_attempt: bool = True) -> Generation
             return None
         if req.status == GenerationStatus.DONE or req.response_id is not None:
             return req  # redelivered after success: the response already exists
+        if req.attempts >= max_attempts:
+            # Redelivered again and again: the worker keeps dying (hard time limit, out of
+            # memory). Stop here instead of looping forever.
+            req.status = GenerationStatus.FAILED
+            req.error = f"gave up after {req.attempts} attempts (worker lost or killed?)"
+            req.finished_at = timezone.now()
+            req.save(update_fields=["status", "error", "finished_at"])
+            return req
         req.status = GenerationStatus.RUNNING
         req.attempts += 1
         req.started_at = timezone.now()
@@ -182,15 +196,17 @@ def generation_run(*, request_id: int, final_attempt: bool = True) -> Generation
         req.save(update_fields=["status", "attempts", "started_at", "partial_text"])
 
     endpoint = req.endpoint
-    written = [time.monotonic(), ""]
+    text_so_far: list[str] = []
+    last_write = [time.monotonic()]
 
     def on_text(piece: str) -> None:
-        written[1] = str(written[1]) + piece
+        # Throttled: the page polls twice a second, so a few writes a second suffice.
+        text_so_far.append(piece)
         now = time.monotonic()
-        if now - float(written[0]) >= PARTIAL_WRITE_INTERVAL:
-            written[0] = now
+        if now - last_write[0] >= PARTIAL_WRITE_INTERVAL:
+            last_write[0] = now
             GenerationRequest.objects.filter(pk=req.pk, response__isnull=True).update(
-                partial_text=written[1]
+                partial_text="".join(text_so_far)
             )
 
     try:

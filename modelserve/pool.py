@@ -130,7 +130,9 @@ def pool_topup_soon(*, campaign_id: int, debounce_s: int = 5) -> bool:
         return False
     from modelserve.tasks import generate_pool_topup
 
-    transaction.on_commit(lambda: generate_pool_topup.delay(campaign_id))
+    from annotate.tasks_util import enqueue  # issue 8: never fail on a broker outage
+
+    transaction.on_commit(lambda: enqueue(generate_pool_topup, campaign_id))
     return True
 
 

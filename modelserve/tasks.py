@@ -47,7 +47,9 @@ def generate_response(self, request_id: int) -> str:  # type: ignore[no-untyped-
 
     final = self.request.retries >= self.max_retries
     try:
-        req = generation_run(request_id=request_id, final_attempt=final)
+        req = generation_run(
+            request_id=request_id, final_attempt=final, max_attempts=self.max_retries + 3
+        )
     except RetryLater as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
     except SoftTimeLimitExceeded as exc:

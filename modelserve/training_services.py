@@ -84,8 +84,11 @@ def training_run_enqueue(*, campaign: Campaign, kind: str, trigger: str = "manua
 
 
 def _send(task: Any, run: TrainingRun) -> None:
-    result = task.delay(run.pk)
-    TrainingRun.objects.filter(pk=run.pk).update(celery_task_id=result.id or "")
+    from annotate.tasks_util import enqueue  # issue 8: never fail on a broker outage
+
+    task_id = enqueue(task, run.pk)
+    if task_id is not None:
+        TrainingRun.objects.filter(pk=run.pk).update(celery_task_id=task_id)
 
 
 def training_runs_reap_stale(*, campaign: Campaign | None = None) -> int:

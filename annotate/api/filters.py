@@ -117,14 +117,14 @@ def check_known(params: Any, allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(params.keys()) - set(allowed))
     if unknown:
         raise ValidationError(
-            {"detail": f"Unknown parameter(s): {', '.join(unknown)}. "
-             f"Allowed: {', '.join(sorted(allowed))}."}
+            {
+                "detail": f"Unknown parameter(s): {', '.join(unknown)}. "
+                f"Allowed: {', '.join(sorted(allowed))}."
+            }
         )
 
 
-def parse_filters(
-    params: Any, *, privacy: PrivacySettings | None, admin: bool
-) -> dict[str, Any]:
+def parse_filters(params: Any, *, privacy: PrivacySettings | None, admin: bool) -> dict[str, Any]:
     """Filters from a query string. Profile filters only on fields the campaign publishes.
 
     ``privacy`` is None when no single campaign is in scope: then profile filters are
@@ -135,8 +135,10 @@ def parse_filters(
     bad = sorted(set(task_types) - set(TaskType.values))
     if bad:
         raise ValidationError(
-            {"task_type": f"Unknown task type(s) {', '.join(bad)}; "
-             f"choose from {', '.join(TaskType.values)}."}
+            {
+                "task_type": f"Unknown task type(s) {', '.join(bad)}; "
+                f"choose from {', '.join(TaskType.values)}."
+            }
         )
     if task_types:
         out["task_type"] = sorted(set(task_types))
@@ -151,7 +153,7 @@ def parse_filters(
     if params.get("annotator"):
         out["annotator"] = str(params.get("annotator"))[:40]
     profile: dict[str, list[str]] = {}
-    for key in params.keys():
+    for key in params:
         field = FIELD_ALIASES.get(key, key)
         if field not in PROFILE_FILTERS:
             continue
@@ -196,8 +198,10 @@ def parse_export(params: Any) -> tuple[str, str, ShapeOptions, bool]:
     bad = sorted(set(sources) - set(ShapeOptions.sources))
     if bad:
         raise ValidationError(
-            {"sources": f"Unknown source(s) {', '.join(bad)}; "
-             f"choose from {', '.join(ShapeOptions.sources)}."}
+            {
+                "sources": f"Unknown source(s) {', '.join(bad)}; "
+                f"choose from {', '.join(ShapeOptions.sources)}."
+            }
         )
     attribute = params.get("attribute") or None
     options = ShapeOptions(

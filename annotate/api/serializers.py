@@ -21,7 +21,10 @@ from annotate.models import (
 )
 from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
 
-SLUG = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+def _slug() -> Any:
+    """The campaign as its slug (a fresh field per serializer)."""
+    return serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -88,7 +91,7 @@ class ResponseOutSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     position = serializers.IntegerField()
     text = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     model = serializers.CharField()
     endpoint = serializers.IntegerField(allow_null=True)
     policy_version = serializers.IntegerField(allow_null=True)
@@ -98,7 +101,7 @@ class ResponseOutSerializer(serializers.Serializer):
 
 
 class ItemSerializer(serializers.ModelSerializer):
-    campaign = SLUG
+    campaign = _slug()
     prompt = serializers.SerializerMethodField()
     messages = serializers.SerializerMethodField()
     responses = serializers.SerializerMethodField()
@@ -155,7 +158,7 @@ class ItemSerializer(serializers.ModelSerializer):
 
 class ResponseInSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=100_000)
-    source = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    source = serializers.CharField(max_length=80, required=False, allow_blank=True)  # type: ignore[assignment]
     endpoint = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     policy_version = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     generation_params = serializers.DictField(required=False)
@@ -163,8 +166,8 @@ class ResponseInSerializer(serializers.Serializer):
 
 class ItemInSerializer(serializers.Serializer):
     task_type = serializers.ChoiceField(choices=TaskType.choices)
-    messages = MessageSerializer(many=True, min_length=1, max_length=200)
-    responses = ResponseInSerializer(many=True, max_length=16)
+    messages = MessageSerializer(many=True, min_length=1, max_length=200)  # type: ignore[call-arg]
+    responses = ResponseInSerializer(many=True, max_length=16)  # type: ignore[call-arg]
     external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
     priority = serializers.FloatField(required=False)
     is_gold = serializers.BooleanField(required=False)
@@ -175,7 +178,7 @@ class ItemInSerializer(serializers.Serializer):
 
 
 class ItemsAddSerializer(serializers.Serializer):
-    items = ItemInSerializer(many=True, min_length=1, max_length=5000)
+    items = ItemInSerializer(many=True, min_length=1, max_length=5000)  # type: ignore[call-arg]
 
 
 class ItemsAddedSerializer(serializers.Serializer):
@@ -184,7 +187,7 @@ class ItemsAddedSerializer(serializers.Serializer):
 
 
 class AnnotationSerializer(serializers.ModelSerializer):
-    campaign = SLUG
+    campaign = _slug()
     annotator_id = serializers.CharField(source="annotator.pseudonym", read_only=True)
     guideline_version = serializers.IntegerField(
         source="guideline_version.version", read_only=True, allow_null=True, default=None
@@ -212,7 +215,7 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
-    campaign = SLUG
+    campaign = _slug()
 
     class Meta:
         model = Assignment
@@ -286,7 +289,7 @@ _VERSION_FIELDS = [
 
 
 class PolicyVersionSerializer(serializers.ModelSerializer):
-    campaign = SLUG
+    campaign = _slug()
 
     class Meta:
         model = PolicyVersion
@@ -295,7 +298,7 @@ class PolicyVersionSerializer(serializers.ModelSerializer):
 
 
 class RewardModelVersionSerializer(serializers.ModelSerializer):
-    campaign = SLUG
+    campaign = _slug()
 
     class Meta:
         model = RewardModelVersion
@@ -319,7 +322,7 @@ class GrantSerializer(serializers.ModelSerializer):
 
 
 class ExportSerializer(serializers.ModelSerializer):
-    campaign = SLUG
+    campaign = _slug()
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -360,7 +363,8 @@ class AnalyticsSnapshotSerializer(serializers.Serializer):
     labels_until = serializers.DateTimeField(allow_null=True)
     n_labels = serializers.IntegerField()
     duration_ms = serializers.IntegerField()
-    data = serializers.DictField()
+    # The metaclass takes declared fields off the class, so Serializer.data stays intact.
+    data = serializers.DictField()  # type: ignore[assignment]
 
 
 class MeSerializer(serializers.Serializer):

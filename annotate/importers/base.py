@@ -97,7 +97,8 @@ def read_rows(
                 return
             n_rows += 1
             try:
-                text = raw.decode("utf-8")
+                # utf-8-sig: editors on Windows start files with a byte-order mark.
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
                 yield BadRow(number, f"not valid UTF-8 (byte {exc.start})")
                 continue

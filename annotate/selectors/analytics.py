@@ -71,6 +71,13 @@ def analytics_options(campaign: Campaign) -> ReportOptions:
     )
 
 
+def _float_or_nan(value: Any) -> float:
+    """A JSON number read with ->> (text on PostgreSQL; SQLite may give 'null')."""
+    if value is None or str(value).lower() in ("null", ""):
+        return float("nan")
+    return float(value)
+
+
 def _model_name(endpoint: str | None, policy_version: int | None, source: str) -> str:
     if endpoint:
         return endpoint
@@ -179,7 +186,7 @@ def campaign_analytics_data(
     d.label_attention = np.full(n, -1, dtype=np.int64)
     for i, r in enumerate(rows):
         correct = r[9]
-        if correct is None:
+        if correct is None or str(correct).lower() == "null":
             continue
         # PostgreSQL's ->> gives 'true'/'false'; SQLite's JSON_EXTRACT gives 1/0.
         ok = int(str(correct).lower() in ("true", "1"))
@@ -197,10 +204,7 @@ def campaign_analytics_data(
         task = r[3]
         if task == "pairwise":
             if r[10] in _OUTCOME and r[11] is not None and r[12] is not None:
-                s = r[13]
-                pw.append(
-                    (i, int(r[11]), int(r[12]), _OUTCOME[r[10]], np.nan if s is None else float(s))
-                )
+                pw.append((i, int(r[11]), int(r[12]), _OUTCOME[r[10]], _float_or_nan(r[13])))
         elif task == "ranking":
             payload, presented = other.get(r[0], ({}, []))
             groups = (payload or {}).get("ranking") or []

@@ -106,7 +106,7 @@ def conversation_view(*, assignment_id: int, annotator: Annotator) -> Conversati
             if req is None:
                 continue
             user_text = req.prompt.text
-            text = req.response.text if req.response_id else req.partial_text
+            text = req.response.text if req.response is not None else req.partial_text
             score = scores.get(str(pk)) if step["kind"] == "opening" else scores.get(label)
             candidates.append(
                 Candidate(

@@ -23,7 +23,7 @@ from django.db.models import QuerySet
 from annotate.models import Annotator, Campaign, CampaignStatus, Consent
 
 SITE_CONSENT_VERSION = "site-1"
-SITE_CONSENT_TEXT = """\
+_SITE_CONSENT_SOURCE = """\
 You are invited to take part in a research study on how people judge answers written by
 AI language models. You will read prompts and responses and say which you prefer, rank,
 rate, edit or critique them. Some responses may be inaccurate or unpleasant; you can skip
@@ -39,6 +39,8 @@ ask for your data to be deleted.
 
 By clicking "I agree" you confirm you are 18 or older, have read this text, and agree to
 take part."""
+# One line per paragraph: the page turns single newlines into line breaks.
+SITE_CONSENT_TEXT = "\n\n".join(" ".join(p.split()) for p in _SITE_CONSENT_SOURCE.split("\n\n"))
 
 DEFAULT_PARTICIPANT_PARAM = "PROLIFIC_PID"
 DEFAULT_STUDY_PARAM = "STUDY_ID"

@@ -58,6 +58,9 @@ class PersonResult:
     submitted: list[int] = field(default_factory=list)  # assignment ids answered with 2xx/3xx
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    codes: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # HTTP statuses
+    # (monotonic time, assignment id) of each accepted submit, to see recovery in time.
+    submit_times: list[tuple[float, int]] = field(default_factory=list)
     finished: bool = False
     failure: str = ""
 
@@ -78,6 +81,13 @@ class RunResult:
         out: dict[str, int] = defaultdict(int)
         for p in self.people:
             for k, v in p.errors.items():
+                out[k] += v
+        return dict(out)
+
+    def codes(self) -> dict[int, int]:
+        out: dict[int, int] = defaultdict(int)
+        for p in self.people:
+            for k, v in p.codes.items():
                 out[k] += v
         return dict(out)
 
@@ -160,6 +170,7 @@ class Session:
                 time.sleep(0.2)
                 continue
             self.result.latencies[kind].append((time.perf_counter() - t0) * 1000.0)
+            self.result.codes[response.status_code] += 1
             if response.status_code >= 500:
                 self.result.errors[kind] += 1
                 if response.status_code == 503 and self.retry_503 and not self._too_many_errors():
@@ -276,13 +287,24 @@ class Session:
         try:
             self.sign_up_or_log_in()
             page = self.follow(self.request("GET", f"/c/{self.slug}/"))
+            done_checks = 0
             while time.monotonic() < self.deadline and not self._too_many_errors():
                 path = urlsplit(str(page.url)).path
                 if any(m in path for m in DONE_MARKERS) or page.headers.get(
                     "HX-Push-Url", ""
                 ).endswith("/done/"):
+                    # "Done" can be premature under concurrency: the lease query skips
+                    # items other people hold locked at that instant (SKIP LOCKED), so a
+                    # person near the end may be told "done" while an item is still open
+                    # to them. Like a person reloading, ask again before leaving.
+                    if done_checks < 2:
+                        done_checks += 1
+                        time.sleep(0.3)
+                        page = self.follow(self.request("GET", f"/c/{self.slug}/"))
+                        continue
                     self.result.finished = True
                     break
+                done_checks = 0
                 if "/consent/" in path:
                     page = self.consent(page)
                     continue
@@ -312,6 +334,7 @@ class Session:
                 response = self.post_form(task_form.action, data, htmx=self.htmx)
                 if response.status_code < 400:
                     self.result.submitted.append(label.assignment_id)
+                    self.result.submit_times.append((time.monotonic(), label.assignment_id))
                     self.result.labels.append(label)
                 elif response.status_code == 422:
                     self.result.errors["invalid"] += 1

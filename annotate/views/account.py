@@ -7,6 +7,7 @@ and "create" are the same action; the key is shown once, right after creation.
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,20 +24,21 @@ from annotate.services.privacy import annotator_data, annotator_data_delete
 @login_required
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
+    user = cast(Any, request.user)  # login_required: never anonymous here
     new_key = None
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "create":
-            Token.objects.filter(user=request.user).delete()
-            new_key = Token.objects.create(user=request.user).key
+            Token.objects.filter(user=user).delete()
+            new_key = Token.objects.create(user=user).key
         elif action == "revoke":
-            Token.objects.filter(user=request.user).delete()
+            Token.objects.filter(user=user).delete()
             messages.info(request, "Your API token was revoked.")
             return redirect("api_tokens")
         else:
             messages.error(request, "Unknown action.")
             return redirect("api_tokens")
-    token = Token.objects.filter(user=request.user).first()
+    token = Token.objects.filter(user=user).first()
     return render(
         request,
         "api/tokens.html",

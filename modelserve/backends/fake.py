@@ -26,8 +26,8 @@ from modelserve.backends.base import (
 class FakeBackend:
     calls = 0  # class-wide counter: tests read it to see retries happen
 
-    def __init__(self, model: str = "echo", **_: Any):
-        mode, _, delay = (model or "echo").partition(":")
+    def __init__(self, model: str = "echo", **_ignored: Any):
+        mode, _sep, delay = (model or "echo").partition(":")
         self.mode = mode
         self.delay = float(delay or 0)
 

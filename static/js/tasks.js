@@ -203,6 +203,12 @@
   }
 
   function init(root) {
+    if (root.querySelectorAll) {
+      // Screen readers announce the shortcut of each control.
+      root.querySelectorAll("[data-key]").forEach(function (el) {
+        el.setAttribute("aria-keyshortcuts", el.dataset.key === "?" ? "Shift+?" : el.dataset.key);
+      });
+    }
     startTimer(root);
     initRanking(root);
     focusFirst(root);

@@ -15,6 +15,7 @@ from tests.factories import GuidelineFactory, ItemFactory
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
+XSS = '<script>alert("xss")</script><img src=x onerror="alert(1)">'
 ORDER = [TaskType.PAIRWISE, TaskType.RANKING, TaskType.RATING, TaskType.EDIT, TaskType.CRITIQUE]
 
 
@@ -33,6 +34,10 @@ def campaign(transactional_db):
     for n, task_type in enumerate(ORDER):
         # Higher priority first: the tasks come in ORDER.
         item = ItemFactory(campaign=campaign, task_type=task_type, priority=100 - n)
+        if task_type == TaskType.PAIRWISE:
+            response = item.responses.first()
+            response.text = XSS
+            response.save()
         if task_type == TaskType.CRITIQUE:
             response = item.responses.get()
             response.text = "Tides happen because of wind. <b>Really</b>."
@@ -64,7 +69,10 @@ def page(live_server, monkeypatch):
         context = browser.new_context(viewport={"width": 1200, "height": 900})
         pg = context.new_page()
         pg.set_default_timeout(10_000)
+        dialogs: list[str] = []
+        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         yield pg
+        assert dialogs == []  # no injected script ever ran
         context.close()
         browser.close()
 
@@ -124,12 +132,19 @@ def test_new_annotator_does_one_task_of_each_type_by_keyboard(live_server, page,
     # Pairwise.
     page.wait_for_selector("section.task-pairwise")
     page.evaluate("window.__noReload = true")
+    assert XSS in page.inner_text("section.task-pairwise .pair")  # shown as text
+    assert page.locator("section.task img").count() == 0
     _shot(page, "pairwise")
-    page.keyboard.press("b")
-    page.keyboard.press("3")
     page.keyboard.press("r")
     page.keyboard.type("B is <clearer>")
     page.keyboard.press("Escape")
+    # Submitting without a choice: the error shows inline and the typed reason stays.
+    _submit_and_wait(page, ".error-summary")
+    assert "Choose A, B or tie." in page.inner_text(".error-summary")
+    assert page.input_value("#reason") == "B is <clearer>"
+    _shot(page, "pairwise-error")
+    page.keyboard.press("b")
+    page.keyboard.press("3")
     _submit_and_wait(page, "section.task-ranking")
 
     # Ranking: j moves between responses, digits give ranks (a tie on rank 2).

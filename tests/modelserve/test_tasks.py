@@ -110,3 +110,28 @@ def test_retry_succeeds_after_a_transient_error(fake_backends, monkeypatch):
 
 def test_a_deleted_request_is_a_no_op(fake_backends):
     assert generate_response.apply(args=[987654321]).get() == "gone"
+
+
+def test_endless_redelivery_gives_up(fake_backends):
+    """A worker killed by the hard limit is redelivered; past a bound we record failure."""
+    campaign = CampaignFactory()
+    req = _request(campaign, ModelEndpointFactory(pool=[campaign]))
+    GenerationRequest.objects.filter(pk=req.pk).update(
+        attempts=generate_response.max_retries + 3, status=GenerationStatus.RUNNING
+    )
+    assert generate_response.apply(args=[req.pk]).get() == "failed"
+    req.refresh_from_db()
+    assert "gave up" in req.error and fake_backends.calls == 0
+
+
+def test_admin_retry_requeues_failed(fake_backends, django_capture_on_commit_callbacks):
+    from modelserve.generation import generation_retry
+
+    campaign = CampaignFactory()
+    req = _request(campaign, ModelEndpointFactory(model="fail-config", pool=[campaign]))
+    generate_response.apply(args=[req.pk])
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert generation_retry(request_ids=[req.pk]) == 1
+    assert len(callbacks) == 1
+    req.refresh_from_db()
+    assert req.status == GenerationStatus.PENDING and req.attempts == 0 and req.error == ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -21,6 +21,7 @@ from annotate.services.grants import campaign_update
 
 class CampaignListApi(ChorusAPIView):
     pagination_class = IdCursorPagination
+
     @extend_schema(responses=s.CampaignSerializer(many=True), tags=["campaigns"])
     def get(self, request: Request) -> Response:
         """Campaigns you may read: all for admins, granted ones for researchers."""
@@ -42,7 +43,7 @@ class CampaignCreateApi(ChorusAPIView):
         data = s.CampaignWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        campaign = campaign_create(created_by=request.user, **fields)
+        campaign = campaign_create(created_by=cast(Any, request.user), **fields)
         return Response(s.CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
 
 
@@ -117,15 +118,13 @@ class GuidelinePublishApi(ChorusAPIView):
         data = s.GuidelineSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         version = guideline_publish(
-            campaign=campaign, text=data.validated_data["text"], created_by=request.user
+            campaign=campaign, text=data.validated_data["text"], created_by=cast(Any, request.user)
         )
         return Response({"version": version.version}, status=status.HTTP_201_CREATED)
 
 
 class AnalyticsSnapshotApi(ChorusAPIView):
-    @extend_schema(
-        responses={200: s.AnalyticsSnapshotSerializer}, tags=["analytics"]
-    )
+    @extend_schema(responses={200: s.AnalyticsSnapshotSerializer}, tags=["analytics"])
     def get(self, request: Request, slug: str) -> Response:
         """The newest analytics snapshot of a campaign (read-only; 404 if none yet)."""
         campaign = campaign_or_404(request, slug)

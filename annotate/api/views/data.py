@@ -65,6 +65,7 @@ def _items_queryset() -> Any:
 
 class ItemListApi(ChorusAPIView):
     pagination_class = IdCursorPagination
+
     @extend_schema(
         parameters=[
             OpenApiParameter("task_type", str, description="Comma-separated task types."),
@@ -147,6 +148,7 @@ def _annotations_queryset(qs: Any) -> Any:
 
 class AnnotationListApi(ChorusAPIView):
     pagination_class = IdCursorPagination
+
     @extend_schema(
         parameters=[
             OpenApiParameter("campaign", str, description="Campaign slug."),
@@ -179,12 +181,12 @@ def _campaign_for_annotations(request: Request, slug: str) -> Any:
     if campaign is None:
         annotator = annotator_of(request.user)
         if annotator is not None:
-            campaign = (
+            label = (
                 Annotation.objects.filter(annotator=annotator, campaign__slug=slug)
                 .select_related("campaign")
                 .first()
             )
-            campaign = campaign.campaign if campaign else None
+            campaign = label.campaign if label else None
     if campaign is None:
         raise Http404("No such campaign.")
     return campaign
@@ -224,6 +226,7 @@ def _assignments_visible(request: Request) -> Any:
 
 class AssignmentListApi(ChorusAPIView):
     pagination_class = IdCursorPagination
+
     @extend_schema(
         parameters=[
             OpenApiParameter("campaign", str, description="Campaign slug."),
@@ -252,9 +255,12 @@ class AssignmentListApi(ChorusAPIView):
 class AssignmentDetailApi(ChorusAPIView):
     @extend_schema(responses=s.AssignmentSerializer, tags=["annotations"])
     def get(self, request: Request, assignment_id: int) -> Response:
-        found = _assignments_visible(request).select_related("campaign").filter(
-            pk=assignment_id
-        ).first()
+        found = (
+            _assignments_visible(request)
+            .select_related("campaign")
+            .filter(pk=assignment_id)
+            .first()
+        )
         if found is None:
             raise Http404("No such assignment.")
         return Response(s.AssignmentSerializer(found).data)

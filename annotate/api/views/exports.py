@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.http import FileResponse, Http404, StreamingHttpResponse
@@ -114,8 +114,10 @@ class CampaignExportApi(ChorusAPIView):
         shape, fmt, options, run_async = parse_export(params)
         if options.attribute and options.attribute not in campaign.rating_attributes:
             raise ValidationError(
-                {"attribute": f"Not rated in this campaign; choose from "
-                 f"{', '.join(campaign.rating_attributes)}."}
+                {
+                    "attribute": f"Not rated in this campaign; choose from "
+                    f"{', '.join(campaign.rating_attributes)}."
+                }
             )
         privacy = _privacy(campaign)
         filters = parse_filters(params, privacy=privacy, admin=is_admin(request.user))
@@ -151,12 +153,14 @@ def _exports_visible(request: Request) -> Any:
         return qs
     # Your own exports, and only while you still hold the campaign's grant.
     return qs.filter(
-        requested_by=request.user, campaign__in=campaigns_visible_to(request.user).values("pk")
+        requested_by=cast(Any, request.user),
+        campaign__in=campaigns_visible_to(request.user).values("pk"),
     )
 
 
 class ExportListApi(ChorusAPIView):
     pagination_class = IdCursorPagination
+
     @extend_schema(
         parameters=[
             OpenApiParameter("cursor", str, description="Opaque cursor from next/previous."),

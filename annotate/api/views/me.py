@@ -43,9 +43,7 @@ class MyDataApi(ChorusAPIView):
 
 
 class MyDataDeleteApi(ChorusAPIView):
-    @extend_schema(
-        request=s.DeleteConfirmSerializer, responses={200: s.MeSerializer}, tags=["me"]
-    )
+    @extend_schema(request=s.DeleteConfirmSerializer, responses={200: s.MeSerializer}, tags=["me"])
     def post(self, request: Request) -> Response:
         """Delete your profile data and pseudonymise your labels (cannot be undone).
 

@@ -65,8 +65,14 @@ def label_everything(campaign: Any, annotator: Any, guideline: Any = None) -> li
         make_annotation(
             pw,
             annotator,
-            {"choice": "B", "strength": 2, "reason": "", "response_ids": [a, b],
-             "chosen": b, "rejected": a},
+            {
+                "choice": "B",
+                "strength": 2,
+                "reason": "",
+                "response_ids": [a, b],
+                "chosen": b,
+                "rejected": a,
+            },
             guideline_version=guideline,
         )
     )
@@ -79,8 +85,13 @@ def label_everything(campaign: Any, annotator: Any, guideline: Any = None) -> li
         make_annotation(
             rt,
             annotator,
-            {"ratings": {str(x): {"helpfulness": 6}, str(y): {"helpfulness": 2},
-                         str(z): {"helpfulness": 6}}},
+            {
+                "ratings": {
+                    str(x): {"helpfulness": 6},
+                    str(y): {"helpfulness": 2},
+                    str(z): {"helpfulness": 6},
+                }
+            },
         )
     )
     ed = ItemFactory(campaign=campaign, task_type=TaskType.EDIT)
@@ -90,8 +101,13 @@ def label_everything(campaign: Any, annotator: Any, guideline: Any = None) -> li
         make_annotation(
             ed,
             annotator,
-            {"response_id": e, "edited_text": original + " Tides repeat twice a day.",
-             "original_text": original, "edit_distance": 26, "diff": []},
+            {
+                "response_id": e,
+                "edited_text": original + " Tides repeat twice a day.",
+                "original_text": original,
+                "edit_distance": 26,
+                "diff": [],
+            },
         )
     )
     tie = ItemFactory(campaign=campaign, task_type=TaskType.PAIRWISE)
@@ -100,8 +116,14 @@ def label_everything(campaign: Any, annotator: Any, guideline: Any = None) -> li
         make_annotation(
             tie,
             annotator,
-            {"choice": "tie", "strength": 0, "reason": "", "response_ids": [ta, tb],
-             "chosen": None, "rejected": None},
+            {
+                "choice": "tie",
+                "strength": 0,
+                "reason": "",
+                "response_ids": [ta, tb],
+                "chosen": None,
+                "rejected": None,
+            },
         )
     )
     return out
@@ -151,9 +173,9 @@ def world(db: Any) -> World:
     alpha.grants.create(user=res_a)
     beta.grants.create(user=res_b)
     guideline = GuidelineFactory(campaign=alpha)
-    ann_1 = annotator_with_profile("ann_1", residence_country="GB", age_band="25-34")
-    ann_2 = annotator_with_profile("ann_2", residence_country="FR", age_band="25-34")
-    ann_3 = annotator_with_profile("ann_3", residence_country="US", age_band="18-24")
+    ann_1 = annotator_with_profile("ann-1-person", residence_country="GB", age_band="25-34")
+    ann_2 = annotator_with_profile("ann-2-person", residence_country="FR", age_band="25-34")
+    ann_3 = annotator_with_profile("ann-3-person", residence_country="US", age_band="18-24")
     w = World(alpha, beta, admin, res_a, res_b, ann_1, ann_2, ann_3)
     w.labels["ann_1"] = label_everything(alpha, ann_1, guideline)
     w.labels["ann_2"] = label_everything(alpha, ann_2, guideline)

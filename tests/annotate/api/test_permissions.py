@@ -59,30 +59,40 @@ READS = [
 ]
 
 
-@pytest.mark.parametrize(("path", "expected"), READS, ids=[p for p, _ in READS])
-def test_read_matrix(world, extra, path, expected):
-    url = path.format(**extra)
-    got = tuple(_client(world, role).get(url).status_code for role in ROLES)
-    assert got == expected
+def test_read_matrix(world, extra):
+    # One world for the whole table (building it is most of the cost); report every
+    # mismatch at once.
+    clients = {role: _client(world, role) for role in ROLES}
+    wrong = []
+    for path, expected in READS:
+        url = path.format(**extra)
+        got = tuple(clients[role].get(url).status_code for role in ROLES)
+        if got != expected:
+            wrong.append(f"{url}: got {got}, want {expected}")
+    assert not wrong, "\n".join(wrong)
 
 
 # Collections answer 200 to everyone signed in, but with only what each may see.
 LISTS = [
     ("/api/v1/campaigns/", "slug", ((), ("alpha",), ("beta",), ("alpha", "beta"))),
-    ("/api/v1/model-endpoints/", "name",
-     ((), ("smol-alpha",), ("smol-beta",), ("smol-alpha", "smol-beta"))),
+    (
+        "/api/v1/model-endpoints/",
+        "name",
+        ((), ("smol-alpha",), ("smol-beta",), ("smol-alpha", "smol-beta")),
+    ),
     ("/api/v1/policy-versions/", "campaign", ((), ("alpha",), ("beta",), ("alpha", "beta"))),
     ("/api/v1/reward-model-versions/", "campaign", ((), ("alpha",), (), ("alpha",))),
 ]
 
 
-@pytest.mark.parametrize(("path", "key", "expected"), LISTS, ids=[p for p, _, _ in LISTS])
-def test_list_scoping(world, extra, path, key, expected):
-    assert _client(world, "anon").get(path).status_code == 401
-    for role, want in zip(ROLES[1:], expected, strict=True):
-        response = _client(world, role).get(path)
-        assert response.status_code == 200, (role, response.content)
-        assert tuple(sorted(r[key] for r in response.json()["results"])) == want, role
+def test_list_scoping(world, extra):
+    for path, key, expected in LISTS:
+        assert _client(world, "anon").get(path).status_code == 401
+        for role, want in zip(ROLES[1:], expected, strict=True):
+            response = _client(world, role).get(path)
+            assert response.status_code == 200, (path, role, response.content)
+            got = tuple(sorted(r[key] for r in response.json()["results"]))
+            assert got == want, (path, role)
 
 
 def test_annotation_and_assignment_lists_are_scoped(world, extra):
@@ -106,37 +116,65 @@ def test_annotation_and_assignment_lists_are_scoped(world, extra):
 
 
 WRITES = [
-    ("post", "/api/v1/campaigns/create/", {"slug": "gamma", "name": "Gamma"},
-     (401, 403, 403, 403, 201)),
-    ("patch", "/api/v1/campaigns/alpha/configure/", {"description": "new"},
-     (401, 404, 403, 404, 200)),
+    (
+        "post",
+        "/api/v1/campaigns/create/",
+        {"slug": "gamma", "name": "Gamma"},
+        (401, 403, 403, 403, 201),
+    ),
+    (
+        "patch",
+        "/api/v1/campaigns/alpha/configure/",
+        {"description": "new"},
+        (401, 404, 403, 404, 200),
+    ),
     ("post", "/api/v1/campaigns/alpha/close/", {}, (401, 404, 403, 404, 200)),
     ("post", "/api/v1/campaigns/alpha/pause/", {}, (401, 404, 403, 404, 200)),
     ("post", "/api/v1/campaigns/alpha/open/", {}, (401, 404, 403, 404, 200)),
-    ("post", "/api/v1/campaigns/alpha/guidelines/", {"text": "Be kind."},
-     (401, 404, 403, 404, 201)),
-    ("post", "/api/v1/campaigns/alpha/items/add/",
-     {"items": [{"task_type": "pairwise", "messages": [{"role": "user", "content": "Hi"}],
-                 "responses": [{"text": "Hello"}, {"text": "Hey"}]}]},
-     (401, 404, 403, 404, 201)),
-    ("post", "/api/v1/grants/create/", {"campaign": "beta", "user": "res_a"},
-     (401, 403, 403, 403, 201)),
+    (
+        "post",
+        "/api/v1/campaigns/alpha/guidelines/",
+        {"text": "Be kind."},
+        (401, 404, 403, 404, 201),
+    ),
+    (
+        "post",
+        "/api/v1/campaigns/alpha/items/add/",
+        {
+            "items": [
+                {
+                    "task_type": "pairwise",
+                    "messages": [{"role": "user", "content": "Hi"}],
+                    "responses": [{"text": "Hello"}, {"text": "Hey"}],
+                }
+            ]
+        },
+        (401, 404, 403, 404, 201),
+    ),
+    (
+        "post",
+        "/api/v1/grants/create/",
+        {"campaign": "beta", "user": "res_a"},
+        (401, 403, 403, 403, 201),
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body", "expected"), WRITES, ids=[p for _, p, _, _ in WRITES]
-)
-def test_write_matrix(world, extra, method, path, body, expected):
-    got = []
-    for role in ROLES:
-        response = getattr(_client(world, role), method)(path, body, format="json")
-        got.append(response.status_code)
-        if response.status_code == 201 and "slug" in body:
-            # Only one create may succeed; a second with the same slug must be a 400.
-            again = getattr(_client(world, role), method)(path, body, format="json")
-            assert again.status_code == 400
-    assert tuple(got) == expected
+def test_write_matrix(world, extra):
+    clients = {role: _client(world, role) for role in ROLES}
+    wrong = []
+    for method, path, body, expected in WRITES:
+        got = []
+        for role in ROLES:
+            response = getattr(clients[role], method)(path, body, format="json")
+            got.append(response.status_code)
+            if response.status_code == 201 and "slug" in body:
+                # Only one create may succeed; a second with the same slug must be a 400.
+                again = getattr(clients[role], method)(path, body, format="json")
+                assert again.status_code == 400
+        if tuple(got) != expected:
+            wrong.append(f"{method} {path}: got {tuple(got)}, want {expected}")
+    assert not wrong, "\n".join(wrong)
 
 
 def test_grant_revoke_only_admin_and_takes_effect(world, extra):

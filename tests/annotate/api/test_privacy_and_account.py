@@ -31,8 +31,13 @@ def test_annotator_downloads_own_data(world):
 def test_delete_requires_confirmation(world):
     client = world.client("ann_1")
     assert client.post("/api/v1/me/data/delete", {}, format="json").status_code == 400
-    assert client.post("/api/v1/me/data/delete", {"confirm": False}, format="json").status_code == 400
-    assert client.post("/api/v1/me/data/delete", {"confirm": "sure?"}, format="json").status_code == 400
+    assert (
+        client.post("/api/v1/me/data/delete", {"confirm": False}, format="json").status_code == 400
+    )
+    assert (
+        client.post("/api/v1/me/data/delete", {"confirm": "sure?"}, format="json").status_code
+        == 400
+    )
     assert ProfileVersion.objects.filter(annotator=world.ann_1).exists()
 
 
@@ -140,8 +145,15 @@ def test_malformed_json_and_wrong_types_are_400(world):
     assert mix.status_code == 400 and "task_mix" in mix.json()
     items = client.post(
         "/api/v1/campaigns/alpha/items/add/",
-        {"items": [{"task_type": "pairwise", "messages": [{"role": "user", "content": "Q"}],
-                    "responses": [{"text": "only one"}]}]},
+        {
+            "items": [
+                {
+                    "task_type": "pairwise",
+                    "messages": [{"role": "user", "content": "Q"}],
+                    "responses": [{"text": "only one"}],
+                }
+            ]
+        },
         format="json",
     )
     assert items.status_code == 400 and "2 responses" in json.dumps(items.json())

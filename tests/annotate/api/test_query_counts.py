@@ -43,7 +43,10 @@ def _grow(world, n: int) -> None:
         RewardModelVersion.objects.create(campaign=world.alpha, version=100 * n + i)
         campaign.grants.create(user=world.res_a)
         Export.objects.create(
-            campaign=world.alpha, requested_by=world.admin, shape="raw", format="jsonl",
+            campaign=world.alpha,
+            requested_by=world.admin,
+            shape="raw",
+            format="jsonl",
             status=ExportStatus.DONE,
         )
 

@@ -33,28 +33,6 @@ def fuzz_world(transactional_db, world: World) -> World:
     return world
 
 
-def test_schema_is_openapi_3_and_lists_every_endpoint(fuzz_world):
-    app = get_wsgi_application()
-    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", app)
-    raw = schema.raw_schema
-    assert raw["openapi"].startswith("3.")
-    paths = set(raw["paths"])
-    for expected in (
-        "/api/v1/campaigns/",
-        "/api/v1/campaigns/{slug}/export",
-        "/api/v1/annotations/",
-        "/api/v1/campaigns/{slug}/annotators/",
-        "/api/v1/model-endpoints/",
-        "/api/v1/policy-versions/",
-        "/api/v1/reward-model-versions/",
-        "/api/v1/campaigns/{slug}/analytics/",
-        "/api/v1/grants/",
-        "/api/v1/me/data/delete",
-    ):
-        assert expected in paths
-    assert "tokenAuth" in raw["components"]["securitySchemes"]
-
-
 def _fuzz(operation: Any, app: Any, headers: dict[str, str]) -> None:
     @settings(
         max_examples=EXAMPLES,
@@ -75,6 +53,21 @@ def _fuzz(operation: Any, app: Any, headers: dict[str, str]) -> None:
 def test_fuzz_every_operation(fuzz_world):
     app = get_wsgi_application()
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", app)
+    raw = schema.raw_schema
+    assert raw["openapi"].startswith("3.")
+    assert {
+        "/api/v1/campaigns/",
+        "/api/v1/campaigns/{slug}/export",
+        "/api/v1/annotations/",
+        "/api/v1/campaigns/{slug}/annotators/",
+        "/api/v1/model-endpoints/",
+        "/api/v1/policy-versions/",
+        "/api/v1/reward-model-versions/",
+        "/api/v1/campaigns/{slug}/analytics/",
+        "/api/v1/grants/",
+        "/api/v1/me/data/delete",
+    } <= set(raw["paths"])
+    assert "tokenAuth" in raw["components"]["securitySchemes"]
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 25
     failures: list[str] = []

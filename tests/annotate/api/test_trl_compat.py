@@ -41,36 +41,39 @@ def test_datasets_loads_the_jsonl_with_dpo_columns(world, tmp_path):
     assert set(ds["source"]) == {"pairwise", "ranking", "rating", "edit"}
 
 
-def test_conversational_variant_is_recognised_by_trl(world, tmp_path, tokenizer_dir):
-    import datasets
-    from transformers import AutoTokenizer
-    from trl.data_utils import is_conversational, maybe_apply_chat_template
-
-    path = _export_to(world, tmp_path, conversational=1)
-    ds = datasets.load_dataset("json", data_files=str(path), split="train")
-    example = ds[0]
-    assert is_conversational(example)
-    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
-    rendered = maybe_apply_chat_template(example, tok)
-    assert example["prompt"][-1]["content"] in rendered["prompt"]
-    assert example["chosen"][0]["content"] in rendered["chosen"]
-
-
 @pytest.mark.slow
 def test_dpo_trainer_takes_one_step_on_the_export(world, tmp_path, tokenizer_dir):
     import datasets
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
     from trl import DPOConfig, DPOTrainer
+    from trl.data_utils import is_conversational, maybe_apply_chat_template
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    # The conversational variant: TRL recognises it and renders it with the chat template.
+    conv = datasets.load_dataset(
+        "json", data_files=str(_export_to(world, tmp_path, conversational=1)), split="train"
+    )
+    example = conv[0]
+    assert is_conversational(example)
+    rendered = maybe_apply_chat_template(example, tok)
+    assert example["prompt"][-1]["content"] in rendered["prompt"]
+    assert example["chosen"][0]["content"] in rendered["chosen"]
 
     path = _export_to(world, tmp_path)
     ds = datasets.load_dataset("json", data_files=str(path), split="train")
-    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-        tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
     )
     model = LlamaForCausalLM(config)
     before = [p.detach().clone() for p in model.parameters()]
@@ -95,5 +98,6 @@ def test_dpo_trainer_takes_one_step_on_the_export(world, tmp_path, tokenizer_dir
     result = trainer.train()
     assert result.global_step == 1
     assert torch.isfinite(torch.tensor(result.training_loss))
-    assert any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters(),
-                                                              strict=True))
+    assert any(
+        not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters(), strict=True)
+    )

@@ -173,3 +173,11 @@ def test_read_rows_reports_bad_utf8(tmp_path: Path):
     path.write_bytes(b'{"prompt": "caf\xe9", "responses": ["a"]}\n')
     (row,) = read_rows(path, parser_for("jsonl"))
     assert isinstance(row, BadRow) and "UTF-8" in row.error
+
+
+def test_read_rows_accepts_a_byte_order_mark_and_crlf(tmp_path: Path):
+    path = tmp_path / "bom.jsonl"
+    line = json.dumps({"prompt": "q", "responses": ["a", "b"]})
+    path.write_bytes(("\ufeff" + line + "\r\n" + line.replace("q", "r") + "\r\n").encode())
+    rows = list(read_rows(path, parser_for("jsonl")))
+    assert all(isinstance(r, ParsedRow) for r in rows) and len(rows) == 2

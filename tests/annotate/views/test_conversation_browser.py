@@ -9,7 +9,9 @@ tests/modelserve/backends/test_local_real.py.
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +43,14 @@ def generate_worker(transactional_db, settings):
         conn.default_channel.queue_purge("generate")
     with start_worker(app, pool="solo", perform_ping_check=False, queues=["generate"]) as w:
         yield w
+
+
+def _shot(page, name: str) -> None:
+    """Screenshots for a person to look at, when make test gives an artifacts folder."""
+    folder = os.environ.get("CHORUS_TEST_ARTIFACTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"conversation-{name}.png"), full_page=True)
 
 
 def _set_range(page, selector: str, value: int) -> None:
@@ -95,8 +105,11 @@ def test_live_conversation_in_the_browser(live_server, generate_worker):
         # 1. Opening prompt -> four anonymous models answer, streamed.
         page.fill("#conv-text", "How do tides work?")
         page.get_by_role("button", name="Send to 4 models").click()
+        page.wait_for_selector("#conv-panel .cand")
+        _shot(page, "1-streaming")
         seen: list[tuple[str, str]] = []
         _wait_for_replies(page, 4, seen)
+        _shot(page, "2-rate")
         assert any(s == "running" and t.strip() for s, t in seen), "no partial text streamed"
         labels = page.eval_on_selector_all(
             "#conv-panel .cand h3", "els => els.map(e => e.innerText)"
@@ -118,6 +131,7 @@ def test_live_conversation_in_the_browser(live_server, generate_worker):
         page.get_by_role("button", name="Send").click()
         seen = []
         _wait_for_replies(page, 2, seen)
+        _shot(page, "3-pair")
         page.check("input[name=choice][value=B]")
         _set_range(page, "input[name=score-A]", 40)
         _set_range(page, "input[name=score-B]", 80)
@@ -131,6 +145,7 @@ def test_live_conversation_in_the_browser(live_server, generate_worker):
         ):
             _set_range(page, f"input[name=attr-{attribute}]", 50 + n)
         page.fill("#conv-feedback", "Clear answers, a bit short.")
+        _shot(page, "4-finish")
         page.get_by_role("button", name="Submit and finish").click()
         expect(page.locator("#conv-panel p.done")).to_contain_text("Thank you")
         browser.close()

@@ -195,3 +195,36 @@ def test_admin_pages_show_runs_curves_and_history(client, labelled_campaign):
     refit = labelled_campaign.config["refit"]
     assert (refit["enabled"], refit["every_minutes"], refit["min_new_labels"]) == (True, 15, 20)
     assert refit["reward"] == FAST_REWARD  # other keys survive
+
+
+def test_active_sampling_puts_the_least_certain_pairs_first(labelled_campaign):
+    from annotate.models import Item, Response
+    from tests.factories import ItemFactory
+
+    from .helpers import response_ids
+
+    labelled_campaign.config["refit"]["active_sampling"] = True
+    labelled_campaign.save()
+    sure = ItemFactory(campaign=labelled_campaign, prompt__text="How do I bake rolls?")
+    unsure = ItemFactory(campaign=labelled_campaign, prompt__text="How do I bake buns?")
+    texts = {
+        sure.pk: [
+            "Happy to help! Mix flour, water and yeast, knead, rise and bake.",
+            "No. Figure it out yourself, idiot.",
+        ],
+        unsure.pk: [
+            "Happy to help! Mix flour, water and yeast, knead, rise and bake.",
+            "Happy to help! Mix flour, water and yeast, knead, rise, then bake.",
+        ],
+    }
+    for item in (sure, unsure):
+        for rid, text in zip(response_ids(item), texts[item.pk], strict=True):
+            Response.objects.filter(pk=rid).update(text=text)
+    run = training_run_execute(
+        run_id=training_run_create(campaign=labelled_campaign, kind="reward").pk
+    )
+    assert run.status == RunStatus.SUCCEEDED
+    sure.refresh_from_db()
+    unsure.refresh_from_db()
+    assert 0.0 <= sure.priority < unsure.priority <= 1.0
+    assert Item.objects.filter(campaign=labelled_campaign, priority__gt=0).count() >= 2

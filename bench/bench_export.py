@@ -1,0 +1,272 @@
+"""Benchmark: streaming exports of 1,000,000 annotations, with peak memory.
+
+Builds (once, then reuses) a bench database ``<DATABASE_URL name>_bench_export`` holding
+one campaign with 100,000 pairwise items, 2,000 annotators with profiles and 1,000,000
+submitted annotations, written with set-based ``INSERT ... SELECT generate_series`` (the
+fastest bulk path PostgreSQL has short of COPY from a file). Then runs the real export
+code path (annotate.services.exports.export_bytes: keyset chunks -> shape -> writer ->
+SHA-256), discarding the bytes, and prints rows/s and resident memory: the RSS before,
+the peak while exporting, and the RSS after the first 10% of rows, so "flat memory"
+can be read straight off the numbers.
+
+Usage: DATABASE_URL=postgres://... .venv/bin/python bench/bench_export.py [--rows N]
+Prints plain "name: value" lines and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil
+import psycopg
+
+N_ITEMS = 100_000
+N_ANNOTATORS = 2_000
+
+
+def bench_database_url(base: str) -> str:
+    parts = urlsplit(base)
+    name = parts.path.lstrip("/") or "chorus"
+    return urlunsplit(parts._replace(path=f"/{name}_bench_export"))
+
+
+def ensure_database(url: str) -> None:
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    name = parts.path.lstrip("/")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+POPULATE = [
+    # Users and annotators (pseudonyms only ever leave the system).
+    """INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,
+           is_staff, is_active, date_joined)
+       SELECT '!', false, 'bench' || g, '', '', 'bench' || g || '@example.org', false, true, now()
+       FROM generate_series(1, %(annotators)s) g""",
+    """INSERT INTO annotate_annotator (user_id, pseudonym, external_id, study_id, paused,
+           paused_reason, created_at)
+       SELECT id, 'ann_' || md5(id::text), '', '', false, '', now() FROM auth_user
+       WHERE username LIKE 'bench%%'""",
+    """INSERT INTO annotate_profileversion (annotator_id, version, created_at, age_band, gender,
+           gender_self_describe, birth_country, residence_country, first_language,
+           english_proficiency, education, employment, marital_status, ethnicity,
+           ethnicity_self_describe, religion, religion_self_describe, ai_familiarity,
+           ai_frequency, use_cases, pref_values, pref_creativity, pref_fluency,
+           pref_factuality, pref_diversity, pref_safety, pref_personalisation,
+           pref_helpfulness, self_description, system_prompt)
+       SELECT id, 1, now(), (ARRAY['18-24','25-34','35-44','45-54'])[1 + id %% 4],
+           (ARRAY['female','male','non_binary'])[1 + id %% 3], '',
+           (ARRAY['GB','US','IN','BR','NG','DE','ZZ'])[1 + id %% 7],
+           (ARRAY['GB','US','IN','BR','NG','DE','XK'])[1 + (id * 7) %% 7 ], 'English',
+           'native', 'university', 'full_time', 'single', 'white', '', 'none', '', 'somewhat',
+           'weekly', '["writing"]'::jsonb, 50, 50, 50, 80, 50, 70, 30, 90, '', ''
+       FROM annotate_annotator""",
+    """UPDATE annotate_annotator a SET current_profile_id = p.id
+       FROM annotate_profileversion p WHERE p.annotator_id = a.id""",
+    # Prompts, two responses each, pairwise items.
+    """INSERT INTO annotate_prompt (campaign_id, text, messages, external_id, metadata,
+           created_at)
+       SELECT %(campaign)s, 'Question ' || g || ': why is the sky blue at noon but red at dusk?',
+           jsonb_build_array(jsonb_build_object('role', 'user', 'content',
+               'Question ' || g || ': why is the sky blue at noon but red at dusk?')),
+           'q' || g, '{}'::jsonb, now()
+       FROM generate_series(1, %(items)s) g""",
+    """INSERT INTO annotate_response (prompt_id, text, source, generation_params, sample_index,
+           metadata, created_at)
+       SELECT p.id, 'Answer ' || s || ' to prompt ' || p.id || ': sunlight scatters off air '
+           || 'molecules; short blue wavelengths scatter most, and at dusk the longer path '
+           || 'through the atmosphere leaves mostly red light.', 'bench', '{}'::jsonb, s,
+           '{}'::jsonb, now()
+       FROM annotate_prompt p CROSS JOIN generate_series(0, 1) s
+       WHERE p.campaign_id = %(campaign)s""",
+    """INSERT INTO annotate_item (campaign_id, task_type, prompt_id, overlap, slots_taken,
+           n_submitted, status, priority, is_gold, is_attention_check, metadata, created_at)
+       SELECT %(campaign)s, 'pairwise', id, 10, 10, 10, 'open', 0, false, false, '{}'::jsonb,
+           now()
+       FROM annotate_prompt WHERE campaign_id = %(campaign)s""",
+    """INSERT INTO annotate_itemresponse (item_id, response_id, position)
+       SELECT i.id, r.id, r.sample_index FROM annotate_item i
+       JOIN annotate_response r ON r.prompt_id = i.prompt_id
+       WHERE i.campaign_id = %(campaign)s""",
+    # Assignments: item j gets annotators (k * 200 + j) mod N for k in 0..9 (distinct).
+    """CREATE TEMP TABLE bench_items AS
+       SELECT row_number() OVER (ORDER BY i.id) - 1 AS j, i.id AS item_id,
+              min(ir.response_id) AS a, max(ir.response_id) AS b
+       FROM annotate_item i JOIN annotate_itemresponse ir ON ir.item_id = i.id
+       WHERE i.campaign_id = %(campaign)s GROUP BY i.id""",
+    """CREATE TEMP TABLE bench_annotators AS
+       SELECT row_number() OVER (ORDER BY id) - 1 AS k, id, current_profile_id
+       FROM annotate_annotator""",
+    """INSERT INTO annotate_assignment (item_id, annotator_id, campaign_id, status,
+           presented_order, leased_at, lease_expires_at, finished_at, skip_reason)
+       SELECT it.item_id, an.id, %(campaign)s, 'submitted', jsonb_build_array(it.a, it.b),
+           now(), now(), now(), ''
+       FROM bench_items it CROSS JOIN generate_series(0, %(per_item)s - 1) g(n)
+       JOIN bench_annotators an ON an.k = (g.n * 200 + it.j) %% %(annotators)s""",
+    """INSERT INTO annotate_annotation (assignment_id, item_id, campaign_id, annotator_id,
+           task_type, payload, time_spent_ms, profile_version_id, flags, created_at)
+       SELECT s.id, s.item_id, %(campaign)s, s.annotator_id, 'pairwise',
+           CASE WHEN s.id %% 10 = 0 THEN jsonb_build_object('choice', 'tie', 'strength', 0,
+                    'reason', '', 'response_ids', s.presented_order, 'chosen', null,
+                    'rejected', null)
+                ELSE jsonb_build_object('choice', 'A', 'strength', -1 - s.id %% 3,
+                    'reason', '', 'response_ids', s.presented_order,
+                    'chosen', s.presented_order->0, 'rejected', s.presented_order->1) END,
+           1000 + s.id %% 50000, an.current_profile_id, '{}'::jsonb,
+           now() - (s.id %% 100000) * interval '1 second'
+       FROM annotate_assignment s JOIN bench_annotators an ON an.id = s.annotator_id
+       WHERE s.campaign_id = %(campaign)s""",
+    "ANALYZE",
+]
+
+
+def populate(n_rows: int) -> tuple[object, float]:
+    from django.db import connection
+
+    from annotate.models import Annotation, Campaign
+
+    campaign = Campaign.objects.filter(slug="bench-export").first()
+    if campaign is not None and Annotation.objects.filter(campaign=campaign).count() == n_rows:
+        return campaign, 0.0
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE annotate_annotation, annotate_assignment, annotate_itemresponse, "
+            "annotate_item, annotate_response, annotate_prompt, annotate_profileversion, "
+            "annotate_annotator, annotate_campaign, annotate_export, auth_user CASCADE"
+        )
+    campaign = Campaign.objects.create(
+        slug="bench-export",
+        name="Bench export",
+        config={
+            "privacy": {
+                "profile_fields": ["age_band", "gender", "residence_country"],
+                "k_anonymity": 5,
+            }
+        },
+    )
+    items = min(N_ITEMS, n_rows)
+    params = {
+        "campaign": campaign.pk,
+        "items": items,
+        "annotators": N_ANNOTATORS,
+        "per_item": max(1, n_rows // items),
+    }
+    with connection.cursor() as cursor:
+        for statement in POPULATE:
+            cursor.execute(statement, params)
+    return campaign, time.perf_counter() - started
+
+
+class PeakRSS:
+    """Samples this process's resident memory every 20 ms while running."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.peak = self.proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_export(campaign: object, shape: str, fmt: str, total: int) -> None:
+    from annotate.exports.shapes import ShapeOptions
+    from annotate.exports.writers import Tally
+    from annotate.services.exports import export_bytes, export_create, export_finish
+
+    export = export_create(
+        campaign=campaign,
+        requested_by=None,
+        shape=shape,
+        fmt=fmt,
+        options=ShapeOptions(),
+        filters={},
+    )
+    proc = psutil.Process()
+    before = proc.memory_info().rss
+    tally = Tally()
+    at_10 = {"rss": 0}
+
+    def progress(n: int) -> None:
+        if not at_10["rss"] and n >= total // 10:
+            at_10["rss"] = proc.memory_info().rss
+
+    started = time.perf_counter()
+    with PeakRSS() as peak:
+        for _chunk in export_bytes(export, tally=tally, on_row=progress):
+            pass
+    elapsed = time.perf_counter() - started
+    export_finish(export=export, tally=tally)
+    mib = 1024 * 1024
+    label = f"{shape}/{fmt}"
+    print(f"{label} annotations: {total}")
+    print(f"{label} rows written: {tally.rows}")
+    print(f"{label} seconds: {elapsed:.1f}")
+    print(f"{label} annotations/s: {total / elapsed:,.0f}")
+    print(f"{label} output MiB: {tally.size / mib:.1f}")
+    print(f"{label} RSS before MiB: {before / mib:.0f}")
+    print(f"{label} RSS after 10% MiB: {at_10['rss'] / mib:.0f}")
+    print(f"{label} RSS peak MiB: {peak.peak / mib:.0f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--exports",
+        default="trl-preference/jsonl,raw/parquet",
+        help="comma list of shape/format",
+    )
+    args = parser.parse_args()
+
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chorus")
+    url = bench_database_url(base)
+    ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("CHORUS_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    campaign, seconds = populate(args.rows)
+    print(f"database: {urlsplit(url).path.lstrip('/')}")
+    if seconds:
+        print(f"populate seconds ({args.rows} annotations): {seconds:.1f}")
+    else:
+        print("populate: reused the existing bench data")
+    from annotate.models import Annotation
+
+    total = Annotation.objects.filter(campaign=campaign).count()
+    for spec in args.exports.split(","):
+        shape, fmt = spec.split("/")
+        run_export(campaign, shape, fmt, total)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,313 @@
+"""Load benchmark: simulated annotators against gunicorn on PostgreSQL (issue 8).
+
+For N = 10, 50, 200 concurrent simulated people (annotate.simulation: real HTTP, real
+pages, plain form posts so the task page and the submit are timed apart), each for
+BENCH_LOAD_SECONDS: completed tasks/s, p50/p95/p99 of task page and submit, error rate;
+then, from the database, every submitted label stored exactly once and no item over its
+overlap. Then the baseline: the same request mix (task page, submit that leases the
+next) against the smallest Django views doing the same database work
+(bench/baseline_views.py), and the ratio.
+
+People are onboarded (account, consent, profile) before the clock starts; the timed
+loop is log in -> task page -> submit -> task page ... Both servers run on this box
+with the load generator, so all three share its CPU cores.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus python bench/bench_load.py
+Env: BENCH_LOAD_N (default "10,50,200"), BENCH_LOAD_SECONDS (15),
+BENCH_GUNICORN_WORKERS (3), BENCH_GUNICORN_THREADS (4).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+_base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chorus")
+DB_URL = _base.rsplit("/", 1)[0] + "/chorus_bench_load"
+os.environ["DATABASE_URL"] = DB_URL
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.load_settings"
+os.environ.setdefault("CHORUS_LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+import httpx  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from django.db.models import Count, F  # noqa: E402
+
+from annotate.models import Annotation, Annotator, Item  # noqa: E402
+from annotate.models.profile import STATED_PREFERENCES  # noqa: E402
+from annotate.selectors.onboarding import consent_document  # noqa: E402
+from annotate.services import annotator_get_or_create, profile_version_create  # noqa: E402
+from annotate.services.onboarding import consent_give  # noqa: E402
+from annotate.services.simulation import (  # noqa: E402
+    simulation_campaign_create,
+    simulation_lookup,
+)
+from annotate.simulation import html as pages  # noqa: E402
+from annotate.simulation.driver import percentile, run_crowd  # noqa: E402
+from annotate.simulation.model import CrowdConfig, draw_people  # noqa: E402
+
+SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "15"))
+SIZES = [int(n) for n in os.environ.get("BENCH_LOAD_N", "10,50,200").split(",") if n]
+WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "3")
+THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
+PASSWORD = "sim-annotator-pass-2718"
+CONFIG = CrowdConfig(seed=8)
+PROFILE = dict(
+    age_band="25-34",
+    gender="female",
+    birth_country="GB",
+    residence_country="GB",
+    first_language="English",
+    english_proficiency="native",
+    education="university",
+    employment="full_time",
+    marital_status="single",
+    ethnicity="white",
+    religion="none",
+    ai_familiarity="somewhat",
+    ai_frequency="weekly",
+    use_cases=["writing"],
+    self_description="I value honesty.",
+    system_prompt="Be brief and kind.",
+    **{f"pref_{name}": 50 for name in STATED_PREFERENCES},
+)
+
+
+def fresh_database() -> None:
+    import psycopg
+
+    params = connection.get_connection_params()
+    params = {k: v for k, v in params.items() if k in ("host", "port", "user", "password")}
+    name = connection.settings_dict["NAME"]
+    connections.close_all()
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    call_command("migrate", verbosity=0)
+
+
+def gunicorn(settings: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            WORKERS,
+            "-k",
+            "gthread",
+            "--threads",
+            THREADS,
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"gunicorn ({settings}) did not start: {proc.stderr.read()[-2000:]!r}")
+
+
+def onboard(prefix: str, n: int) -> list[int]:
+    """Accounts, consent and profile made directly (not timed): returns annotator ids."""
+    User = get_user_model()
+    doc = consent_document(campaign=None)
+    ids = []
+    for i in range(n):
+        user = User.objects.create_user(username=f"{prefix}{i}", password=PASSWORD)
+        annotator = annotator_get_or_create(user=user)
+        consent_give(
+            annotator=annotator, campaign=None, version=doc.version, text_sha256=doc.sha256
+        )
+        profile_version_create(annotator=annotator, **PROFILE)
+        ids.append(annotator.pk)
+    return ids
+
+
+def verify(campaign_id: int, submitted: list[int]) -> tuple[bool, str]:
+    stored = list(
+        Annotation.objects.filter(campaign_id=campaign_id).values_list("assignment_id", flat=True)
+    )
+    over_slots = Item.objects.filter(campaign_id=campaign_id, slots_taken__gt=F("overlap")).count()
+    over_labels = (
+        Item.objects.filter(campaign_id=campaign_id)
+        .annotate(n=Count("annotations"))
+        .filter(n__gt=F("overlap"))
+        .count()
+    )
+    ok = (
+        len(stored) == len(set(stored))
+        and set(stored) == set(submitted)
+        and len(submitted) == len(set(submitted))
+        and over_slots == 0
+        and over_labels == 0
+    )
+    return ok, (
+        f"labels stored={len(stored)} submitted={len(submitted)} "
+        f"distinct={len(set(stored))} items over overlap={over_labels} "
+        f"slots over overlap={over_slots} -> {'OK' if ok else 'INVARIANT BROKEN'}"
+    )
+
+
+def line(kind: str, values: list[float]) -> str:
+    return (
+        f"{kind} p50={percentile(values, 50):6.1f} p95={percentile(values, 95):6.1f} "
+        f"p99={percentile(values, 99):6.1f} ms"
+    )
+
+
+def run_chorus(n: int, port: int) -> dict[str, float]:
+    campaign = simulation_campaign_create(
+        slug=f"load-{n}", n_models=4, n_prompts=max(60, 4 * n), overlap=3
+    )
+    prefix = f"sim-load-{n}-"
+    onboard(prefix, n)
+    lookup = simulation_lookup(campaign=campaign, config=CONFIG)
+    connections.close_all()
+    result = run_crowd(
+        base_url=f"http://127.0.0.1:{port}",
+        campaign_slug=campaign.slug,
+        people=draw_people(CONFIG, n),
+        config=CONFIG,
+        lookup=lookup.__getitem__,
+        duration_s=SECONDS,
+        password=PASSWORD,
+        username_prefix=prefix,
+        htmx=False,
+    )
+    submitted = [a for p in result.people for a in p.submitted]
+    n_err = sum(result.errors().values())
+    ok, check = verify(campaign.pk, submitted)
+    tps = len(submitted) / result.elapsed_s
+    page, submit = result.latencies("task_page"), result.latencies("submit")
+    failures = [p.failure for p in result.people if p.failure]
+    print(
+        f"chorus   N={n:>3} tasks={len(submitted):>5} throughput={tps:6.1f} tasks/s | "
+        f"{line('task page', page)} | {line('submit', submit)} | "
+        f"errors={n_err}/{result.requests()} ({100 * n_err / max(1, result.requests()):.2f}%)"
+        f" | {check}"
+        + (f" | people failed: {len(failures)} e.g. {failures[0]}" if failures else ""),
+        flush=True,
+    )
+    if not ok:
+        raise SystemExit(1)
+    return {"tps": tps, "page50": percentile(page, 50), "submit50": percentile(submit, 50)}
+
+
+def run_baseline(n: int, port: int) -> dict[str, float]:
+    campaign = simulation_campaign_create(
+        slug=f"base-{n}", n_models=4, n_prompts=max(60, 4 * n), overlap=3
+    )
+    User = get_user_model()
+    annotators = [
+        Annotator.objects.create(user=User.objects.create(username=f"base-{n}-{i}")).pk
+        for i in range(n)
+    ]
+    connections.close_all()
+    deadline = time.monotonic() + SECONDS
+    page_ms: list[float] = []
+    submit_ms: list[float] = []
+    done: list[int] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def person(annotator_id: int) -> None:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+        url = f"/b/start/{campaign.pk}/{annotator_id}/"
+        response = client.get(url)
+        while time.monotonic() < deadline and response.status_code == 303:
+            t0 = time.perf_counter()
+            page = client.get(response.headers["Location"])
+            t1 = time.perf_counter()
+            forms = pages.parse_forms(page.text)  # the same client-side work as Chorus's
+            pages.response_ids(page.text)
+            action = forms[0].action
+            t2 = time.perf_counter()
+            response = client.post(action, data={"choice": "A"})
+            t3 = time.perf_counter()
+            with lock:
+                page_ms.append((t1 - t0) * 1000)
+                submit_ms.append((t3 - t2) * 1000)
+                if response.status_code >= 500 or page.status_code >= 500:
+                    errors[0] += 1
+                else:
+                    done.append(int(urlsplit(action).path.strip("/").split("/")[-1]))
+        client.close()
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=person, args=(a,)) for a in annotators]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    tps = len(done) / elapsed
+    _ok, check = verify(campaign.pk, done)
+    print(
+        f"baseline N={n:>3} tasks={len(done):>5} throughput={tps:6.1f} tasks/s | "
+        f"{line('task page', page_ms)} | {line('submit', submit_ms)} | "
+        f"errors={errors[0]} | {check}",
+        flush=True,
+    )
+    return {"tps": tps, "page50": percentile(page_ms, 50), "submit50": percentile(submit_ms, 50)}
+
+
+def main() -> None:
+    fresh_database()
+    print(
+        f"load: {SECONDS:g} s per run, gunicorn {WORKERS} workers x {THREADS} threads, "
+        f"{os.cpu_count()} CPU cores shared by server, PostgreSQL and load generator",
+        flush=True,
+    )
+    chorus = gunicorn("bench.load_settings", 8791)
+    ours: dict[int, dict[str, float]] = {}
+    try:
+        for n in SIZES:
+            ours[n] = run_chorus(n, 8791)
+    finally:
+        chorus.terminate()
+        chorus.wait(timeout=30)
+    base = gunicorn("bench.baseline_settings", 8792)
+    try:
+        for n in SIZES:
+            b = run_baseline(n, 8792)
+            o = ours[n]
+            print(
+                f"overhead N={n:>3}: throughput chorus/baseline = {o['tps'] / b['tps']:.2f} "
+                f"(baseline/chorus {b['tps'] / max(o['tps'], 1e-9):.2f}x) | median task page "
+                f"{o['page50'] / b['page50']:.2f}x | median submit "
+                f"{o['submit50'] / b['submit50']:.2f}x",
+                flush=True,
+            )
+    finally:
+        base.terminate()
+        base.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
