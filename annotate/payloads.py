@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,9 @@ class PayloadContext:
 Validator = Callable[[Mapping[str, Any], PayloadContext], dict[str, Any]]
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
     value = raw.get(key, "")
     if value is None:
@@ -50,6 +54,10 @@ def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
     if not isinstance(value, str):
         raise PayloadError({key: "Must be text."})
     value = value.replace("\r\n", "\n")
+    if _UNSTORABLE.search(value):
+        # PostgreSQL's jsonb cannot hold NUL or an unpaired surrogate (issue 8 fuzzing:
+        # these were 500s); no keyboard produces them, so refuse rather than alter.
+        raise PayloadError({key: "Contains characters that cannot be stored."})
     if len(value) > MAX_TEXT:
         raise PayloadError({key: f"At most {MAX_TEXT} characters."})
     if required and not value.strip():

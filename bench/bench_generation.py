@@ -12,6 +12,7 @@ Figures:
 2. generation queue throughput with one worker process (all cores) and two worker
    processes (one core each): responses/s and generated tokens/s.
 3. the wait for the next pre-generated item once the pool is warm (assignment_next).
+BENCH_GEN_ONLY=model stops after the first group; BENCH_GEN_REQUESTS sets the queue size.
 """
 
 from __future__ import annotations
@@ -286,6 +287,8 @@ def main() -> int:
         _ensure_database(env["DATABASE_URL"])
     _setup_django(env)
     bench_model()
+    if os.environ.get("BENCH_GEN_ONLY") == "model":
+        return 0
 
     from annotate.models import Campaign
     from modelserve.models import ModelEndpoint

@@ -105,7 +105,8 @@ def main() -> int:
         "import_items", str(DATA), campaign="bench-import-0", fmt="hh-rlhf", no_progress=True,
         stdout=StringIO(),
     )  # fmt: skip
-    print(f"re-import (all rows already present, nothing written): {time.perf_counter() - t0:.2f} s")
+    reimport_s = time.perf_counter() - t0
+    print(f"re-import (all rows already present, nothing written): {reimport_s:.2f} s")
     return 0
 
 

@@ -278,3 +278,20 @@ def test_ci_run_leaves_running_services_and_existing_database_alone(tmp_path: Pa
     assert not any(c.startswith(("pg_ctlcluster", "redis-server")) for c in calls)
     assert not any("CREATE DATABASE" in c for c in calls)
     assert calls[-1] == "make test"
+
+
+ENV_READ = re.compile(
+    r"""(?:os\.environ\.get|os\.environ\[|os\.getenv|env_bool|env_list|_env_int)\(?\s*["']([A-Z][A-Z0-9_]+)["']"""
+)
+
+
+def test_readme_documents_every_environment_variable() -> None:
+    """README's configuration section lists every variable the code reads."""
+    read: set[str] = set()
+    for package in ("config", "annotate", "modelserve"):
+        for path in (ROOT / package).rglob("*.py"):
+            read.update(ENV_READ.findall(path.read_text()))
+    assert {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SECRET_KEY"} <= read  # regex works
+    readme = (ROOT / "README.md").read_text()
+    undocumented = sorted(name for name in read if f"`{name}`" not in readme)
+    assert undocumented == [], f"add these to README.md's configuration table: {undocumented}"

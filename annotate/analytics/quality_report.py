@@ -147,7 +147,13 @@ def demographics(d: CampaignData, quotas: dict[str, Any]) -> dict[str, Any]:
             row["unknown"] = int((c < 0).sum())
         composition[fname] = row
     fields = [f for f in (quotas or {}).get("fields", []) if isinstance(f, str)]
-    targets = (quotas or {}).get("cells", {}) or {}
+    raw_targets = (quotas or {}).get("cells", {}) or {}
+    # Config is edited by hand: keep numeric targets only, so a typo cannot break a page.
+    targets = {
+        str(k): v
+        for k, v in (raw_targets.items() if isinstance(raw_targets, dict) else [])
+        if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+    }
     cells: list[dict[str, Any]] = []
     if fields:
         keys: list[str] = []

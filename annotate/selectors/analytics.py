@@ -56,17 +56,25 @@ def analytics_options(campaign: Campaign) -> ReportOptions:
     cfg = cfg if isinstance(cfg, dict) else {}
     fields = cfg.get("group_fields", DEFAULT_GROUP_FIELDS)
     fields = (
-        tuple(f for f in fields if f in _GROUPABLE)
+        tuple(f for f in fields if isinstance(f, str) and f in _GROUPABLE)
         if isinstance(fields, list | tuple)
         else DEFAULT_GROUP_FIELDS
     )
     quotas = campaign.config.get("quotas", {}) if isinstance(campaign.config, dict) else {}
+    quotas = quotas if isinstance(quotas, dict) else {}
+    quota_fields = quotas.get("fields")
+    quotas = {
+        "fields": [f for f in quota_fields if isinstance(f, str) and f in _GROUPABLE]
+        if isinstance(quota_fields, list)
+        else [],
+        "cells": quotas.get("cells") if isinstance(quotas.get("cells"), dict) else {},
+    }
     n_boot = cfg.get("n_boot", 200)
     max_cases = cfg.get("max_cases", 500)
     return ReportOptions(
         n_boot=min(max(int(n_boot), 0), 2000) if isinstance(n_boot, int) else 200,
         group_fields=fields,
-        quotas=quotas if isinstance(quotas, dict) else {},
+        quotas=quotas,
         max_cases=min(max(int(max_cases), 0), 5000) if isinstance(max_cases, int) else 500,
     )
 

@@ -11,9 +11,12 @@ an Export row stores the same dict so the export can be rebuilt)::
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from annotate.models import Annotation, Campaign, CampaignGrant, ItemResponse
@@ -66,8 +69,13 @@ def annotations_filter(qs: QuerySet[Annotation], filters: dict[str, Any]) -> Que
         lookup = f"profile_version__{field}"
         if field == "use_cases":
             cond = Q()
-            for v in values:
-                cond |= Q(**{f"{lookup}__contains": [v]})
+            if connection.vendor == "sqlite":  # no JSON containment there: match the text
+                qs = qs.annotate(_use_cases=Cast(lookup, TextField()))
+                for v in values:
+                    cond |= Q(_use_cases__contains=json.dumps(v))
+            else:
+                for v in values:
+                    cond |= Q(**{f"{lookup}__contains": [v]})
             qs = qs.filter(cond)
         else:
             qs = qs.filter(**{f"{lookup}__in": values})

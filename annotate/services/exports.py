@@ -13,7 +13,6 @@ export runs on the "default" Celery queue (annotate.tasks.export_run) and writes
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import zipfile
@@ -252,9 +251,3 @@ def export_run(*, export_id: int) -> Export | None:
         export_fail(export=export, error=f"{type(exc).__name__}: {exc}")
         raise
     return export_finish(export=export, tally=tally, file_path=str(final))
-
-
-def export_rows_preview(export: Export, n: int = 5) -> list[dict[str, Any]]:
-    """First rows of an export's shape (used by tests and the docs examples)."""
-    privacy = privacy_settings(export.campaign.config)
-    return list(itertools.islice(_shaped(export, _base_rows(export, privacy), privacy), n))

@@ -10,6 +10,8 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils import timezone
+
 from annotate.models import Campaign, TaskType
 from annotate.selectors.assignments import TaskView
 
@@ -106,6 +108,9 @@ def task_context(
         "notices": notices or [],
         "shortcuts": TYPE_SHORTCUTS.get(task_type, []) + COMMON_SHORTCUTS,
         "lease_minutes": max(1, round(campaign.lease_seconds / 60)),
+        "lease_seconds_left": max(
+            0, int((assignment.lease_expires_at - timezone.now()).total_seconds())
+        ),
     }
     if task_type == TaskType.PAIRWISE:
         context["strengths"] = STRENGTHS

@@ -15,6 +15,18 @@
   function startTimer(root) {
     const form = root.querySelector ? root.querySelector("[data-task-form]") : null;
     if (form) form.dataset.startedAt = String(performance.now());
+    const lease = root.querySelector ? root.querySelector("[data-lease]") : null;
+    const left = lease ? parseInt(lease.dataset.leaseSeconds, 10) : NaN;
+    if (lease && left >= 0) {
+      // Tell the annotator when the reservation runs out; the server has the last word.
+      setTimeout(function () {
+        if (!document.body.contains(lease)) return;
+        lease.textContent = "Your time for this task ran out. Submit anyway: it is kept " +
+          "if nobody else took the task, otherwise you get the next one.";
+        lease.classList.add("notice", "warning");
+        lease.setAttribute("role", "status");
+      }, left * 1000);
+    }
   }
   document.addEventListener("submit", function (e) {
     const form = e.target.closest("[data-task-form]");

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
-def test_database_url() -> str:
+def db_url_for_children() -> str:
     """The URL of the database this test run uses (pytest-django's test_<name>)."""
     s = connection.settings_dict
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"

@@ -239,3 +239,19 @@ def test_request_survives_a_broken_broker(campaign, django_capture_on_commit_cal
         with django_capture_on_commit_callbacks(execute=True):
             assert analytics_snapshot_request(campaign_id=campaign.pk) is True
         assert enqueue.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"quotas": {"fields": 3, "cells": {"GB": "ten"}}, "analytics": {"n_boot": "x"}},
+        {"quotas": {"fields": [{"a": 1}, "age_band"], "cells": ["GB"]}},
+        {"analytics": {"group_fields": "gender", "max_cases": None}, "quotas": "GB"},
+    ],
+)
+def test_hand_edited_config_never_breaks_the_report(config):
+    campaign = CampaignFactory(config=config)
+    opts = analytics_options(campaign)
+    assert opts.n_boot == 200 and all(isinstance(f, str) for f in opts.quotas["fields"])
+    snapshot = analytics_snapshot_compute(campaign_id=campaign.pk)
+    assert snapshot is not None and snapshot.data["demographics"]["n_annotators"] == 0

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from annotate.models import AnalyticsSnapshot
+from annotate.models import AnalyticsSnapshot, Export
 from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
 
 ROLES = ("anon", "ann_1", "res_a", "res_b", "admin")
@@ -31,7 +31,11 @@ def extra(world):
     RewardModelVersion.objects.create(campaign=world.alpha, version=1, metrics={"acc": 0.7})
     PolicyVersion.objects.create(campaign=world.beta, version=1)
     item = world.labels["ann_1"][0].item
+    export = Export.objects.create(
+        campaign=world.alpha, requested_by=world.res_a, shape="raw", format="jsonl"
+    )
     return {
+        "export": export.pk,
         "item": item.pk,
         "ann_1_label": world.labels["ann_1"][0].pk,
         "ann_2_label": world.labels["ann_2"][0].pk,
@@ -51,6 +55,8 @@ READS = [
     ("/api/v1/annotations/{ann_1_label}/", (401, 200, 200, 404, 200)),
     ("/api/v1/annotations/{ann_2_label}/", (401, 404, 200, 404, 200)),
     ("/api/v1/assignments/{ann_2_assignment}/", (401, 404, 200, 404, 200)),
+    ("/api/v1/exports/{export}/", (401, 404, 200, 404, 200)),
+    ("/api/v1/exports/", (401, 200, 200, 200, 200)),
     ("/api/v1/grants/", (401, 403, 403, 403, 200)),
     ("/api/v1/me/", (401, 200, 200, 200, 200)),
     ("/api/v1/me/data", (401, 200, 404, 404, 404)),
@@ -201,3 +207,26 @@ def test_session_auth_works_for_the_browser(world, extra):
         "/api/v1/campaigns/alpha/close/", {}, content_type="application/json"
     )
     assert response.status_code == 403
+
+
+def test_throttling_is_per_token(world, monkeypatch):
+    from django.core.cache import cache
+
+    from annotate.api.base import TokenRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"user": "3/hour"})
+    res_a, res_b = _client(world, "res_a"), _client(world, "res_b")
+    codes = [res_a.get("/api/v1/campaigns/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert res_b.get("/api/v1/campaigns/").status_code == 200  # its own bucket
+    cache.clear()
+
+
+def test_docs_load_no_asset_from_a_cdn(world):
+    import re
+
+    html = _client(world, "anon").get("/api/docs/").content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets and all(a.startswith("/static/drf_spectacular_sidecar/") for a in assets)
+    assert "cdn" not in html.lower() and "unpkg" not in html.lower()
