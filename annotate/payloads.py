@@ -247,7 +247,7 @@ def validate_conversation(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[s
         if not 1 <= number <= 100:
             raise PayloadError({f"attributes.{name}": "Must be between 1 and 100."})
         clean[str(name)] = number
-    out = {"attributes": clean, "feedback": _text(raw, "feedback")}
+    out: dict[str, Any] = {"attributes": clean, "feedback": _text(raw, "feedback")}
     if "conversation_id" in raw:
         out["conversation_id"] = _int(raw["conversation_id"], "conversation_id")
     return out

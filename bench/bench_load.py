@@ -183,7 +183,7 @@ def line(kind: str, values: list[float]) -> str:
 
 def run_chorus(n: int, port: int) -> dict[str, float]:
     campaign = simulation_campaign_create(
-        slug=f"load-{n}", n_models=4, n_prompts=max(60, 4 * n), overlap=3
+        slug=f"load-{n}", n_models=4, n_prompts=max(40, 2 * n), overlap=3
     )
     prefix = f"sim-load-{n}-"
     onboard(prefix, n)
@@ -199,9 +199,11 @@ def run_chorus(n: int, port: int) -> dict[str, float]:
         password=PASSWORD,
         username_prefix=prefix,
         htmx=False,
+        log_in_first=True,
     )
     submitted = [a for p in result.people for a in p.submitted]
     n_err = sum(result.errors().values())
+    bad_codes = {c: k for c, k in sorted(result.codes().items()) if c >= 500}
     ok, check = verify(campaign.pk, submitted)
     tps = len(submitted) / result.elapsed_s
     page, submit = result.latencies("task_page"), result.latencies("submit")
@@ -209,7 +211,8 @@ def run_chorus(n: int, port: int) -> dict[str, float]:
     print(
         f"chorus   N={n:>3} tasks={len(submitted):>5} throughput={tps:6.1f} tasks/s | "
         f"{line('task page', page)} | {line('submit', submit)} | "
-        f"errors={n_err}/{result.requests()} ({100 * n_err / max(1, result.requests()):.2f}%)"
+        f"errors={n_err}/{result.requests()} ({100 * n_err / max(1, result.requests()):.2f}%"
+        f"{', HTTP ' + str(bad_codes) if bad_codes else ''})"
         f" | {check}"
         + (f" | people failed: {len(failures)} e.g. {failures[0]}" if failures else ""),
         flush=True,
@@ -221,7 +224,7 @@ def run_chorus(n: int, port: int) -> dict[str, float]:
 
 def run_baseline(n: int, port: int) -> dict[str, float]:
     campaign = simulation_campaign_create(
-        slug=f"base-{n}", n_models=4, n_prompts=max(60, 4 * n), overlap=3
+        slug=f"base-{n}", n_models=4, n_prompts=max(40, 2 * n), overlap=3
     )
     User = get_user_model()
     annotators = [
@@ -280,7 +283,8 @@ def run_baseline(n: int, port: int) -> dict[str, float]:
 def main() -> None:
     fresh_database()
     print(
-        f"load: {SECONDS:g} s per run, gunicorn {WORKERS} workers x {THREADS} threads, "
+        f"load average {os.getloadavg()[0]:.1f} at start; {SECONDS:g} s per run, "
+        f"gunicorn {WORKERS} workers x {THREADS} threads, "
         f"{os.cpu_count()} CPU cores shared by server, PostgreSQL and load generator",
         flush=True,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -97,7 +98,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "chorus.sqlite3",
+            "NAME": str(VAR_DIR / "chorus.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web process read while a worker writes; IMMEDIATE takes the
                 # write lock at BEGIN so two writers queue instead of failing mid-transaction.
@@ -236,8 +237,9 @@ CHORUS_GENERATION_MAX_RETRIES = int(os.environ.get("CHORUS_GENERATION_MAX_RETRIE
 # --- Cache ----------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -252,7 +254,7 @@ CHORUS_LEASE_SECONDS = int(os.environ.get("CHORUS_LEASE_SECONDS", "900"))
 # Analytics snapshots are recomputed at most once per this many seconds per campaign.
 CHORUS_ANALYTICS_DEBOUNCE_S = int(os.environ.get("CHORUS_ANALYTICS_DEBOUNCE_S", "30"))
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
@@ -301,8 +303,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # The Redis result backend subscribes to every task it sends; its default reconnect
 # policy (20 tries, 1 s apart) held each request ~19 s while Redis was down.
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
-    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
-                     "interval_max": 0.2},
+    "retry_policy": {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+    },
 }
 # Issue 8: re-send generation requests whose message was lost while Redis was down.
 CELERY_BEAT_SCHEDULE["ops-requeue-stalled"] = {

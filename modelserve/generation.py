@@ -127,9 +127,8 @@ def generation_requests_create(
 
 
 def generation_enqueue(*, request_ids: Sequence[int]) -> None:
-    from modelserve.tasks import generate_response
-
     from annotate.tasks_util import enqueue  # issue 8: a broker outage must not fail requests
+    from modelserve.tasks import generate_response
 
     for request_id in request_ids:
         task_id = enqueue(generate_response, request_id)

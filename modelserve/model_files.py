@@ -90,7 +90,7 @@ def default_model_dir(model_root: Path | None = None) -> Path:
 
 
 def resolve_model_dir(model: str) -> Path:
-    """"default" means the packaged SmolLM2; anything else is a local folder."""
+    """ "default" means the packaged SmolLM2; anything else is a local folder."""
     if model in ("", "default", DEFAULT_MODEL_NAME):
         return default_model_dir()
     path = Path(model)

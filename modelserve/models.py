@@ -35,7 +35,9 @@ class ModelEndpoint(models.Model):
     )
     enabled = models.BooleanField(default=True)
     campaigns = models.ManyToManyField(
-        "annotate.Campaign", blank=True, related_name="model_pool",
+        "annotate.Campaign",
+        blank=True,
+        related_name="model_pool",
         help_text="Campaigns whose generation pool includes this endpoint.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -128,9 +128,8 @@ def pool_topup_soon(*, campaign_id: int, debounce_s: int = 5) -> bool:
     """Ask for a top-up, at most once per ``debounce_s`` per campaign. Returns if enqueued."""
     if not cache.add(f"chorus:pool-topup:{campaign_id}", 1, timeout=debounce_s):
         return False
-    from modelserve.tasks import generate_pool_topup
-
     from annotate.tasks_util import enqueue  # issue 8: never fail on a broker outage
+    from modelserve.tasks import generate_pool_topup
 
     transaction.on_commit(lambda: enqueue(generate_pool_topup, campaign_id))
     return True

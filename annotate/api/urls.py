@@ -59,6 +59,11 @@ v1 = [
         exports.ExportDownloadApi.as_view(),
         name="export-download",
     ),
+    path(
+        "v1/exports/<int:export_id>/reproduce",
+        exports.ExportReproduceApi.as_view(),
+        name="export-reproduce",
+    ),
     path("v1/me/", me.MeApi.as_view(), name="me"),
     path("v1/me/data", me.MyDataApi.as_view(), name="my-data"),
     path("v1/me/data/delete", me.MyDataDeleteApi.as_view(), name="my-data-delete"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,19 @@ def content_hash(*parts: str) -> str:
     return digest.hexdigest()
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _has_unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(_UNSTORABLE.search(value))
+    if isinstance(value, dict):
+        return any(_has_unstorable(k) or _has_unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unstorable(v) for v in value)
+    return False
+
+
 def read_rows(
     path: Path, parse: RecordParser, *, limit: int | None = None
 ) -> Iterator[ParsedRow | BadRow]:
@@ -106,6 +120,11 @@ def read_rows(
                 record = json.loads(text)
             except json.JSONDecodeError as exc:
                 yield BadRow(number, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            if _has_unstorable(record):
+                # Issue 8 fuzzing: PostgreSQL text cannot hold NUL, nor UTF-8 an unpaired
+                # surrogate; such rows crashed the import instead of being reported.
+                yield BadRow(number, "contains a NUL character or an unpaired surrogate")
                 continue
             try:
                 row = parse(record, number)

@@ -24,7 +24,9 @@ class Item(models.Model):
     prompt = models.ForeignKey(
         Prompt, null=True, blank=True, on_delete=models.CASCADE, related_name="items"
     )
-    responses = models.ManyToManyField(Response, through="ItemResponse", related_name="items")
+    responses: models.ManyToManyField[Response, ItemResponse] = models.ManyToManyField(
+        Response, through="ItemResponse", related_name="items"
+    )
     overlap = models.PositiveSmallIntegerField(default=1)
     slots_taken = models.PositiveSmallIntegerField(default=0)
     n_submitted = models.PositiveSmallIntegerField(default=0)

@@ -4,6 +4,8 @@ Settings read (all optional):
 - ``CHORUS_CSP``: the policy string (default :data:`DEFAULT_CSP`: no inline script, no
   inline style, nothing from other origins);
 - ``CHORUS_CSP_REPORT_ONLY``: send it as ``Content-Security-Policy-Report-Only``;
+- ``CHORUS_CSP_INLINE_SCRIPT_PATHS``: path prefixes allowed inline script and style
+  (default: the API reference pages ``/api/docs/`` and ``/api/redoc/``);
 - ``CHORUS_RETRY_AFTER_S``: the Retry-After of a database-down 503 (default 5).
 """
 
@@ -37,11 +39,23 @@ class ContentSecurityPolicyMiddleware:
             if getattr(settings, "CHORUS_CSP_REPORT_ONLY", False)
             else "Content-Security-Policy"
         )
+        # The generated API reference pages (drf-spectacular's Swagger UI and ReDoc) boot
+        # with one inline script; they show no user content, so only they may run it.
+        self.relaxed_prefixes = tuple(
+            getattr(settings, "CHORUS_CSP_INLINE_SCRIPT_PATHS", ("/api/docs/", "/api/redoc/"))
+        )
+        self.relaxed = (
+            self.policy.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+            .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+            .replace("img-src 'self' data:", "img-src 'self' data: blob:")
+            .replace("default-src 'self'", "default-src 'self'; worker-src 'self' blob:")
+        )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if self.policy and self.header not in response:
-            response[self.header] = self.policy
+            relaxed = request.path.startswith(self.relaxed_prefixes)
+            response[self.header] = self.relaxed if relaxed else self.policy
         return response
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -23,7 +22,9 @@ from annotate.services.audit import audit_record
 
 from .lockout import client_ip, login_failure_record, login_success_record
 
-_ADMIN_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admin.delete"}
+# django.contrib.admin.models ADDITION, CHANGE, DELETION (not imported: the admin app is
+# optional, and importing its models without it installed is an error).
+_ADMIN_ACTIONS = {1: "admin.add", 2: "admin.change", 3: "admin.delete"}
 _USER_FLAGS = ("is_staff", "is_superuser", "is_active")
 
 
@@ -40,18 +41,17 @@ def on_logged_in(sender: Any, request: Any, user: Any, **kw: Any) -> None:
     login_success_record(username=user.get_username())
 
 
-def on_admin_log(sender: Any, instance: LogEntry, created: bool, **kw: Any) -> None:
+def on_admin_log(sender: Any, instance: Any, created: bool, **kw: Any) -> None:
     if not created or kw.get("raw"):
         return
+    ct: Any = instance.content_type if instance.content_type_id else None
+    label = f"{ct.app_label}.{ct.model} {instance.object_id}: " if ct is not None else ""
     audit_record(
         actor=instance.user,
         action=_ADMIN_ACTIONS.get(instance.action_flag, "admin.other"),
-        target=f"{instance.content_type.app_label}.{instance.content_type.model}"
-        f" {instance.object_id}: {instance.object_repr}"
-        if instance.content_type_id
-        else instance.object_repr,
+        target=f"{label}{instance.object_repr}",
         details={
-            "content_type": instance.content_type.model if instance.content_type_id else None,
+            "content_type": ct.model if ct is not None else None,
             "object_id": instance.object_id,
             "change_message": instance.get_change_message(),
         },
@@ -170,7 +170,7 @@ on_group_perms_changed = _m2m_audit("permission.group_permissions", "permissions
 
 
 def connect() -> None:
-    from rest_framework.authtoken.models import Token
+    from django.apps import apps
 
     from annotate.models import CampaignGrant, Export
 
@@ -178,11 +178,17 @@ def connect() -> None:
     uid = "chorus_security_"
     user_login_failed.connect(on_login_failed, dispatch_uid=uid + "login_failed")
     user_logged_in.connect(on_logged_in, dispatch_uid=uid + "logged_in")
-    post_save.connect(on_admin_log, sender=LogEntry, dispatch_uid=uid + "admin_log")
+    if apps.is_installed("django.contrib.admin"):
+        from django.contrib.admin.models import LogEntry
+
+        post_save.connect(on_admin_log, sender=LogEntry, dispatch_uid=uid + "admin_log")
     post_save.connect(on_grant_saved, sender=CampaignGrant, dispatch_uid=uid + "grant_saved")
     post_delete.connect(on_grant_deleted, sender=CampaignGrant, dispatch_uid=uid + "grant_del")
     post_save.connect(on_export_saved, sender=Export, dispatch_uid=uid + "export")
-    post_save.connect(on_token_saved, sender=Token, dispatch_uid=uid + "token")
+    if apps.is_installed("rest_framework.authtoken"):
+        from rest_framework.authtoken.models import Token
+
+        post_save.connect(on_token_saved, sender=Token, dispatch_uid=uid + "token")
     pre_save.connect(on_user_pre_save, sender=User, dispatch_uid=uid + "user_pre")
     post_save.connect(on_user_saved, sender=User, dispatch_uid=uid + "user_post")
     m2m_changed.connect(on_groups_changed, sender=User.groups.through, dispatch_uid=uid + "groups")

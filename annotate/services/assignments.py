@@ -111,11 +111,14 @@ def assignment_next(
         )
         if task_types:
             candidates = candidates.filter(task_type__in=task_types)
-        item = (
-            candidates.select_for_update(skip_locked=True, of=("self",))
-            .order_by("-priority", "id")
-            .first()
-        )
+        ordered = candidates.order_by("-priority", "id")
+        item = ordered.select_for_update(skip_locked=True, of=("self",)).first()
+        if item is None:
+            # SKIP LOCKED also skips items other annotators are leasing this instant; if
+            # those were the last ones, wait for their locks instead of saying "done".
+            # PostgreSQL re-checks the free-slot condition after the wait, so an item that
+            # just filled up is passed over, not overfilled.
+            item = ordered.select_for_update(of=("self",)).first()
         if item is None:
             return None
         order = list(
@@ -199,7 +202,9 @@ def annotation_submit(
                 presented_order=assignment.presented_order,
                 response_texts=texts,
                 rating_range=campaign.rating_range,
-                rating_attributes=campaign.rating_attributes,
+                # An item may narrow the attributes (a live conversation rates one).
+                rating_attributes=item.metadata.get("rating_attributes")
+                or campaign.rating_attributes,
                 critique_categories=campaign.critique_categories,
             ),
         )

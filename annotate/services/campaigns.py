@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
@@ -17,7 +17,7 @@ def campaign_create(
     slug: str,
     name: str,
     guidelines: str = "",
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     **fields: Any,
 ) -> Campaign:
     """Create a campaign (validated by ``Campaign.clean``) and its first guidelines."""
@@ -39,7 +39,7 @@ def campaign_set_status(*, campaign: Campaign, status: str) -> Campaign:
 
 @transaction.atomic
 def guideline_publish(
-    *, campaign: Campaign, text: str, created_by: AbstractBaseUser | None = None
+    *, campaign: Campaign, text: str, created_by: User | None = None
 ) -> GuidelineVersion:
     """Append a guideline version. Locks the campaign row so versions never collide."""
     Campaign.objects.select_for_update().filter(pk=campaign.pk).first()

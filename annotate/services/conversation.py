@@ -36,7 +36,6 @@ from annotate.models import (
     AssignmentStatus,
     Campaign,
     Conversation,
-    Item,
     Prompt,
     Role,
     TaskType,
@@ -44,8 +43,8 @@ from annotate.models import (
 )
 
 from .assignments import annotation_submit
+from .conversation_labels import conversation_item_answered, conversation_rating_payload
 from .errors import NotFound, ServiceError
-from .items import item_create_for_responses
 
 DEFAULT_ATTRIBUTES = [
     "values",
@@ -173,9 +172,25 @@ def _ask(
     }
 
 
+def _plan(
+    campaign: Campaign, endpoints: list[Any], k: int, strategies: list[str]
+) -> list[tuple[Any, dict[str, Any]]]:
+    """The candidates to request; a misconfigured endpoint is a clear error, not a 500."""
+    from modelserve.backends import BackendError
+    from modelserve.generation import candidate_plan
+
+    try:
+        return candidate_plan(campaign=campaign, endpoints=endpoints, k=k, strategies=strategies)
+    except (BackendError, ValueError) as exc:
+        raise ConversationError(
+            f"The models of this campaign are misconfigured ({exc}); please tell the "
+            "campaign's administrator."
+        ) from exc
+
+
 def conversation_start(*, assignment_id: int, annotator: Annotator, text: str) -> Conversation:
     """Open the conversation with the annotator's first message; K models answer."""
-    from modelserve.generation import candidate_plan, endpoint_pool
+    from modelserve.generation import endpoint_pool
 
     text = _clean_text(text)
     with transaction.atomic():
@@ -196,9 +211,7 @@ def conversation_start(*, assignment_id: int, annotator: Annotator, text: str) -
                 "temperatures",
             ]
         )
-        plan = candidate_plan(
-            campaign=campaign, endpoints=endpoints, k=settings["k"], strategies=strategies
-        )
+        plan = _plan(campaign, endpoints, settings["k"], strategies)
         conversation = Conversation.objects.create(
             campaign=campaign,
             source="live",
@@ -233,56 +246,6 @@ def _finished_requests(step: dict[str, Any]) -> list[Any]:
     return [by_id[pk] for pk in step["requests"] if pk in by_id]
 
 
-def _derived_item(
-    *,
-    assignment: Assignment,
-    annotator: Annotator,
-    task_type: str,
-    prompt_id: int,
-    responses: list[Any],
-    payload: dict[str, Any],
-    metadata: dict[str, Any],
-) -> Item:
-    """An item already answered by this annotator, stored through the core services."""
-    campaign = assignment.campaign
-    prompt = Prompt.objects.get(pk=prompt_id)
-    item = item_create_for_responses(
-        campaign=campaign,
-        task_type=task_type,
-        prompt=prompt,
-        responses=responses,
-        metadata={"source": "conversation", **metadata},
-    )
-    # Overlap 1 and leased to the author at once: nobody else is ever served this item.
-    Item.objects.filter(pk=item.pk).update(overlap=1, slots_taken=1)
-    derived = Assignment.objects.create(
-        item=item,
-        annotator=annotator,
-        campaign=campaign,
-        presented_order=[r.pk for r in responses],
-        lease_expires_at=timezone.now() + timedelta(seconds=campaign.lease_seconds),
-    )
-    annotation_submit(assignment_id=derived.pk, annotator=annotator, payload=payload)
-    return item
-
-
-def _rating_payload(campaign: Campaign, scores: dict[int, int]) -> dict[str, Any]:
-    low, high = campaign.rating_range
-    attribute = campaign.overall_attribute
-
-    def scaled(score: int) -> int:
-        return score if (low, high) == (1, 100) else low + round((score - 1) * (high - low) / 99)
-
-    # Other attributes a campaign may rate are not asked mid-conversation; the validator
-    # wants all of them, so they get the same overall judgment (documented above).
-    return {
-        "ratings": {
-            str(rid): {a: scaled(s) for a in {*campaign.rating_attributes, attribute}}
-            for rid, s in scores.items()
-        }
-    }
-
-
 def conversation_rate_opening(
     *, assignment_id: int, annotator: Annotator, scores: dict[int, Any]
 ) -> Conversation:
@@ -305,18 +268,18 @@ def conversation_rate_opening(
         by_response = {r.response_id: clean[r.pk] for r in done}
         campaign = assignment.campaign
         meta = {"conversation_id": conversation.pk, "turn": 1, "raw_scores": by_response}
-        _derived_item(
+        conversation_item_answered(
             assignment=assignment,
             annotator=annotator,
             task_type=TaskType.RATING,
             prompt_id=step["prompt_id"],
             responses=[r.response for r in done],
-            payload=_rating_payload(campaign, by_response),
+            payload=conversation_rating_payload(campaign, by_response),
             metadata=meta,
         )
         for other in done:
             if clean[other.pk] < clean[best.pk]:
-                _derived_item(
+                conversation_item_answered(
                     assignment=assignment,
                     annotator=annotator,
                     task_type=TaskType.PAIRWISE,
@@ -338,7 +301,6 @@ def conversation_rate_opening(
 
 def conversation_continue(*, assignment_id: int, annotator: Annotator, text: str) -> Conversation:
     """The annotator's next message; the chosen model answers twice (an A/B pair)."""
-    from modelserve.generation import candidate_plan
     from modelserve.models import ModelEndpoint
 
     text = _clean_text(text)
@@ -349,9 +311,7 @@ def conversation_continue(*, assignment_id: int, annotator: Annotator, text: str
         if len(conversation.metadata["turns"]) >= settings["max_turns"]:
             raise ConversationError("That was the last turn; please finish the conversation.")
         endpoint = ModelEndpoint.objects.get(pk=conversation.metadata["endpoint_id"])
-        plan = candidate_plan(
-            campaign=assignment.campaign, endpoints=[endpoint], k=2, strategies=[]
-        )
+        plan = _plan(assignment.campaign, [endpoint], 2, [])
         parent = Turn.objects.get(pk=conversation.metadata["turns"][-1]["chosen_turn_id"])
         step = _ask(
             campaign=assignment.campaign,
@@ -391,7 +351,7 @@ def conversation_choose(
         turn_no = len(conversation.metadata["turns"])
         meta = {"conversation_id": conversation.pk, "turn": turn_no}
         by_response = {a.response_id: clean["A"], b.response_id: clean["B"]}
-        _derived_item(
+        conversation_item_answered(
             assignment=assignment,
             annotator=annotator,
             task_type=TaskType.PAIRWISE,
@@ -400,13 +360,13 @@ def conversation_choose(
             payload={"choice": choice},
             metadata=meta,
         )
-        _derived_item(
+        conversation_item_answered(
             assignment=assignment,
             annotator=annotator,
             task_type=TaskType.RATING,
             prompt_id=step["prompt_id"],
             responses=[a.response, b.response],
-            payload=_rating_payload(assignment.campaign, by_response),
+            payload=conversation_rating_payload(assignment.campaign, by_response),
             metadata={**meta, "raw_scores": by_response},
         )
         chosen = b if choice == "B" else a

@@ -75,6 +75,24 @@ def export_create(
     )
 
 
+@transaction.atomic
+def export_reproduce(*, export: Export, requested_by: Any) -> Export:
+    """A new export with the same campaign, shape, format, options, filters and newest
+    annotation id as ``export``: the same bytes (same SHA-256) unless an annotator has
+    deleted their data since. Runs as a background job."""
+    return Export.objects.create(
+        campaign=export.campaign,
+        requested_by=requested_by if getattr(requested_by, "pk", None) else None,
+        shape=export.shape,
+        format=export.format,
+        options=export.options,
+        filters=export.filters,
+        max_annotation_id=export.max_annotation_id,
+        is_async=True,
+        status=ExportStatus.QUEUED,
+    )
+
+
 def export_count(*, campaign: Campaign, filters: dict[str, Any]) -> int:
     return int(sel.export_queryset(campaign=campaign, filters=filters).count())
 
@@ -115,6 +133,7 @@ def _base_rows(
         filters=export.filters,
         privacy=privacy,
         max_id=export.max_annotation_id,
+        details=export.shape == "raw",
     )
     if on_row is None:
         return rows

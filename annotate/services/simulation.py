@@ -14,9 +14,9 @@
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any
 
+import numpy as np
 from django.db import transaction
 
 from annotate.models import Campaign, Response, TaskType
@@ -25,8 +25,10 @@ from annotate.simulation.model import (
     CrowdConfig,
     Person,
     SimResponse,
+    expected_agreement,
     expected_consistency,
     make_response,
+    replicate_figures,
     true_model_order,
 )
 
@@ -61,6 +63,7 @@ def simulation_campaign_create(
         specs=[_spec(slug, p, TaskType.RATING, list(range(n_models))) for p in range(n_prompts)],
     )
     for carrier in carriers:
+        assert carrier.prompt is not None  # items_add always makes the prompt
         responses = [ir.response for ir in carrier.item_responses.select_related("response")]
         for i, j in itertools.combinations(range(n_models), 2):
             item_create_for_responses(
@@ -137,14 +140,38 @@ def simulation_truth(
         for a, b in pairs:
             if a in mine and b in mine:
                 probs.append(expected_consistency(config, person, lookup[a], lookup[b]))
+    # Pairwise percent agreement, as annotate.analytics.agreement defines it: per item the
+    # share of agreeing rater pairs (here: its expectation), averaged over items with >= 2.
+    raters: dict[frozenset[int], list[tuple[int, int, int]]] = {}
+    for label in labels:
+        if label.task_type == "pairwise":
+            a, b = label.response_ids
+            raters.setdefault(frozenset((a, b)), []).append((label.person, min(a, b), max(a, b)))
+    per_item = []
+    for judged_by in raters.values():
+        chances = [
+            expected_agreement(config, by_index[p], by_index[q], lookup[a], lookup[b])
+            for i, (p, a, b) in enumerate(judged_by)
+            for (q, _, _) in judged_by[i + 1 :]
+        ]
+        if chances:
+            per_item.append(sum(chances) / len(chances))
     n = len(probs)
     mean = sum(probs) / n if n else float("nan")
-    # Sum of Bernoulli variances: the sampling s.d. of the observed rate.
-    se = math.sqrt(sum(p * (1 - p) for p in probs)) / n if n else float("nan")
+    # Sampling spread of both figures by re-drawing the same labelling from the model.
+    reps = replicate_figures(
+        config,
+        by_index,
+        {p: [lookup[r] for r in rs] for p, rs in rated.items()},
+        {p: [(lookup[a], lookup[b]) for a, b in pairs] for p, pairs in judged.items()},
+    )
+    se = float(np.nanstd(reps["consistency"])) if n else float("nan")
     return {
         "n_pairs": n,
         "consistency": mean,
         "consistency_se": se,
+        "pairwise_agreement": sum(per_item) / len(per_item) if per_item else float("nan"),
+        "agreement_se": float(np.nanstd(reps["agreement"])),
         "model_order": [f"{SOURCE_PREFIX}{k}" for k in true_model_order(config, people)],
     }
 
@@ -165,6 +192,7 @@ def simulation_compare(
     report = campaign_report(data, ReportOptions(n_boot=100))
     truth = simulation_truth(config=config, people=people, labels=labels, lookup=lookup)
     within = report["consistency"]["within_annotator"]
+    agreement = report["agreement"].get("pairwise", {}).get("percent_agreement", {})
     board = report["leaderboard"]["overall"]
     return {
         "n_labels": report["n_labels"],
@@ -173,6 +201,10 @@ def simulation_compare(
         "true_consistency": truth["consistency"],
         "true_pairs": truth["n_pairs"],
         "consistency_se": truth["consistency_se"],
+        "measured_agreement": agreement.get("value"),
+        "measured_agreement_ci": agreement.get("ci"),
+        "true_agreement": truth["pairwise_agreement"],
+        "agreement_se": truth["agreement_se"],
         "measured_order": [row["model"] for row in board],
         "true_order": truth["model_order"],
         "leaderboard": board,

@@ -14,6 +14,7 @@ page and the submit are timed separately).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
@@ -133,7 +134,10 @@ class Session:
         max_errors: int = 20,
         think_s: float = 0.0,
         retry_503: bool = True,
+        gate: threading.Barrier | None = None,
+        duration_s: float = 0.0,
     ) -> None:
+        self.gate, self.duration_s, self.past_gate = gate, duration_s, False
         self.base = base_url.rstrip("/")
         self.slug = campaign_slug
         self.config = config
@@ -286,6 +290,12 @@ class Session:
     def run(self) -> PersonResult:
         try:
             self.sign_up_or_log_in()
+            if self.gate is not None:
+                # Everyone logs in first; the timed window starts for all at once.
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    self.gate.wait(timeout=600)
+                self.past_gate = True
+                self.deadline = time.monotonic() + self.duration_s
             page = self.follow(self.request("GET", f"/c/{self.slug}/"))
             done_checks = 0
             while time.monotonic() < self.deadline and not self._too_many_errors():
@@ -342,6 +352,12 @@ class Session:
                 if self.htmx and page.status_code == 200 and "HX-Push-Url" in page.headers:
                     page = _with_url(page, page.headers["HX-Push-Url"], self.base)
         except Exception as exc:  # one person's failure must not stop the crowd
+            if (
+                self.gate is not None
+                and not self.gate.broken
+                and self.deadline > 3600 + (time.monotonic())
+            ):
+                self.gate.abort()  # failed before the start: do not keep the others waiting
             self.result.failure = f"{type(exc).__name__}: {exc}"[:300]
         finally:
             self.client.close()
@@ -383,9 +399,20 @@ def run_crowd(
     htmx: bool = True,
     think_s: float = 0.0,
     retry_503: bool = True,
+    log_in_first: bool = False,
 ) -> RunResult:
-    """Run every person concurrently (one thread each) until done or ``duration_s``."""
-    deadline = time.monotonic() + duration_s
+    """Run every person concurrently (one thread each) until done or ``duration_s``.
+
+    With ``log_in_first`` everybody signs in before the clock starts (load benchmarks:
+    the window then measures the task loop only, not a login stampede).
+    """
+    started: list[float] = []
+    gate = (
+        threading.Barrier(len(people), action=lambda: started.append(time.perf_counter()))
+        if log_in_first and people
+        else None
+    )
+    deadline = time.monotonic() + (duration_s if gate is None else 10 * 3600)
     sessions = [
         Session(
             base_url=base_url,
@@ -399,6 +426,8 @@ def run_crowd(
             deadline=deadline,
             think_s=think_s,
             retry_503=retry_503,
+            gate=gate,
+            duration_s=duration_s,
         )
         for p in people
     ]
@@ -409,4 +438,5 @@ def run_crowd(
         for result in pool.map(lambda s: s.run(), sessions):
             with lock:
                 results.append(result)
-    return RunResult(people=results, elapsed_s=time.perf_counter() - t0)
+    t_start = started[0] if started else t0
+    return RunResult(people=results, elapsed_s=time.perf_counter() - t_start)

@@ -111,26 +111,41 @@ class Judge:
 
     def __init__(self, config: CrowdConfig, person: Person) -> None:
         self.config, self.person = config, person
-        self.rng = np.random.default_rng([config.seed, 13, person.index])
+        self.asked: dict[tuple[int, ...], int] = {}
+
+    def _rng(self, kind: int, *ids: int) -> np.random.Generator:
+        """A stream per (person, question): the same judgment whatever order the tasks
+        come in, so a simulated study is reproducible under concurrency. Asking the same
+        question again gives a fresh draw, as a real person's would be."""
+        key = (kind, *ids)
+        repeat = self.asked[key] = self.asked.get(key, -1) + 1
+        return np.random.default_rng([self.config.seed, 13, self.person.index, repeat, kind, *ids])
 
     def pairwise(self, a: SimResponse, b: SimResponse) -> tuple[str, int]:
         """("A" | "B" | "tie", strength magnitude 1..3)."""
-        d = utility(self.config, self.person, a) - utility(self.config, self.person, b)
-        d += self.person.tau * float(self.rng.logistic())
+        # One noise draw per unordered pair (the logistic is symmetric), so the judgment
+        # does not depend on which response happened to be shown first.
+        lo, hi = (a, b) if a.id <= b.id else (b, a)
+        d = utility(self.config, self.person, lo) - utility(self.config, self.person, hi)
+        d += self.person.tau * float(self._rng(1, lo.id, hi.id).logistic())
+        if lo is not a:
+            d = -d
         if abs(d) < self.config.tie_band:
             return "tie", 0
         return ("A" if d > 0 else "B"), 1 + min(2, int(abs(d)))
 
     def rating(self, r: SimResponse) -> int:
-        off = self.rng.random() < self.config.rating_off
+        rng = self._rng(2, r.id)
+        off = rng.random() < self.config.rating_off
         x = r.surface if off else utility(self.config, self.person, r)
-        value = round(4 + 1.5 * (x + self.rng.normal(0.0, self.config.rating_sd)))
+        value = round(4 + 1.5 * (x + rng.normal(0.0, self.config.rating_sd)))
         return int(min(LIKERT[1], max(LIKERT[0], value)))
 
     def ranking(self, responses: Sequence[SimResponse]) -> list[int]:
         """Response ids best first (Plackett-Luce via Gumbel perturbation)."""
+        rng = self._rng(3, *sorted(r.id for r in responses))
         scores = [
-            utility(self.config, self.person, r) + self.person.tau * float(self.rng.gumbel())
+            utility(self.config, self.person, r) + self.person.tau * float(rng.gumbel())
             for r in responses
         ]
         return [r.id for _, r in sorted(zip(scores, responses, strict=True), key=lambda t: -t[0])]
@@ -222,3 +237,61 @@ def config_from_dict(data: Mapping[str, Any]) -> CrowdConfig:
     if "quality" in kwargs:
         kwargs["quality"] = tuple(float(q) for q in kwargs["quality"])
     return CrowdConfig(**kwargs)
+
+
+def replicate_figures(
+    config: CrowdConfig,
+    people: Mapping[int, Person],
+    rated: Mapping[int, Sequence[SimResponse]],
+    judged: Mapping[int, Sequence[tuple[SimResponse, SimResponse]]],
+    n_rep: int = 400,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """The labelling re-drawn ``n_rep`` times from the model, for honest sampling errors.
+
+    Within-annotator consistency reuses each rating in several pairs and agreement reuses
+    each judgment against several people, so the cases are not independent and a
+    Bernoulli standard error would be too small; the spread over replicates is right.
+    Returns per replicate: ``consistency`` (rate over the counted cases) and
+    ``agreement`` (pairwise percent agreement over items judged by >= 2 people).
+    """
+    rng = np.random.default_rng([config.seed, 17, seed])
+    consistency = np.zeros(n_rep)
+    agreement = np.zeros(n_rep)
+    # Pre-compute the probabilities once.
+    rating_p = {
+        (p, r.id): np.cumsum(rating_dist(config, people[p], r))
+        for p, rs in rated.items()
+        for r in rs
+    }
+    choice_p = {
+        (p, a.id, b.id): np.cumsum(choice_probs(config, people[p], a, b))
+        for p, pairs in judged.items()
+        for a, b in pairs
+    }
+    by_item: dict[frozenset[int], list[tuple[int, int, int]]] = {}
+    for p, a_id, b_id in choice_p:
+        by_item.setdefault(frozenset((a_id, b_id)), []).append((p, a_id, b_id))
+    for k in range(n_rep):
+        ratings = {key: int(np.searchsorted(c, rng.random())) for key, c in rating_p.items()}
+        # Outcome codes 0 = first shown better, 1 = tie, 2 = second; oriented by id below.
+        choices = {key: int(np.searchsorted(c, rng.random())) for key, c in choice_p.items()}
+        agree = n = 0
+        for (p, a_id, b_id), outcome in choices.items():
+            if (p, a_id) in ratings and (p, b_id) in ratings:
+                ra, rb = ratings[p, a_id], ratings[p, b_id]
+                implied = 0 if ra > rb else (1 if ra == rb else 2)
+                agree += implied == outcome
+                n += 1
+        consistency[k] = agree / n if n else np.nan
+        shares = []
+        for judges in by_item.values():
+            if len(judges) < 2:
+                continue
+            lo = min(judges[0][1], judges[0][2])
+            # Orient every judgment to (lower id, higher id) so people compare alike.
+            codes = [choices[j] if j[1] == lo else 2 - choices[j] for j in judges]
+            pairs = [(x, y) for i, x in enumerate(codes) for y in codes[i + 1 :]]
+            shares.append(sum(x == y for x, y in pairs) / len(pairs))
+        agreement[k] = float(np.mean(shares)) if shares else np.nan
+    return {"consistency": consistency, "agreement": agreement}

@@ -71,7 +71,9 @@ class OpenAIBackend:
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
-    def _body(self, messages: Sequence[Message], params: SamplingParams) -> dict[str, Any]:
+    def _body(
+        self, messages: Sequence[Message], params: SamplingParams, *, usage: bool = True
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model_name,
             "messages": with_system_prompt(messages, params.system_prompt),
@@ -79,8 +81,9 @@ class OpenAIBackend:
             "top_p": params.top_p,
             "max_tokens": params.max_new_tokens,
             "stream": True,
-            "stream_options": {"include_usage": True},
         }
+        if usage:  # token counts in the last event; a few servers refuse the option
+            body["stream_options"] = {"include_usage": True}
         if params.seed is not None:
             body["seed"] = params.seed
         if params.stop:
@@ -93,6 +96,22 @@ class OpenAIBackend:
         params: SamplingParams,
         on_text: OnText | None = None,
     ) -> GenerationResult:
+        try:
+            return self._generate(messages, params, on_text, usage=True)
+        except BackendError as exc:
+            # Older servers answer 400/422 to ``stream_options``; ask once more without.
+            if exc.retryable or "stream_options" not in str(exc):
+                raise
+            return self._generate(messages, params, on_text, usage=False)
+
+    def _generate(
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        on_text: OnText | None,
+        *,
+        usage: bool,
+    ) -> GenerationResult:
         timer = StreamTimer(on_text)
         timeout = httpx.Timeout(params.timeout_s, connect=min(10.0, params.timeout_s))
         deadline = time.monotonic() + params.timeout_s
@@ -103,7 +122,10 @@ class OpenAIBackend:
             with (
                 httpx.Client(timeout=timeout, transport=self._transport) as client,
                 client.stream(
-                    "POST", self.url, json=self._body(messages, params), headers=self._headers()
+                    "POST",
+                    self.url,
+                    json=self._body(messages, params, usage=usage),
+                    headers=self._headers(),
                 ) as reply,
             ):
                 if reply.status_code >= 400:
@@ -129,9 +151,9 @@ class OpenAIBackend:
                             chunks += 1
                             timer.push(piece)
                         finish = choice.get("finish_reason") or finish
-                    usage = event.get("usage") or {}
-                    if usage.get("completion_tokens") is not None:
-                        n_tokens = int(usage["completion_tokens"])
+                    counts = event.get("usage") or {}
+                    if counts.get("completion_tokens") is not None:
+                        n_tokens = int(counts["completion_tokens"])
         except httpx.TimeoutException as exc:
             raise BackendError(f"timed out talking to {self.url}: {exc!r}") from exc
         except httpx.HTTPError as exc:

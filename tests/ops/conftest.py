@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -105,7 +105,7 @@ def private_redis(tmp_path) -> Iterator[RedisServer]:
 def gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -> Iterator[str]:
     """A real gunicorn on a free port; yields its base URL."""
     port = free_port()
-    log = open(Path(env.get("OPS_LOG_DIR", "/tmp")) / f"ops-gunicorn-{port}.log", "wb")
+    log = open(Path(env.get("OPS_LOG_DIR", "/tmp")) / f"ops-gunicorn-{port}.log", "wb")  # noqa: SIM115 (closed in finally)
     proc = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
@@ -146,7 +146,7 @@ def _up(url: str) -> bool:
 
 @contextmanager
 def celery_worker(env: dict[str, str], queues: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    out = open(log, "ab")
+    out = open(log, "ab")  # noqa: SIM115 (closed in finally)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -184,10 +184,8 @@ def celery_worker(env: dict[str, str], queues: str, log: Path) -> Iterator[subpr
 
 def _stop_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     if proc.poll() is None:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:

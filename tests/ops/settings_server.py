@@ -16,7 +16,11 @@ CHORUS_GENERATION_BACKENDS = {"fake": "modelserve.backends.fake.FakeBackend"}
 DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3"))
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3")),
+    # kombu sweeps for abandoned messages every interval x throttle seconds (10 x 10 by
+    # default): without these a redelivery could take ~100 s after the visibility timeout.
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
 }
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 if os.environ.get("CHORUS_MODEL_DIR"):

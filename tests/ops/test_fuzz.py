@@ -206,8 +206,10 @@ def test_submit_view_never_500s_on_hostile_forms():
                 '{"chosen": "\\n\\nHuman: hi\\u0000\\n\\nAssistant: a\\ud800",'
                 ' "rejected": "\\n\\nHuman: hi\\u0000\\n\\nAssistant: b"}'
             ),
-            st.just('{"id": "x", "task_type": "rating", "messages": [{"role": "user", '
-                    '"content": "q\\u0000"}], "responses": [{"text": "r"}]}'),
+            st.just(
+                '{"id": "x", "task_type": "rating", "messages": [{"role": "user", '
+                '"content": "q\\u0000"}], "responses": [{"text": "r"}]}'
+            ),
             st.just("\ufeff{}"),
         ),
         min_size=1,

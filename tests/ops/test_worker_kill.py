@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from annotate.models import Prompt, Response
+from annotate.models import Response
 from modelserve.models import (
     CampaignServing,
     GenerationRequest,
@@ -25,7 +25,7 @@ from modelserve.models import (
 from tests.config.helpers import wait_until
 from tests.factories import CampaignFactory, PromptFactory
 
-from .conftest import celery_worker, child_env, kill9, db_url_for_children
+from .conftest import celery_worker, child_env, db_url_for_children, kill9
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -113,7 +113,7 @@ def test_refit_worker_killed_mid_run_fails_cleanly(tmp_path):
     with celery_worker(env, "train", log):
         # The message comes back (visibility timeout); the run is already claimed, so the
         # second delivery must not start a second training.
-        assert wait_until(lambda: "succeeded" in log.read_text(), timeout=30), log.read_text()[
+        assert wait_until(lambda: "succeeded" in log.read_text(), timeout=90), log.read_text()[
             -3000:
         ]
     run.refresh_from_db()

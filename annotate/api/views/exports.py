@@ -134,8 +134,9 @@ class CampaignExportApi(ChorusAPIView):
         )
         if run_async:
             from annotate.tasks import export_run
+            from annotate.tasks_util import enqueue
 
-            transaction.on_commit(lambda: export_run.delay(export.pk))
+            transaction.on_commit(lambda: enqueue(export_run, export.pk))  # issue 8: broker down
             body = s.ExportSerializer(export, context={"request": request}).data
             return Response(body, status=status.HTTP_202_ACCEPTED)
         ext = svc.export_extension(export)
@@ -210,3 +211,22 @@ class ExportDownloadApi(ChorusAPIView):
             filename=svc.export_filename(export),
             content_type=CONTENT_TYPES[svc.export_extension(export)],
         )
+
+
+class ExportReproduceApi(ChorusAPIView):
+    @extend_schema(request=None, responses={202: s.ExportSerializer}, tags=["exports"])
+    def post(self, request: Request, export_id: int) -> Response:
+        """Run a recorded export again, pinned to the same annotations (background job).
+
+        Compare the new ``sha256`` with the old one to check a dataset you hold.
+        """
+        original = _exports_visible(request).filter(pk=export_id).first()
+        if original is None:
+            raise Http404("No such export.")
+        export = svc.export_reproduce(export=original, requested_by=request.user)
+        from annotate.tasks import export_run
+        from annotate.tasks_util import enqueue
+
+        transaction.on_commit(lambda: enqueue(export_run, export.pk))  # issue 8: broker down
+        body = s.ExportSerializer(export, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -101,7 +101,9 @@ class Command(BaseCommand):
                 f"model order: measured {cmp['measured_order']} / true {cmp['true_order']}\n"
                 f"within-annotator consistency: measured {cmp['measured_consistency']} "
                 f"on {cmp['measured_pairs']} pairs / true {cmp['true_consistency']:.3f} "
-                f"(s.e. {cmp['consistency_se']:.3f}) on {cmp['true_pairs']} pairs"
+                f"(s.e. {cmp['consistency_se']:.3f}) on {cmp['true_pairs']} pairs\n"
+                f"pairwise percent agreement: measured {cmp['measured_agreement']} "
+                f"(95% CI {cmp['measured_agreement_ci']}) / true {cmp['true_agreement']:.3f}"
             )
 
     def _config(self, opts: dict[str, Any]) -> CrowdConfig:

@@ -263,3 +263,46 @@ def test_large_export_becomes_a_job(world, settings, django_capture_on_commit_ca
     # Another researcher cannot see or fetch it.
     assert world.client("res_b").get(f"/api/v1/exports/{export_id}/").status_code == 404
     assert world.client("res_b").get(f"/api/v1/exports/{export_id}/download").status_code == 404
+
+
+def test_recorded_export_reproduces_the_same_bytes(world, django_capture_on_commit_callbacks):
+    from annotate.models import TaskType
+    from config.celery import app
+    from tests.factories import ItemFactory
+
+    from .conftest import make_annotation, response_ids
+
+    first = _export(world, shape="trl-preference", format="parquet")
+    body = _body(first)
+    original = Export.objects.get(pk=int(first["X-Chorus-Export-Id"]))
+    # A label arriving later is not part of the recorded dataset.
+    item = ItemFactory(campaign=world.alpha, task_type=TaskType.PAIRWISE)
+    a, b = response_ids(item)
+    make_annotation(
+        item,
+        world.ann_1,
+        {
+            "choice": "A",
+            "strength": -1,
+            "reason": "",
+            "response_ids": [a, b],
+            "chosen": a,
+            "rejected": b,
+        },
+    )
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = world.client("res_a").post(f"/api/v1/exports/{original.pk}/reproduce")
+    finally:
+        app.conf.task_always_eager = False
+    assert response.status_code == 202
+    again = Export.objects.get(pk=response.json()["id"])
+    assert again.status == ExportStatus.DONE
+    assert again.row_count == original.row_count == 12
+    assert again.sha256 == original.sha256
+    download = world.client("res_a").get(f"/api/v1/exports/{again.pk}/download")
+    assert b"".join(download.streaming_content) == body
+    # A fresh export does include the new label.
+    assert len(_jsonl(_export(world, shape="trl-preference"))) == 13
+    assert world.client("res_b").post(f"/api/v1/exports/{original.pk}/reproduce").status_code == 404

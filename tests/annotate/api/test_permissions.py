@@ -172,7 +172,7 @@ def test_write_matrix(world, extra):
     for method, path, body, expected in WRITES:
         got = []
         for role in ROLES:
-            response = getattr(clients[role], method)(path, body, format="json")
+            response = getattr(clients[role], method)(path.format(**extra), body, format="json")
             got.append(response.status_code)
             if response.status_code == 201 and "slug" in body:
                 # Only one create may succeed; a second with the same slug must be a 400.

@@ -67,6 +67,15 @@ def test_deletion_removes_profile_and_pseudonymises_labels_in_exports(world):
     listing = world.client("res_a").get("/api/v1/campaigns/alpha/annotators/").json()
     deleted = next(r for r in listing["results"] if r["annotator_id"] == new)
     assert deleted["deleted"] is True and deleted["profile_version"] is None
+    # No further tasks for a deleted annotator.
+    import pytest
+
+    from annotate.services import AnnotatorPaused, assignment_next
+    from tests.factories import ItemFactory
+
+    ItemFactory(campaign=world.alpha)
+    with pytest.raises(AnnotatorPaused):
+        assignment_next(annotator=annotator, campaign=world.alpha)
     # Idempotent.
     again = annotator_data_delete(annotator=annotator)
     assert again.deleted_at == annotator.deleted_at

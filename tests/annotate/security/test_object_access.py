@@ -159,3 +159,44 @@ def test_my_data_contains_only_my_labels(world):
         assert SECRET.encode() not in b"".join(
             response.streaming_content if response.streaming else [response.content]
         ), url
+
+
+def _campaign_routes():
+    return [
+        r
+        for r in iter_routes()
+        if r.name.startswith(("api:", "dashboard:")) and r.params and set(r.params) <= {"slug"}
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["outsider", "annotator"])
+def test_campaign_scoped_routes_refuse_people_without_a_grant(world, who):
+    """Every API and dashboard route (pages and htmx partials) keyed by a campaign slug."""
+    routes = _campaign_routes()
+    assert len(routes) >= 10
+    client = Client()
+    client.force_login(world.outsider if who == "outsider" else world.a.user)
+    failures = []
+    for route in routes:
+        url = reverse(route.name, kwargs={"slug": world.campaign.slug})
+        for extra in ({}, {"HTTP_HX_REQUEST": "true"}):
+            response = client.get(url, **extra)
+            leaked = SECRET.encode() in response.content
+            if response.status_code not in (302, 403, 404, 405) or leaked:
+                failures.append((route.name, extra, response.status_code, leaked))
+    assert not failures, failures
+
+
+@pytest.mark.django_db
+def test_campaign_scoped_routes_serve_the_granted_researcher(world):
+    """The control: with the grant, the read routes answer."""
+    client = Client()
+    client.force_login(world.researcher)
+    ok = [
+        r.name
+        for r in _campaign_routes()
+        if r.name.startswith("api:")
+        and client.get(reverse(r.name, kwargs={"slug": world.campaign.slug})).status_code == 200
+    ]
+    assert "api:campaign-detail" in ok, ok

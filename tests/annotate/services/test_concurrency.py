@@ -6,6 +6,7 @@ LOCKED) are exercised for real. Two threads share each annotator to mimic two ta
 
 import random
 import threading
+import time
 
 import pytest
 from django.db import connection, connections
@@ -98,3 +99,37 @@ def test_concurrent_lease_and_submit_keeps_every_invariant():
         met = set(Assignment.objects.filter(annotator=annotator).values_list("item", flat=True))
         assert every - met <= full
     assert Annotation.objects.count() > N_ITEMS * OVERLAP * 0.8
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("other_fills_it", [False, True])
+def test_last_item_locked_by_someone_else_is_waited_for_not_reported_done(other_fills_it):
+    """SKIP LOCKED must not turn "someone is leasing the last item" into "nothing left"."""
+    from django.db import transaction
+    from django.db.models import F
+
+    campaign = CampaignFactory(overlap=2)
+    item = ItemFactory(campaign=campaign)
+    holding = threading.Event()
+
+    def hold_lock():
+        try:
+            with transaction.atomic():
+                Item.objects.select_for_update().get(pk=item.pk)
+                holding.set()
+                time.sleep(0.5)
+                if other_fills_it:
+                    Item.objects.filter(pk=item.pk).update(slots_taken=F("overlap"))
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=hold_lock)
+    other.start()
+    assert holding.wait(5)
+    lease = assignment_next(annotator=AnnotatorFactory(), campaign=campaign)
+    other.join()
+    item.refresh_from_db()
+    if other_fills_it:
+        assert lease is None and item.slots_taken == item.overlap == 2
+    else:
+        assert lease is not None and lease.item_id == item.pk and item.slots_taken == 1

@@ -159,3 +159,17 @@ def test_someone_elses_conversation_is_not_found():
     assignment = lease_conversation(campaign, owner)
     with pytest.raises(NotFound):
         conversation_start(assignment_id=assignment.pk, annotator=intruder, text="Hi")
+
+
+def test_misconfigured_endpoint_is_a_clear_error_not_a_crash():
+    from modelserve.models import ModelEndpoint
+
+    campaign, endpoints = conversation_campaign(k=2)
+    ModelEndpoint.objects.filter(pk=endpoints[0].pk).update(params={"temprature": 0.5})
+    annotator = AnnotatorFactory()
+    assignment = lease_conversation(campaign, annotator)
+    with pytest.raises(ConversationError, match=r"misconfigured.*temprature"):
+        conversation_start(assignment_id=assignment.pk, annotator=annotator, text="Hi")
+    campaign.model_pool.clear()
+    with pytest.raises(ConversationError, match="No models"):
+        conversation_start(assignment_id=assignment.pk, annotator=annotator, text="Hi")

@@ -68,14 +68,32 @@ def test_simulated_crowd_over_http_matches_truth(live_server):
         ).exists()
 
     labels = [label for p in result.people for label in p.labels]
+    # Stored exactly as the simulated people answered (presentation order resolved).
+    stored_payloads = dict(
+        Annotation.objects.filter(campaign=campaign).values_list("assignment_id", "payload")
+    )
+    for label in labels:
+        payload = stored_payloads[label.assignment_id]
+        if label.task_type == "pairwise":
+            assert payload["response_ids"] == label.response_ids, (payload, label)
+            assert payload["choice"] == label.answer["choice"], (payload, label)
+        else:
+            for rid, value in label.answer.items():
+                assert payload["ratings"][rid][campaign.overall_attribute] == value, (
+                    payload,
+                    label,
+                )
     cmp = simulation_compare(
         campaign=campaign, config=CONFIG, people=people, labels=labels, lookup=lookup
     )
+    print({k: v for k, v in cmp.items() if k != "leaderboard"})  # figures for -s runs
     assert cmp["measured_order"] == cmp["true_order"]
     assert cmp["measured_pairs"] == cmp["true_pairs"] == 6 * 4 * 3
-    assert abs(cmp["measured_consistency"] - cmp["true_consistency"]) < 3.5 * cmp[
-        "consistency_se"
-    ], cmp
+    assert (
+        abs(cmp["measured_consistency"] - cmp["true_consistency"]) < 3.5 * cmp["consistency_se"]
+    ), cmp
+    # Agreement between people, against its own replicate spread.
+    assert abs(cmp["measured_agreement"] - cmp["true_agreement"]) < 3.5 * cmp["agreement_se"], cmp
 
 
 @pytest.mark.django_db(transaction=True)

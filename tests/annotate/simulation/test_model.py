@@ -107,13 +107,13 @@ def test_analytics_recover_ranking_and_inconsistency():
     assert recovered == true_model_order(CONFIG, people)
     # Each true gap is inside the bootstrap interval's reach: neighbours are separated.
     for better, worse in itertools.pairwise(recovered):
-        assert fit.ci_low[better] > fit.strength[worse] - 1e-9 or fit.strength[better] > (
-            fit.strength[worse]
+        assert (
+            fit.ci_low[better] > fit.strength[worse] - 1e-9
+            or fit.strength[better] > (fit.strength[worse])
         )
 
 
 def test_group_preferences_are_recovered_per_group():
-    people, _, _, _, _ = _simulate(n_people=1, n_prompts=1, n_models=4)
     young = [p for p in draw_people(CONFIG, 400) if p.group == "18-24"][:60]
     assert young
     rng_battles = []
@@ -130,3 +130,32 @@ def test_group_preferences_are_recovered_per_group():
     # it must at least beat models 1 and 2, which it loses to in the population.
     assert fit.strength[3] > fit.strength[1] > fit.strength[2]
     assert true_model_order(CONFIG, young)[0] in (0, 3)
+
+
+def test_percent_agreement_matches_truth():
+    from annotate.analytics.agreement import category_counts, percent_agreement
+    from annotate.simulation.model import expected_agreement
+
+    people = draw_people(CONFIG, 6)
+    units, cats, truth = [], [], []
+    for item in range(150):
+        a, b = (
+            make_response(CONFIG, 5000 + 2 * item, item % 4),
+            make_response(CONFIG, 5001 + 2 * item, (item + 1) % 4),
+        )
+        for p in people:
+            choice, _ = Judge(CONFIG, p).pairwise(a, b)
+            units.append(item)
+            cats.append({"A": 0, "tie": 1, "B": 2}[choice])
+        truth.append(
+            np.mean(
+                [
+                    expected_agreement(CONFIG, p, q, a, b)
+                    for i, p in enumerate(people)
+                    for q in people[i + 1 :]
+                ]
+            )
+        )
+    measured = percent_agreement(category_counts(np.array(units), np.array(cats), 3))
+    per_item_sd = float(np.std(truth)) + 0.15  # generous: 15 rater pairs per item
+    assert abs(measured - float(np.mean(truth))) < 3.5 * per_item_sd / math.sqrt(150)

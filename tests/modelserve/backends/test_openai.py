@@ -39,6 +39,8 @@ class ChatHandler(BaseHTTPRequestHandler):
         model = body["model"]
         if model == "needs-key" and self.headers.get("Authorization") != "Bearer sekrit":
             self._json(401, {"error": {"message": "Invalid API key"}})
+        elif model == "strict" and "stream_options" in body:
+            self._json(400, {"error": {"message": "Unrecognized field: stream_options"}})
         elif model == "missing":
             self._json(404, {"error": {"message": "The model `missing` does not exist"}})
         elif model == "overloaded":
@@ -77,10 +79,15 @@ class ChatHandler(BaseHTTPRequestHandler):
             self.wfile.write(b"data: [DONE]\n\n")
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # the timeout test hangs up early
+        pass
+
+
 @pytest.fixture
 def server() -> Iterator[str]:
     ChatHandler.received = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ChatHandler)
+    httpd = QuietServer(("127.0.0.1", 0), ChatHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
@@ -168,3 +175,10 @@ def test_unreachable_server_and_bad_config():
     assert info.value.retryable is True
     with pytest.raises(BackendConfigError, match="base URL"):
         backend_get(backend="openai", model="m", base_url="")
+
+
+def test_server_refusing_stream_options_is_asked_again_without(server):
+    backend = backend_get(backend="openai", model="strict", base_url=server)
+    result = backend.generate(CHAT, SamplingParams())
+    assert result.text == "".join(WORDS)
+    assert ["stream_options" in b for b in ChatHandler.received] == [True, False]

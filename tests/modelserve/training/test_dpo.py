@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from modelserve.training import dpo as dpo_module
+from modelserve.training import dpo_eval
 from modelserve.training.data import LabelRecord, build_dataset
 from modelserve.training.dpo import DPOConfig, all_logps, make_examples, train_dpo
 
@@ -61,7 +62,13 @@ def test_dpo_raises_the_chosen_over_rejected_margin(tiny_policy_dir, monkeypatch
     before = mean_margin(model, tok, ds.train_pairs, cfg)
     calls = []
     real = dpo_module.all_logps
-    monkeypatch.setattr(dpo_module, "all_logps", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(dpo_module, "all_logps", counting)
+    monkeypatch.setattr(dpo_eval, "all_logps", counting)
     steps = []
     res = train_dpo(
         model,
@@ -127,7 +134,7 @@ def test_no_pairs_is_a_clear_error(tiny_policy_dir):
 def test_real_default_model_runs_a_few_dpo_steps(tokenizer_dir):
     torch.manual_seed(0)
     model, tok = load(tokenizer_dir)
-    ds = dataset(n=10)
+    ds = dataset(n=6)
     cfg = DPOConfig(
         max_steps=2,
         batch_size=2,

@@ -42,7 +42,7 @@ def test_reward_refit_on_hh_rlhf_beats_chance(shared_data, settings, tmp_path, c
         "refit": {
             "include_reference_labels": True,
             "val_fraction": 0.25,
-            "reward": {"max_length": 64, "epochs": 60},
+            "reward": {"max_length": 64, "epochs": 60, "batch_size": 512},
         }
     }
     campaign.save()

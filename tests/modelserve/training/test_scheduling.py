@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_celery_beat.models import PeriodicTask
 
-from modelserve import training_tasks
+from modelserve import training_services
 from modelserve.models import RunStatus, TrainingRun
 from modelserve.scheduling import refit_settings_update, schedule_name
 from tests.factories import CampaignFactory, ItemFactory
@@ -60,11 +60,14 @@ def test_beat_fires_the_refit_only_when_enough_new_labels_exist(
     monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr(
-        training_tasks.refit_run,
-        "delay",
-        lambda run_id: sent.append(run_id) or type("R", (), {"id": "t1"})(),
-    )
+
+    def fake_send(task, run):
+        # Stands in for task.delay(): records what would reach the "train" queue.
+        assert task.name == "modelserve.tasks.refit_run"
+        sent.append(run.pk)
+        TrainingRun.objects.filter(pk=run.pk).update(celery_task_id="t1")
+
+    monkeypatch.setattr(training_services, "_send", fake_send)
     campaign = CampaignFactory()
     refit_settings_update(
         campaign=campaign, enabled=True, every_minutes=10, min_new_labels=4, kinds=["reward"]

@@ -1,0 +1,1 @@
+"""Export building blocks with no Django: shapes, privacy (k-anonymity), schemas, writers."""
