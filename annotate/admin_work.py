@@ -24,6 +24,7 @@ from annotate.models import (
     Assignment,
     AssignmentStatus,
     Consent,
+    Export,
     ProfileVersion,
 )
 
@@ -218,3 +219,22 @@ class ConsentAdmin(ViewOnlyAdmin):
     list_filter = ("campaign", "version")
     search_fields = ("annotator__pseudonym",)
     list_select_related = ("annotator", "campaign")
+
+
+@admin.register(Export)
+class ExportAdmin(ViewOnlyAdmin):
+    """Every export with the filters, row count and checksum needed to reproduce it."""
+
+    list_display = (
+        "id",
+        "campaign",
+        "shape",
+        "format",
+        "status",
+        "row_count",
+        "requested_by",
+        "created_at",
+    )
+    list_filter = ("status", "shape", "format", "campaign")
+    list_select_related = ("campaign", "requested_by")
+    search_fields = ("campaign__slug", "sha256")

@@ -12,13 +12,9 @@ from django.http import HttpRequest
 
 from modelserve.generation import generation_retry
 from modelserve.models import (
-    CampaignServing,
     GenerationRequest,
     GenerationStatus,
     ModelEndpoint,
-    PolicyVersion,
-    RewardModelVersion,
-    TrainingRun,
 )
 
 
@@ -90,33 +86,5 @@ class GenerationRequestAdmin(admin.ModelAdmin):
         self.message_user(request, f"Re-queued {n} failed request(s).", messages.SUCCESS)
 
 
-class _VersionAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "campaign", "status", "base_model", "artifact_dir", "created_at")
-    list_filter = ("status", "campaign")
-    readonly_fields = ("data_hash", "config", "metrics", "created_at")
-
-
-@admin.register(PolicyVersion)
-class PolicyVersionAdmin(_VersionAdmin):
-    pass
-
-
-@admin.register(RewardModelVersion)
-class RewardModelVersionAdmin(_VersionAdmin):
-    pass
-
-
-@admin.register(CampaignServing)
-class CampaignServingAdmin(admin.ModelAdmin):
-    list_display = ("campaign", "policy", "reward_model", "updated_at")
-
-
-@admin.register(TrainingRun)
-class TrainingRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "campaign", "kind", "status", "progress", "n_examples", "created_at")
-    list_filter = ("kind", "status", "campaign")
-    readonly_fields = ("created_at", "started_at", "finished_at", "log", "error", "curves")
-
-
-# Training runs, versions and serving: richer pages (they replace the ones above).
+# Training runs, policy / reward-model versions and serving live in admin_training.
 from modelserve import admin_training  # noqa: E402, F401

@@ -29,10 +29,6 @@ from modelserve.models import (
 from modelserve.scheduling import refit_config
 from modelserve.svgplot import line_chart
 
-for _model in (TrainingRun, PolicyVersion, RewardModelVersion, CampaignServing):
-    if admin.site.is_registered(_model):
-        admin.site.unregister(_model)
-
 _HEADLINE = (
     "val_accuracy",
     "val_ece",

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from annotate.models import (
@@ -70,9 +70,12 @@ def assignment_next(
     annotator: Annotator,
     campaign: Campaign,
     task_types: list[str] | None = None,
+    item_filter: Q | None = None,
     now: datetime | None = None,
 ) -> Assignment | None:
     """Lease the next item for ``annotator``, or return the lease they already hold.
+
+    ``item_filter`` narrows the candidates (quality control uses it to serve a gold item).
 
     Returns None when nothing is left for this person. Respects overlap, never gives the
     same item twice, and is safe under concurrency (locks: annotator, then one item,
@@ -111,6 +114,8 @@ def assignment_next(
         )
         if task_types:
             candidates = candidates.filter(task_type__in=task_types)
+        if item_filter is not None:
+            candidates = candidates.filter(item_filter)
         ordered = candidates.order_by("-priority", "id")
         item = ordered.select_for_update(skip_locked=True, of=("self",)).first()
         if item is None:

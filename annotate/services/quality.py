@@ -19,26 +19,20 @@ the rate above is then what decides how often they are served.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db.models import Q
 from django.utils import timezone
 
 from annotate.models import (
     Annotation,
     Annotator,
     Assignment,
-    AssignmentStatus,
     Campaign,
     Item,
-    ItemResponse,
-    ItemStatus,
     TaskType,
 )
-
-from .errors import AnnotatorPaused
 
 _rng = random.SystemRandom()
 
@@ -136,65 +130,6 @@ def submit_notices(*, annotation: Annotation, campaign: Campaign) -> list[str]:
     return notices
 
 
-def _lease_quality_item(
-    *, annotator: Annotator, campaign: Campaign, kind: str, now: datetime
-) -> Assignment | None:
-    """Lease one gold item or attention check, with the same locks as assignment_next.
-
-    Locks: the annotator row, then one item taken with SKIP LOCKED (annotator -> item,
-    the order assignment_next uses, so the two never deadlock).
-    """
-    with transaction.atomic():
-        locked = (
-            Annotator.objects.select_for_update()
-            .only("paused", "paused_reason", "deleted_at")
-            .get(pk=annotator.pk)
-        )
-        if locked.paused or locked.deleted_at:
-            raise AnnotatorPaused(locked.paused_reason or "Your account is paused.")
-        if Assignment.objects.filter(
-            annotator=annotator,
-            campaign=campaign,
-            status=AssignmentStatus.ACTIVE,
-            lease_expires_at__gt=now,
-        ).exists():
-            return None  # assignment_next hands back the lease they already hold
-        candidates = Item.objects.filter(
-            campaign=campaign,
-            status=ItemStatus.OPEN,
-            slots_taken__lt=F("overlap"),
-            **{kind: True},
-        ).exclude(
-            id__in=Assignment.objects.filter(annotator=annotator, campaign=campaign).values(
-                "item_id"
-            )
-        )
-        item = (
-            candidates.select_for_update(skip_locked=True, of=("self",))
-            .order_by("-priority", "id")
-            .first()
-        )
-        if item is None:
-            return None
-        order = list(
-            ItemResponse.objects.filter(item=item)
-            .order_by("position")
-            .values_list("response_id", flat=True)
-        )
-        _rng.shuffle(order)
-        assignment = Assignment.objects.create(
-            item=item,
-            annotator=annotator,
-            campaign=campaign,
-            presented_order=order,
-            lease_expires_at=now + timedelta(seconds=campaign.lease_seconds),
-        )
-        Item.objects.filter(pk=item.pk).update(slots_taken=F("slots_taken") + 1)
-        item.slots_taken += 1
-        assignment.item = item
-        return assignment
-
-
 def assignment_next_with_quality(
     *,
     annotator: Annotator,
@@ -218,7 +153,10 @@ def assignment_next_with_quality(
     elif draw < attention_rate + gold_rate:
         kind = "is_gold"
     if kind is not None and campaign.is_open:
-        leased = _lease_quality_item(annotator=annotator, campaign=campaign, kind=kind, now=now)
+        # Same locks and rules as any lease; only the candidates differ.
+        leased = assignment_next(
+            annotator=annotator, campaign=campaign, item_filter=Q(**{kind: True}), now=now
+        )
         if leased is not None:
             return leased
     return assignment_next(annotator=annotator, campaign=campaign, task_types=task_types, now=now)

@@ -316,3 +316,26 @@ def test_retire_action_and_flag_filter(admin_client: Client):
     page = admin_client.get(url("annotation"), {"flag": "too_fast"})
     shown = {row.pk for row in page.context["cl"].result_list}
     assert shown == {a.pk for a in annotations if a.flags.get("too_fast")}
+
+
+def test_export_records_are_listed_read_only(admin_client: Client):
+    from annotate.models import Export
+
+    campaign = cast(Campaign, CampaignFactory())
+    exports = [
+        Export.objects.create(campaign=campaign, shape="raw", format="jsonl", sha256=f"{k:064x}")
+        for k in range(3)
+    ]
+    response = admin_client.get(url("export"))
+    assert response.status_code == 200
+    assert (
+        exports[0].sha256[:10]
+        in admin_client.get(url("export") + "?q=" + exports[0].sha256).content.decode()
+    )
+    few = query_count(admin_client, url("export"))
+    for k in range(3, 12):
+        Export.objects.create(campaign=campaign, shape="raw", format="csv", sha256=f"{k:064x}")
+    assert query_count(admin_client, url("export")) == few
+    change = admin_client.get(url("export", "change", exports[0].pk))
+    assert change.status_code == 200 and b'name="shape"' not in change.content  # read-only
+    assert admin_client.get(url("export", "add")).status_code == 403
