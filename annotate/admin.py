@@ -125,19 +125,8 @@ class NewGrantInline(admin.TabularInline):
 class CampaignAdminForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = (
-            "slug",
-            "name",
-            "description",
-            "task_mix",
-            "overlap",
-            "lease_seconds",
-            "rating_scale",
-            "rating_attributes",
-            "overall_attribute",
-            "critique_categories",
-            "config",
-        )
+        # The same editable fields as the API's configure endpoint, plus the slug.
+        fields = ("slug", *CAMPAIGN_EDITABLE)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
