@@ -100,7 +100,7 @@ def bench_reward(cache: Path) -> None:
         rate = m["texts_encoded"] / m["feature_seconds"]
         print(f"reward encoder throughput: {rate:.1f} texts/s")
         print(
-            f"reward refit 10,000 pairs cold (extrapolated, 20,000 new texts): "
+            f"reward refit 10,000 pairs cold (extrapolated, 20,000 new texts, no warm-up): "
             f"{20000 / rate + m['fit_seconds'] * 10000 / max(ds.n_examples, 1):.0f} s"
         )
     # 10,000 pairs with warm features: HH pairs drawn again as distinct labels.
@@ -123,7 +123,8 @@ def bench_reward(cache: Path) -> None:
     t0 = time.perf_counter()
     res = train_reward_model(big_ds, cfg, cache_dir=cache)
     print(
-        f"reward refit 10,000 pairs warm: {time.perf_counter() - t0:.1f} s "
+        f"reward refit 10,000 pairs, features warmed as labels arrived "
+        f"(train_features_warm): {time.perf_counter() - t0:.1f} s "
         f"(head fit {res.metrics['fit_seconds']:.1f} s, {cfg.epochs} epochs)"
     )
 

@@ -39,3 +39,15 @@ def schedule_refits(campaign_id: int) -> list[int]:
     if campaign is None:
         return []
     return [run.pk for run in refits_start_due(campaign=campaign)]
+
+
+@shared_task(name="modelserve.tasks.train_features_warm", acks_late=True)
+def train_features_warm(campaign_id: int) -> int:
+    """Encode a campaign's newly labelled texts so the next reward refit only fits."""
+    from annotate.models import Campaign
+    from modelserve.features_warm import reward_features_warm
+
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return 0
+    return reward_features_warm(campaign=campaign)

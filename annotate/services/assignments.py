@@ -11,6 +11,7 @@ BEGIN IMMEDIATE (settings), which serialises writers just as safely.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import Counter
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ from annotate.payloads import PayloadContext, validate_payload
 from . import quality
 from .errors import AlreadyFinished, AnnotatorPaused, CampaignNotOpen, LeaseExpired, NotFound
 
+logger = logging.getLogger(__name__)
 _shuffle = random.SystemRandom().shuffle
 EXPIRE_BATCH = 500
 
@@ -241,7 +243,7 @@ def annotation_submit(
         )
         Item.objects.filter(pk=item.pk).update(n_submitted=F("n_submitted") + 1)
         quality.after_submit(annotation=annotation)
-        transaction.on_commit(lambda: _notify_label(campaign.pk))
+        transaction.on_commit(lambda: _notify_label(campaign))
     return annotation, True
 
 
@@ -253,18 +255,20 @@ def _guideline_for(campaign: Campaign, version_id: int | None) -> GuidelineVersi
     return campaign.guidelines.order_by("-version").first()
 
 
-def _notify_label(campaign_id: int) -> None:
-    """Tell the analytics snapshot (debounced) that labels changed. Never fails a submit."""
-    try:
-        from annotate.services.analytics import analytics_snapshot_request
-    except ImportError:
-        return
-    try:
-        analytics_snapshot_request(campaign_id=campaign_id)
-    except Exception:  # the label is stored; a stale dashboard is not worth a 500
-        import logging
+def _notify_label(campaign: Campaign) -> None:
+    """Labels changed: refresh the analytics snapshot and the reward features (both
+    debounced, both cheap). Never fails a submit: the label is already stored."""
+    from annotate.services.analytics import analytics_snapshot_request
+    from modelserve.features_warm import reward_features_warm_request
 
-        logging.getLogger(__name__).exception("analytics snapshot request failed")
+    for request in (
+        lambda: analytics_snapshot_request(campaign_id=campaign.pk),
+        lambda: reward_features_warm_request(campaign=campaign),
+    ):
+        try:
+            request()
+        except Exception:  # a stale dashboard or a colder refit is not worth a 500
+            logger.exception("post-submit request failed")
 
 
 def assignment_skip(*, assignment_id: int, annotator: Annotator, reason: str = "") -> Assignment:
