@@ -20,9 +20,10 @@ def build_tiny_model(folder: Path) -> Path:
     Same architecture family and chat format as SmolLM2, so the local backend runs the
     real code path (chat template, sampling, streaming, caching) in milliseconds.
     """
-    import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
+
+    from tests.tiny_models import tiny_llama
 
     vocab = {ch: i for i, ch in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -40,21 +41,13 @@ def build_tiny_model(folder: Path) -> Path:
         unk_token="<|endoftext|>",
     )
     fast.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(0)
-    config = LlamaConfig(
+    model = tiny_llama(
         vocab_size=len(vocab),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        eos_token_id=vocab["<|im_end|>"],
-        pad_token_id=vocab["<|im_end|>"],
-        bos_token_id=vocab["<|im_start|>"],
-        tie_word_embeddings=True,
+        eos_id=vocab["<|im_end|>"],
+        bos_id=vocab["<|im_start|>"],
+        pad_id=vocab["<|im_end|>"],
     )
-    LlamaForCausalLM(config).save_pretrained(folder)
+    model.save_pretrained(folder)
     fast.save_pretrained(folder)
     return folder
 

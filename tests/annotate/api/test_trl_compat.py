@@ -45,9 +45,11 @@ def test_datasets_loads_the_jsonl_with_dpo_columns(world, tmp_path):
 def test_dpo_trainer_takes_one_step_on_the_export(world, tmp_path, tokenizer_dir):
     import datasets
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer
     from trl import DPOConfig, DPOTrainer
     from trl.data_utils import is_conversational, maybe_apply_chat_template
+
+    from tests.tiny_models import tiny_llama
 
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     # The conversational variant: TRL recognises it and renders it with the chat template.
@@ -62,20 +64,7 @@ def test_dpo_trainer_takes_one_step_on_the_export(world, tmp_path, tokenizer_dir
 
     path = _export_to(world, tmp_path)
     ds = datasets.load_dataset("json", data_files=str(path), split="train")
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        tie_word_embeddings=True,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-    )
-    model = LlamaForCausalLM(config)
+    model = tiny_llama(vocab_size=len(tok), eos_id=tok.eos_token_id, bos_id=tok.bos_token_id)
     before = [p.detach().clone() for p in model.parameters()]
     args = DPOConfig(
         output_dir=str(tmp_path / "out"),
