@@ -234,7 +234,8 @@ def _own_conversation(assignment: Assignment, state: str) -> Conversation:
     return conversation
 
 
-def _finished_requests(step: dict[str, Any]) -> list[Any]:
+def _finished_requests(step: dict[str, Any], wait: str) -> list[Any]:
+    """The step's generation requests, in order; ``wait`` is said while any still runs."""
     from modelserve.models import GenerationRequest
 
     by_id = {
@@ -243,7 +244,10 @@ def _finished_requests(step: dict[str, Any]) -> list[Any]:
             "response"
         )
     }
-    return [by_id[pk] for pk in step["requests"] if pk in by_id]
+    requests = [by_id[pk] for pk in step["requests"] if pk in by_id]
+    if any(not r.is_finished for r in requests):
+        raise ConversationError(wait)
+    return requests
 
 
 def conversation_rate_opening(
@@ -256,9 +260,7 @@ def conversation_rate_opening(
         assignment = _lock(assignment_id, annotator)
         conversation = _own_conversation(assignment, "rating")
         step = conversation.metadata["turns"][-1]
-        requests = _finished_requests(step)
-        if any(not r.is_finished for r in requests):
-            raise ConversationError("Wait until every model has finished answering.")
+        requests = _finished_requests(step, "Wait until every model has finished answering.")
         done = [r for r in requests if r.status == GenerationStatus.DONE]
         if not done:
             raise ConversationError("No model could answer; try again.")
@@ -341,9 +343,7 @@ def conversation_choose(
         assignment = _lock(assignment_id, annotator)
         conversation = _own_conversation(assignment, "choosing")
         step = conversation.metadata["turns"][-1]
-        requests = _finished_requests(step)
-        if any(not r.is_finished for r in requests):
-            raise ConversationError("Wait until both replies have finished.")
+        requests = _finished_requests(step, "Wait until both replies have finished.")
         if any(r.status != GenerationStatus.DONE for r in requests):
             raise ConversationError("A reply failed; ask the model again.")
         a, b = requests
