@@ -15,7 +15,6 @@ from annotate.models import (
     ItemStatus,
     Response,
 )
-from annotate.services.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -25,21 +24,6 @@ class TaskView:
     assignment: Assignment
     responses: list[Response]
     guideline: GuidelineVersion | None
-
-
-def assignment_get_for_annotator(*, assignment_id: int, annotator: Annotator) -> TaskView:
-    """Raises NotFound for an unknown id or someone else's assignment (same answer)."""
-    assignment = (
-        Assignment.objects.select_related("item", "item__prompt", "campaign")
-        .filter(pk=assignment_id, annotator=annotator)
-        .first()
-    )
-    if assignment is None:
-        raise NotFound("No such task.")
-    by_id = {r.pk: r for r in Response.objects.filter(pk__in=assignment.presented_order)}
-    responses = [by_id[rid] for rid in assignment.presented_order if rid in by_id]
-    guideline = assignment.campaign.guidelines.order_by("-version").first()
-    return TaskView(assignment=assignment, responses=responses, guideline=guideline)
 
 
 def campaign_progress(*, campaign: Campaign, annotator: Annotator | None = None) -> dict[str, int]:
