@@ -1,4 +1,16 @@
+from typing import Any
+
 from django.apps import AppConfig
+
+
+def _ensure_roles(sender: Any, **kwargs: Any) -> None:
+    """The researcher group exists on every install, so an admin can put a user in it on
+    the admin site without seeding the demo first (a fresh install had no such group)."""
+    from django.contrib.auth.models import Group
+
+    from annotate.roles import RESEARCHER_GROUP
+
+    Group.objects.using(kwargs.get("using") or "default").get_or_create(name=RESEARCHER_GROUP)
 
 
 class AnnotateConfig(AppConfig):
@@ -9,6 +21,7 @@ class AnnotateConfig(AppConfig):
     def ready(self) -> None:
         # Issue 8: login lockout counting, the audit log hooks and its admin page.
         from django.apps import apps
+        from django.db.models.signals import post_migrate
 
         from annotate.security.signals import connect
 
@@ -16,3 +29,4 @@ class AnnotateConfig(AppConfig):
             from annotate.security import admin as _security_admin  # noqa: F401
 
         connect()
+        post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="annotate_ensure_roles")

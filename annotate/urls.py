@@ -81,3 +81,17 @@ urlpatterns += [
     path("account/my-data/", account_views.my_data_download, name="my_data_download"),
     path("account/my-data/delete", account_views.my_data_delete, name="my_data_delete"),
 ]
+
+# Researcher page: granted campaigns, API token, exports (GET /research/).
+from annotate.views import research as research_views  # noqa: E402
+
+urlpatterns += [
+    path("research/", research_views.research, name="research"),
+    path("research/token/", research_views.research_token, name="research_token"),
+    path("research/export/", research_views.research_export_start, name="research_export"),
+    path(
+        "research/exports/<int:export_id>/",
+        research_views.research_export_row,
+        name="research_export_row",
+    ),
+]

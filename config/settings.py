@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every error under /api/ is JSON, whoever produced it (annotate.api.base).
+    "annotate.api.base.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -154,6 +156,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "annotate.api.base.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("CHORUS_API_THROTTLE", "6000/hour"),
         "anon": "120/hour",
@@ -235,18 +238,37 @@ CHORUS_GENERATION_SOFT_LIMIT_S = int(os.environ.get("CHORUS_GENERATION_SOFT_LIMI
 CHORUS_GENERATION_MAX_RETRIES = int(os.environ.get("CHORUS_GENERATION_MAX_RETRIES", "3"))
 
 # --- Cache ----------------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+# The cache carries cross-process state: the analytics debounce flag (set by a web
+# process, cleared by the worker that recomputes), login-lockout counters and pool
+# top-up debounces. A per-process memory cache would keep a web process's flag up long
+# after the worker cleared its own copy (dashboards went stale for ~11 minutes), so the
+# default is always shared: REDIS_URL, else the broker's Redis, else files under var/.
+REDIS_URL = os.environ.get("REDIS_URL", "") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "chorus",
+        }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # --- Chorus ---------------------------------------------------------------------------
 # Where converted and refit models live (Hugging Face format, one folder per version).
 CHORUS_MODEL_DIR = Path(os.environ.get("CHORUS_MODEL_DIR", VAR_DIR / "models"))
 CHORUS_EXPORT_DIR = Path(os.environ.get("CHORUS_EXPORT_DIR", VAR_DIR / "exports"))
+# Prepare the default model in `manage.py runall` and load it in every pool process of a
+# worker on the "generate" queue at start; 0 leaves both to the first generation.
+CHORUS_WARM_MODELS = env_bool("CHORUS_WARM_MODELS", True)
 # Issue 6: exports matching more annotations than this run as a Celery job, not a stream.
 CHORUS_EXPORT_SYNC_MAX_ROWS = int(os.environ.get("CHORUS_EXPORT_SYNC_MAX_ROWS", "200000"))
 # Default assignment lease: a task not submitted in this time frees its slot.

@@ -18,3 +18,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 CHORUS_MODEL_DIR = VAR_DIR / "test-models"  # noqa: F405
 CHORUS_EXPORT_DIR = VAR_DIR / "test-exports"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# In-process tests get a private memory cache: lockout counters and debounce flags of
+# one test must not leak into the next through a shared Redis. Processes that tests
+# start (tests/ops, tests/e2e) use their own settings and the shared cache.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from config.jsonutil import JSONEncoder
+
 
 class GenerationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -42,7 +44,7 @@ class GenerationRequest(models.Model):
     # Pool: the task type of the item assembled when the whole batch is done.
     task_type = models.CharField(max_length=16, blank=True)
     # Sampling parameters resolved at enqueue time (endpoint defaults + diversity plan).
-    params = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     status = models.CharField(
         max_length=8,
         choices=GenerationStatus.choices,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from config.jsonutil import JSONEncoder
+
 
 class Backend(models.TextChoices):
     LOCAL = "local", "Local transformers"
@@ -28,7 +30,7 @@ class ModelEndpoint(models.Model):
     # Name of the environment variable holding the API key (never the key itself).
     api_key_env = models.CharField(max_length=100, blank=True)
     # Sampling defaults: temperature, top_p, max_new_tokens, system_prompt, timeout_s.
-    params = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     # Set when this endpoint serves a refit policy version through the local backend.
     policy_version = models.ForeignKey(
         "PolicyVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="endpoints"
@@ -68,8 +70,8 @@ class _Version(models.Model):
     )
     # SHA-256 of the exact training data snapshot, config and metrics at creation.
     data_hash = models.CharField(max_length=64, blank=True)
-    config = models.JSONField(default=dict, blank=True)
-    metrics = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
+    metrics = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -140,12 +142,12 @@ class TrainingRun(models.Model):
     kind = models.CharField(max_length=16, choices=RunKind.choices)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     progress = models.FloatField(default=0.0)
-    config = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     data_hash = models.CharField(max_length=64, blank=True)
     n_examples = models.PositiveIntegerField(default=0)
-    metrics = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     # {"train_loss": [[step, value], ...], ...}
-    curves = models.JSONField(default=dict, blank=True)
+    curves = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     log = models.TextField(blank=True)
     error = models.TextField(blank=True)
     artifact_dir = models.CharField(max_length=500, blank=True)

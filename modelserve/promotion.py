@@ -47,7 +47,7 @@ def gate_reasons(version: PolicyVersion | RewardModelVersion, gates: dict[str, A
     if isinstance(version, RewardModelVersion):
         acc = m.get("val_accuracy")
         floor = gates.get("reward_min_val_accuracy")
-        if acc is None or acc != acc:  # NaN: no validation pairs
+        if acc is None:  # no validation pairs (stored as None, never NaN)
             reasons.append("no validation accuracy")
         elif floor is not None and acc < floor:
             reasons.append(f"validation accuracy {acc:.3f} < {floor}")

@@ -8,6 +8,8 @@ one model on disk still shows K distinct, anonymised candidates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import transaction
 
 from annotate.models import Campaign
@@ -79,6 +81,28 @@ def endpoint_ensure_default(
     if campaign is not None:
         campaign.model_pool.add(*endpoints)
     return endpoints
+
+
+class UnknownEndpoints(ValueError):
+    """Some endpoint ids do not exist; the message lists them."""
+
+
+@transaction.atomic
+def campaign_pool_add(
+    *, campaign: Campaign, default: int = 0, endpoint_ids: Sequence[int] = ()
+) -> list[ModelEndpoint]:
+    """Add ``default`` packaged SmolLM2 endpoints and the given endpoints to the campaign's
+    generation pool (idempotent); returns the whole enabled pool in a stable order."""
+    wanted = sorted(set(endpoint_ids))
+    found = list(ModelEndpoint.objects.filter(pk__in=wanted))
+    missing = sorted(set(wanted) - {e.pk for e in found})
+    if missing:
+        raise UnknownEndpoints(f"no model endpoint with id {', '.join(map(str, missing))}")
+    if default:
+        endpoint_ensure_default(campaign=campaign, count=default)
+    if found:
+        campaign.model_pool.add(*found)
+    return list(campaign.model_pool.filter(enabled=True).order_by("id"))
 
 
 @transaction.atomic

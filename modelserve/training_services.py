@@ -5,11 +5,26 @@ Crash safety, in order of what can go wrong:
   ``one_active_run_per_campaign_kind`` refuses the second queued/running row;
 - a task delivered twice: ``training_run_execute`` claims the run with a conditional
   UPDATE (queued -> running) and returns if someone else already did;
-- a crash or kill mid-training: artifacts are written under a temporary name and renamed
-  only when complete, the run is marked failed, and nothing touches ``CampaignServing``;
+- a failure at any step (training, a metric JSON cannot store, the version row, gates,
+  promotion, the run's final update): artifacts are written under a temporary name; the
+  version row, gates, promotion and final run update are one transaction, and renaming
+  the folder to its final name is the last thing inside it. Any exception rolls that
+  back, removes both the temporary and the final folder, and marks the run failed with
+  the error: no version row, no orphaned folder, ``CampaignServing`` untouched. (The
+  COMMIT itself comes after the rename; if it raises, the final folder is removed too.
+  Called inside a caller's transaction, a later rollback there would orphan the folder:
+  the task calls it outside one);
+- values JSON cannot store: metrics, curves and configs go through
+  ``config.jsonutil.to_jsonable`` before any write (numpy/torch scalars become floats).
+  A NaN or Infinity fails the run, naming the key, before the artifacts are kept; a
+  metric that is undefined (no validation pairs) is None at its source instead;
 - a worker killed with SIGKILL: ``training_runs_reap_stale`` fails runs older than
-  ``max_run_minutes`` so the lock frees itself;
-- promotion: one transaction that locks the ``CampaignServing`` row and switches it.
+  ``max_run_minutes`` so the lock frees itself. Its folder stays on disk, normally a
+  hidden ``.<name>.partial`` no version row points at (no except ran to remove it, and
+  the reaper cannot tell a dead worker from a slow one still writing there);
+- promotion: one transaction that locks the ``CampaignServing`` row and switches it;
+  active sampling runs after the commit, and its failure is logged on the run without
+  failing it (the new version already serves).
 """
 
 from __future__ import annotations
@@ -31,6 +46,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotate.models import Campaign
+from config.jsonutil import to_jsonable
 from modelserve.models import (
     PolicyVersion,
     RewardModelVersion,
@@ -71,7 +87,9 @@ def training_run_create(
     config = {"trigger": trigger, "refit": cfg, kind: {**cfg.get(kind, {}), **(overrides or {})}}
     try:
         with transaction.atomic():
-            return TrainingRun.objects.create(campaign=campaign, kind=kind, config=config)
+            return TrainingRun.objects.create(
+                campaign=campaign, kind=kind, config=to_jsonable(config, path="config")
+            )
     except IntegrityError as exc:
         raise RefitAlreadyActive(
             f"A {kind} refit of {campaign.slug} is already queued or running."
@@ -144,7 +162,9 @@ def _artifact_root(campaign: Campaign) -> Path:
 def training_run_execute(*, run_id: int, step_hook: StepHook | None = None) -> TrainingRun:
     """Run a queued refit to the end: data, training, artifacts, version row, gates and
     promotion. Safe to call twice (the second call sees the run claimed and returns).
-    Any exception marks the run failed and leaves what the campaign serves untouched."""
+    Any exception marks the run failed, leaves no version row and no artifact folder, and
+    leaves what the campaign serves untouched (module docstring). Locks the campaign row
+    (version numbering) and the ``CampaignServing`` row (promotion)."""
     claimed = TrainingRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
         status=RunStatus.RUNNING, started_at=timezone.now()
     )
@@ -170,7 +190,9 @@ def training_run_execute(*, run_id: int, step_hook: StepHook | None = None) -> T
         TrainingRun.objects.filter(pk=run.pk).update(
             data_hash=ds.data_hash,
             n_examples=ds.n_examples,
-            config={**run.config, "data_cutoff": cutoff, "data": ds.summary()},
+            config=to_jsonable(
+                {**run.config, "data_cutoff": cutoff, "data": ds.summary()}, path="config"
+            ),
         )
         run.refresh_from_db()
         tmp.mkdir(parents=True, exist_ok=True)
@@ -178,26 +200,32 @@ def training_run_execute(*, run_id: int, step_hook: StepHook | None = None) -> T
             metrics, curves, train_cfg = _train_reward(run, ds, tmp, rep)
         else:
             metrics, curves, train_cfg = _train_dpo(run, ds, tmp, rep)
-        tmp.rename(final)
-        rep.log(f"artifacts in {final}")
+        # Trainers return numpy/torch scalars (a float32 score broke a real refit); a NaN
+        # here is a diverged run or a bug, and fails the run now, naming the key.
+        metrics = to_jsonable(metrics, path="metrics")
+        curves = to_jsonable(curves, path="curves")
+        train_cfg = to_jsonable(train_cfg, path="config")
         with transaction.atomic():
             version = _version_create(run, ds, final, metrics, train_cfg)
             promoted, reasons = version_promote_if_gated(version=version, gates=cfg["gates"])
             status = RunStatus.SUCCEEDED if promoted else RunStatus.GATED
+            rep.lines.append(f"artifacts in {final}")
             rep.log("promoted" if promoted else f"not promoted: {'; '.join(reasons)}")
             TrainingRun.objects.filter(pk=run.pk).update(
                 status=status,
                 progress=1.0,
-                metrics={**metrics, "gate_reasons": reasons},
+                metrics=to_jsonable({**metrics, "gate_reasons": reasons}, path="metrics"),
                 curves=curves,
                 artifact_dir=str(final),
                 finished_at=timezone.now(),
                 log="\n".join(rep.lines),
             )
-        if promoted and run.kind == RunKind.REWARD and cfg["active_sampling"]:
-            items_prioritise_by_uncertainty(campaign=run.campaign)
+            # Last: until here a failure leaves only the temporary folder to remove.
+            tmp.rename(final)
     except BaseException as exc:
+        # Both names: the COMMIT can still fail after the rename.
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)
         rep.lines.append(f"FAILED: {exc!r}")
         TrainingRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED,
@@ -206,6 +234,12 @@ def training_run_execute(*, run_id: int, step_hook: StepHook | None = None) -> T
             error="".join(traceback.format_exception(exc))[-20000:],
         )
         raise
+    if promoted and run.kind == RunKind.REWARD and cfg["active_sampling"]:
+        try:
+            items_prioritise_by_uncertainty(campaign=run.campaign)
+        except Exception as exc:  # the version serves already; only the ordering is stale
+            logger.exception("run %s: active sampling failed", run.pk)
+            rep.log(f"active sampling failed: {exc!r}")
     run.refresh_from_db()
     return run
 
@@ -277,8 +311,8 @@ def _version_create(
         "artifact_dir": str(folder),
         "training_run": run,
         "data_hash": ds.data_hash,
-        "config": train_cfg,
-        "metrics": metrics,
+        "config": to_jsonable(train_cfg, path="config"),
+        "metrics": to_jsonable(metrics, path="metrics"),
         "base_model": str(train_cfg.get("base", "default")),
     }
     if model is PolicyVersion:

@@ -1,4 +1,6 @@
-"""Shared pieces of the API: base view, permissions, throttling, pagination, lookups.
+"""Shared pieces of the API: base view, permissions, throttling, pagination, lookups,
+and errors (every error under /api/ is JSON ``{"detail": ...}``: api_exception_handler
+for API views, ApiJsonErrorsMiddleware for what Django answers around them).
 
 Access rule everywhere: resolve the object through the caller's *visible* queryset first
 (annotate.selectors.annotations.campaigns_visible_to and friends), so an object outside
@@ -8,19 +10,30 @@ is a write checked against the admin role (403: the caller can see it, may not c
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
-from rest_framework import exceptions, permissions
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions, permissions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
-from rest_framework.views import APIView
+from rest_framework.views import APIView, exception_handler, set_rollback
 
 from annotate.models import Campaign
 from annotate.roles import is_admin
 from annotate.selectors.annotations import campaigns_visible_to
+from annotate.services import errors as service_errors
+
+log = logging.getLogger("annotate.api")
+API_PREFIX = "/api/"
+SERVER_ERROR = "A server error occurred."
 
 
 class TokenRateThrottle(UserRateThrottle):
@@ -75,12 +88,114 @@ class ChorusAPIView(APIView):
     # Set on list views; drf-spectacular reads it to document the paginated envelope.
     pagination_class: Any = IdCursorPagination
 
-    def handle_exception(self, exc: Exception) -> Any:
-        # Model validation raised inside a service is the client's bad input: 400.
-        if isinstance(exc, DjangoValidationError):
-            detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-            exc = exceptions.ValidationError(detail)
-        return super().handle_exception(exc)
+
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Bad request."
+    default_code = "bad_request"
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every error of an API view as JSON.
+
+    The body is ``{"detail": ...}`` (field errors: ``{field: [...]}``) with the right
+    status: DRF's own errors as DRF answers them, Django's Http404 and PermissionDenied
+    as 404 and 403, Django's ValidationError (model validation inside a service) and
+    SuspiciousOperation as 400, a service's NotFound as 404 and other ServiceErrors
+    (messages meant for the caller) as 400. Anything else is a bug: logged with its
+    traceback, answered 500 with a fixed message that gives nothing away.
+
+    Database-down errors are re-raised: DatabaseUnavailableMiddleware answers those 503
+    with Retry-After, for the API and the pages alike.
+    """
+    if isinstance(exc, OperationalError | InterfaceError):
+        return None
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, SuspiciousOperation):
+        # Logged where Django logs its own (django.security.<Class>); the reason may
+        # quote what the client sent, so it stays out of the answer.
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
+        exc = BadRequest()
+    elif isinstance(exc, service_errors.NotFound):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, service_errors.ServiceError):
+        exc = BadRequest(str(exc))
+    response = exception_handler(exc, context)
+    if response is not None:
+        return response
+    request = context.get("request")
+    log.error(
+        "Internal server error: %s %s",
+        getattr(request, "method", "?"),
+        getattr(request, "path", "?"),
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    set_rollback()
+    return Response({"detail": SERVER_ERROR}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+_DETAILS = {
+    400: "Bad request.",
+    401: "Authentication credentials were not provided.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    500: SERVER_ERROR,
+}
+
+
+def _is_json(response: HttpResponse) -> bool:
+    content_type = response.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    return content_type.endswith("/json") or content_type.endswith("+json")
+
+
+class ApiJsonErrorsMiddleware:
+    """Under /api/, an error answer that is not JSON becomes ``{"detail": ...}``.
+
+    API views answer JSON themselves (api_exception_handler); this catches what Django
+    answers around them: an unknown URL (404), a crash outside DRF (500; Django has
+    logged it already), a PermissionDenied, Http404 or SuspiciousOperation raised by
+    middleware or a plain view, and Django's debug pages when DEBUG is on. Listed just
+    inside SecurityMiddleware and the CSP, so every error it sees is its to rewrite and
+    the security headers still go on the JSON answer.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path_info.startswith(API_PREFIX)
+            or _is_json(response)
+        ):
+            return response
+        code = response.status_code
+        data = getattr(response, "data", None)
+        if isinstance(response, Response) and data is not None:
+            # DRF's browsable page for an error (a browser's Accept: text/html): keep
+            # what the view said, as JSON like every other client gets it.
+            answer = JsonResponse(data, status=code, safe=False)
+        else:
+            answer = JsonResponse({"detail": self._detail(request, code)}, status=code)
+        for header, value in response.items():  # Allow, Retry-After, Vary, ...
+            if header.lower() not in ("content-type", "content-length"):
+                answer[header] = value
+        answer.cookies = response.cookies
+        return answer
+
+    @staticmethod
+    def _detail(request: HttpRequest, code: int) -> str:
+        if code == 405:
+            return f'Method "{request.method}" not allowed.'
+        if code in _DETAILS:
+            return _DETAILS[code]
+        try:
+            return f"{HTTPStatus(code).phrase}."
+        except ValueError:  # a status Python has no name for
+            return "Error."
 
 
 def campaign_or_404(request: Request, slug: str) -> Campaign:

@@ -77,6 +77,44 @@ class CampaignWriteSerializer(serializers.Serializer):
     )
     config = serializers.DictField(required=False)
 
+    def validate_config(self, value: dict[str, Any]) -> dict[str, Any]:
+        # The refit schedule is read by beat (modelserve.scheduling): a bad one must be a
+        # 400 here, not a periodic task that fails every minute.
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from modelserve.scheduling import validate_refit_config
+
+        if "refit" in value:
+            try:
+                validate_refit_config(value["refit"])
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.messages) from exc
+        return value
+
+
+class CampaignModelsSerializer(serializers.Serializer):
+    """Add models to a campaign's generation pool (admins)."""
+
+    default = serializers.IntegerField(
+        min_value=0,
+        max_value=4,
+        required=False,
+        default=0,
+        help_text="How many of the packaged SmolLM2 endpoints to add (0-4).",
+    )
+    endpoints = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=50,
+        help_text="Ids of existing model endpoints to add.",
+    )
+
+
+class ConversationsAddSerializer(serializers.Serializer):
+    n = serializers.IntegerField(min_value=1, max_value=10_000)
+    overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
+
 
 class GuidelineSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=100_000)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from config.jsonutil import JSONEncoder
+
 from .campaign import Campaign
 
 
@@ -24,7 +26,7 @@ class AnalyticsSnapshot(models.Model):
     # Wall time of the computation (database read + figures), milliseconds.
     duration_ms = models.PositiveIntegerField(default=0)
     # The document annotate.analytics.report.campaign_report returns (keys: analytics README).
-    data = models.JSONField(default=dict)
+    data = models.JSONField(default=dict, encoder=JSONEncoder)
 
     class Meta:
         ordering = ["-computed_at", "-id"]

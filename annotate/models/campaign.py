@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from config.jsonutil import JSONEncoder
+
 from .choices import (
     DEFAULT_CRITIQUE_CATEGORIES,
     DEFAULT_RATING_ATTRIBUTES,
@@ -37,7 +39,7 @@ class Campaign(models.Model):
     )
     # Relative weight of each task type when items are generated or served, e.g.
     # {"pairwise": 2, "rating": 1}. Only keys of TaskType are allowed (clean()).
-    task_mix = models.JSONField(default=_default_task_mix)
+    task_mix = models.JSONField(default=_default_task_mix, encoder=JSONEncoder)
     # Annotators per item. Copied onto each item at creation so a later change does not
     # retroactively over- or under-fill items already in flight.
     overlap = models.PositiveSmallIntegerField(
@@ -49,13 +51,15 @@ class Campaign(models.Model):
     rating_scale = models.CharField(
         max_length=16, choices=RatingScale.choices, default=RatingScale.LIKERT7
     )
-    rating_attributes = models.JSONField(default=_default_rating_attributes)
+    rating_attributes = models.JSONField(default=_default_rating_attributes, encoder=JSONEncoder)
     # The attribute analytics treats as the overall judgment of a response.
     overall_attribute = models.CharField(max_length=40, default="helpfulness")
-    critique_categories = models.JSONField(default=_default_critique_categories)
+    critique_categories = models.JSONField(
+        default=_default_critique_categories, encoder=JSONEncoder
+    )
     # Quality control and anything else a later feature configures lives here, documented
     # where it is read, so adding a knob does not need a migration.
-    config = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

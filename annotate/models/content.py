@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from config.jsonutil import JSONEncoder
+
 from .campaign import Campaign
 from .choices import Role
 
@@ -27,7 +29,7 @@ class Conversation(models.Model):
         on_delete=models.SET_NULL,
         related_name="conversations",
     )
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -75,9 +77,9 @@ class Prompt(models.Model):
     # The final user message, for display and search.
     text = models.TextField()
     # [{"role": "user"|"assistant"|"system", "content": str}, ...] ending with the user turn.
-    messages = models.JSONField(default=list)
+    messages = models.JSONField(default=list, encoder=JSONEncoder)
     external_id = models.CharField(max_length=200, blank=True, db_index=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -107,11 +109,11 @@ class Response(models.Model):
         related_name="responses",
     )
     # Sampling parameters exactly as used (temperature, top_p, max_new_tokens, seed...).
-    generation_params = models.JSONField(default=dict, blank=True)
+    generation_params = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     sample_index = models.PositiveSmallIntegerField(default=0)
     n_tokens = models.PositiveIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

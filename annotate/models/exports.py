@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from config.jsonutil import JSONEncoder
+
 
 class ExportStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -31,8 +33,8 @@ class Export(models.Model):
     format = models.CharField(max_length=16)
     # Shape options (conversational, min_margin, threshold, ranking_pairs...) and the
     # annotation filters, both normalised by annotate.exports.params.
-    options = models.JSONField(default=dict, blank=True)
-    filters = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
+    filters = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     max_annotation_id = models.BigIntegerField(null=True, blank=True)
     # True when the export ran as a Celery job and left a file behind.
     is_async = models.BooleanField(default=False)

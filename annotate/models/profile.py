@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from config.jsonutil import JSONEncoder
+
 
 def new_pseudonym() -> str:
     return "ann_" + secrets.token_hex(8)
@@ -215,7 +217,7 @@ class ProfileVersion(models.Model):
     religion_self_describe = models.CharField(max_length=100, blank=True)
     ai_familiarity = models.CharField(max_length=20, choices=AIFamiliarity.choices)
     ai_frequency = models.CharField(max_length=20, choices=AIFrequency.choices)
-    use_cases = models.JSONField(default=list, blank=True)
+    use_cases = models.JSONField(default=list, blank=True, encoder=JSONEncoder)
 
     pref_values = _pref_field()
     pref_creativity = _pref_field()

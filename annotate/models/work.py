@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
+from config.jsonutil import JSONEncoder
+
 from .campaign import Campaign, GuidelineVersion
 from .choices import AssignmentStatus, ItemStatus, TaskType
 from .content import Prompt, Response
@@ -36,8 +38,8 @@ class Item(models.Model):
     is_gold = models.BooleanField(default=False)
     is_attention_check = models.BooleanField(default=False)
     # Expected answer for gold items / attention checks, in the task type's payload shape.
-    gold_answer = models.JSONField(null=True, blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    gold_answer = models.JSONField(null=True, blank=True, encoder=JSONEncoder)
+    metadata = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -94,7 +96,7 @@ class Assignment(models.Model):
         max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.ACTIVE
     )
     # Response ids in the order shown (position 0 is "A"). Randomised per assignment.
-    presented_order = models.JSONField(default=list)
+    presented_order = models.JSONField(default=list, encoder=JSONEncoder)
     leased_at = models.DateTimeField(auto_now_add=True)
     lease_expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -132,7 +134,7 @@ class Annotation(models.Model):
     task_type = models.CharField(max_length=16, choices=TaskType.choices)
     # Validated and normalised per task type (annotate.payloads): positions resolved to
     # response ids, so the payload reads the same whatever order was shown.
-    payload = models.JSONField()
+    payload = models.JSONField(encoder=JSONEncoder)
     time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
     guideline_version = models.ForeignKey(
         GuidelineVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -145,7 +147,7 @@ class Annotation(models.Model):
         related_name="annotations",
     )
     # Quality flags: {"too_fast": true, "gold_correct": false, ...}
-    flags = models.JSONField(default=dict, blank=True)
+    flags = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -43,6 +43,9 @@ _ITEM_FIELDS = {
     "item__prompt__conversation_id": "conversation_id",
     "item__prompt__turn__depth": "turn_depth",
 }
+# The same facts read from the Item itself (items without responses); the lookups of
+# _ITEM_FIELDS start from ItemResponse and do not resolve on Item (FieldError).
+_ITEM_OWN_FIELDS = {name.removeprefix("item__"): key for name, key in _ITEM_FIELDS.items()}
 _NO_PROMPT: dict[str, Any] = {
     "prompt": None,
     "messages": [],
@@ -93,8 +96,8 @@ def _model_label(endpoint_id: int | None, policy_id: int | None, source: str) ->
 def _items(item_ids: set[int]) -> dict[int, dict[str, Any]]:
     """Prompt facts of items without responses (live conversations). One query."""
     return {
-        row[0]: dict(zip(_ITEM_FIELDS.values(), row[1:], strict=True))
-        for row in Item.objects.filter(id__in=item_ids).values_list("id", *_ITEM_FIELDS)
+        row[0]: dict(zip(_ITEM_OWN_FIELDS.values(), row[1:], strict=True))
+        for row in Item.objects.filter(id__in=item_ids).values_list("id", *_ITEM_OWN_FIELDS)
     }
 
 

@@ -9,6 +9,7 @@ Small and medium exports stream straight to the client (flat memory: keyset chun
 matching annotations (default 200,000), or when the client asks with ``async=1``, the
 export runs on the "default" Celery queue (annotate.tasks.export_run) and writes
 ``CHORUS_EXPORT_DIR/<id>.<ext>``; the client polls the export and downloads the file.
+A failed export, streamed or not, is marked "failed" with the reason in ``error``.
 """
 
 from __future__ import annotations
@@ -207,6 +208,7 @@ def export_finish(*, export: Export, tally: Tally, file_path: str = "") -> Expor
     export.size_bytes = tally.size
     export.sha256 = tally.sha256
     export.file_path = file_path
+    export.error = ""  # a retried job that now succeeds keeps no stale reason
     export.finished_at = timezone.now()
     export.save(
         update_fields=[
@@ -216,6 +218,7 @@ def export_finish(*, export: Export, tally: Tally, file_path: str = "") -> Expor
             "size_bytes",
             "sha256",
             "file_path",
+            "error",
             "finished_at",
         ]
     )
@@ -228,18 +231,57 @@ def export_fail(*, export: Export, error: str) -> None:
     )
 
 
+def stream_prime_bytes() -> int:
+    return int(getattr(settings, "CHORUS_EXPORT_PRIME_BYTES", 4 * 1024 * 1024))
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 def export_stream(*, export: Export) -> Iterator[bytes]:
     """Bytes for a streaming response; records count and checksum once fully sent.
 
-    A client that disconnects midway leaves the export "running" with no checksum: the
+    Runs the export here, before returning, until it has produced
+    ``CHORUS_EXPORT_PRIME_BYTES`` (default 4 MiB) or finished: a failure in that part,
+    which for most exports is all of it, raises here, before any status line is sent, so
+    the caller can answer a real error instead of a 200 with a short body. (The failure
+    that sent a 62-byte PRISM zip came after the first member's header: a generator
+    that is only started by the server cannot change its status any more.) The export
+    is then marked failed with the reason.
+
+    A failure after that point cuts the stream off (the server never ends the chunked
+    body, so clients report an incomplete transfer) and marks the export failed too. A
+    client that disconnects midway leaves the export "running" with no checksum: the
     dataset it holds is incomplete and must not look otherwise.
     """
     tally = Tally()
+    limit = stream_prime_bytes()
+    head: list[bytes] = []
+    size = 0
     try:
-        yield from export_bytes(export, tally=tally)
+        chunks = export_bytes(export, tally=tally)
+        for chunk in chunks:  # breaking out leaves the generator suspended, not closed
+            head.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except Exception as exc:
+        export_fail(export=export, error=_error_text(exc))
+        raise
+    return _export_send(export, tally, b"".join(head), chunks)
+
+
+def _export_send(
+    export: Export, tally: Tally, head: bytes, rest: Iterator[bytes]
+) -> Iterator[bytes]:
+    try:
+        if head:
+            yield head
+        yield from rest
     except Exception as exc:  # the status line is long gone; record why the file is short
         log.exception("export %s failed while streaming", export.pk)
-        export_fail(export=export, error=str(exc))
+        export_fail(export=export, error=_error_text(exc))
         raise
     export_finish(export=export, tally=tally)
 
@@ -249,24 +291,29 @@ def export_run(*, export_id: int) -> Export | None:
     export = Export.objects.select_related("campaign").filter(pk=export_id).first()
     if export is None or export.status == ExportStatus.DONE:
         return export
-    Export.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING, progress=0.0)
-    total = max(1, export_count(campaign=export.campaign, filters=export.filters))
-
-    def progress(n: int) -> None:
-        Export.objects.filter(pk=export.pk).update(progress=min(0.99, n / total))
-
-    folder = Path(settings.CHORUS_EXPORT_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{export.pk}.{export_extension(export)}"
-    partial = final.with_suffix(final.suffix + ".part")
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING, progress=0.0, error="")
     tally = Tally()
+    partial: Path | None = None
+    # Everything after "running" is inside the try: a job that dies without saying why
+    # (an unwritable folder, a query that does not resolve) must not stay "running".
     try:
+        total = max(1, export_count(campaign=export.campaign, filters=export.filters))
+
+        def progress(n: int) -> None:
+            Export.objects.filter(pk=export.pk).update(progress=min(0.99, n / total))
+
+        folder = Path(settings.CHORUS_EXPORT_DIR)
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / f"{export.pk}.{export_extension(export)}"
+        partial = final.with_suffix(final.suffix + ".part")
         with open(partial, "wb") as fh:
             for chunk in export_bytes(export, tally=tally, on_row=progress):
                 fh.write(chunk)
         os.replace(partial, final)  # atomic: a download never sees half a file
     except Exception as exc:
-        partial.unlink(missing_ok=True)
-        export_fail(export=export, error=f"{type(exc).__name__}: {exc}")
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        log.exception("export %s failed", export.pk)
+        export_fail(export=export, error=_error_text(exc))
         raise
     return export_finish(export=export, tally=tally, file_path=str(final))

@@ -1,7 +1,9 @@
 """Account pages of the API: personal API tokens, and an annotator's own data.
 
 One token per user (DRF authtoken). Creating a token replaces the old one, so "rotate"
-and "create" are the same action; the key is shown once, right after creation.
+and "create" are the same action; the key is shown once, right after creation. The
+writes are annotate.services.tokens (one transaction each, audited); researchers have
+the same controls on /research/, next to their campaigns and exports.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.authtoken.models import Token
 
-from annotate.roles import annotator_of
+from annotate.roles import annotator_of, is_admin, is_researcher
+from annotate.selectors.research import api_token_for
 from annotate.services.privacy import annotator_data, annotator_data_delete
+from annotate.services.tokens import api_token_revoke, api_token_rotate
 
 
 @login_required
@@ -28,21 +31,24 @@ def tokens(request: HttpRequest) -> HttpResponse:
     new_key = None
     if request.method == "POST":
         action = request.POST.get("action")
-        if action == "create":
-            Token.objects.filter(user=user).delete()
-            new_key = Token.objects.create(user=user).key
+        if action in ("create", "rotate"):
+            new_key = api_token_rotate(user=user).key
         elif action == "revoke":
-            Token.objects.filter(user=user).delete()
+            api_token_revoke(user=user)
             messages.info(request, "Your API token was revoked.")
             return redirect("api_tokens")
         else:
             messages.error(request, "Unknown action.")
             return redirect("api_tokens")
-    token = Token.objects.filter(user=user).first()
     return render(
         request,
         "api/tokens.html",
-        {"token": token, "new_key": new_key, "annotator": annotator_of(request.user)},
+        {
+            "token": api_token_for(user=user),
+            "new_key": new_key,
+            "annotator": annotator_of(request.user),
+            "is_research": is_researcher(user) or is_admin(user),
+        },
     )
 
 

@@ -268,17 +268,23 @@ def dashboard_freshness(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     snapshot = analytics_snapshot_latest(campaign=campaign)
     shown = request.GET.get("shown", "")
-    return render(
+    newer = snapshot is not None and str(snapshot.pk) != shown
+    response = render(
         request,
         "dashboard/_freshness.html",
         {
             "campaign": campaign,
             "snapshot": snapshot,
             "since": labels_since(campaign=campaign, snapshot=snapshot),
-            "newer": snapshot is not None and str(snapshot.pk) != shown,
+            "newer": newer,
             "shown": shown,
         },
     )
+    if newer and request.headers.get("HX-Request"):
+        # Fresh figures arrived while the page was open: htmx reloads the page itself,
+        # so nobody has to press a button to see them.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_POST

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from annotate.models import Annotator
+from annotate.roles import is_researcher
 from annotate.selectors.onboarding import (
     campaigns_for_annotator,
     consent_document,
@@ -16,17 +17,19 @@ from annotate.selectors.onboarding import (
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Annotators: their campaigns and a start button. Staff: links to admin and dashboard."""
+    """Annotators: their campaigns and a start button. Staff: links to admin and dashboard.
+    Researchers and staff: the research page (campaigns, API token, exports)."""
     annotator = Annotator.objects.filter(user_id=request.user.pk or 0).first()
     is_staff = bool(getattr(request.user, "is_staff", False))
+    researcher = is_researcher(request.user)
+    # A researcher who does not annotate has no studies to take part in: no empty list.
+    show_studies = annotator is not None or not (is_staff or researcher)
     context = {
         "annotator": annotator,
         "is_staff": is_staff,
-        "campaigns": (
-            list(campaigns_for_annotator(annotator=annotator))
-            if annotator is not None or not is_staff
-            else []
-        ),
+        "is_researcher": researcher,
+        "show_studies": show_studies,
+        "campaigns": list(campaigns_for_annotator(annotator=annotator)) if show_studies else [],
         "needs_consent": annotator is not None
         and not annotator.consents.exists()
         and not consent_has_given(annotator=annotator, document=consent_document(campaign=None)),

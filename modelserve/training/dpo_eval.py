@@ -114,8 +114,10 @@ def sample_metrics(
         texts = [str(m[-1]["content"]) if m else "" for m in prompts]
         dec = [tokenizer.decode(c, skip_special_tokens=True) for _, c in new]
         dec_old = [tokenizer.decode(c, skip_special_tokens=True) for _, c in old]
-        s_new = list(score_fn(texts, dec))
-        s_old = list(score_fn(texts, dec_old))
+        # RewardScorer.score returns a float32 array: Python floats here, so the metrics
+        # are plain numbers wherever they go (the refit stores them in JSON fields).
+        s_new = [float(s) for s in score_fn(texts, dec)]
+        s_old = [float(s) for s in score_fn(texts, dec_old)]
         out["rm_score_new"] = sum(s_new) / len(s_new)
         out["rm_score_reference"] = sum(s_old) / len(s_old)
         out["rm_win_rate_vs_reference"] = sum(

@@ -153,11 +153,15 @@ def _fit_head_loop(
     return head
 
 
-def _accuracy(head: RewardHead, fc: torch.Tensor, fr: torch.Tensor) -> tuple[float, torch.Tensor]:
+def _accuracy(
+    head: RewardHead, fc: torch.Tensor, fr: torch.Tensor
+) -> tuple[float | None, torch.Tensor]:
     with torch.no_grad():
         diff = head(fc) - head(fr)
     if diff.numel() == 0:
-        return float("nan"), diff
+        # Undefined, not a number: no validation pairs (one prompt, or val_fraction 0).
+        # None is what JSON fields can store; the gates read it as "no validation accuracy".
+        return None, diff
     return float((diff > 0).float().mean().item()), diff
 
 
@@ -245,7 +249,8 @@ def train_reward_model(
                     "group_head_accuracy": _accuracy(gh, va_c[vidx], va_r[vidx])[0],
                     "pooled_accuracy": _accuracy(head, va_c[vidx], va_r[vidx])[0],
                 }
-    log(f"reward fit: val accuracy {val_acc:.3f}, {t_fit:.1f}s")
+    shown = "n/a (no validation pairs)" if val_acc is None else f"{val_acc:.3f}"
+    log(f"reward fit: val accuracy {shown}, {t_fit:.1f}s")
     return RewardResult(head, group_heads, metrics, curves, cfg, tr_c.shape[1], finetuned)
 
 

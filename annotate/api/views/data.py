@@ -30,6 +30,7 @@ from annotate.selectors.annotations import (
     campaigns_visible_to,
 )
 from annotate.services import ItemSpec, ItemSpecError, ResponseSpec, items_add
+from annotate.services.items import conversation_items_add
 
 FILTER_DOCS = [
     OpenApiParameter("task_type", str, description="Comma-separated task types."),
@@ -137,6 +138,33 @@ class ItemsAddApi(ChorusAPIView):
             items = items_add(campaign=campaign, specs=specs)
         except ItemSpecError as exc:
             raise ValidationError({"items": str(exc)}) from exc
+        return Response(
+            {"created": len(items), "ids": [i.pk for i in items]}, status=status.HTTP_201_CREATED
+        )
+
+
+class ConversationsAddApi(ChorusAPIView):
+    @extend_schema(
+        request=s.ConversationsAddSerializer,
+        responses={201: s.ItemsAddedSerializer},
+        tags=["items"],
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        """Add ``n`` live-conversation slots (admins): each is one PRISM conversation that
+        an annotator opens with a prompt of their own; ``overlap`` annotators per slot."""
+        campaign = campaign_or_404(request, slug)
+        if not IsAdmin().has_permission(request, self):
+            self.permission_denied(request, message=IsAdmin.message)
+        data = s.ConversationsAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            items = conversation_items_add(
+                campaign=campaign,
+                n=data.validated_data["n"],
+                overlap=data.validated_data.get("overlap"),
+            )
+        except ItemSpecError as exc:
+            raise ValidationError({"n": str(exc)}) from exc
         return Response(
             {"created": len(items), "ids": [i.pk for i in items]}, status=status.HTTP_201_CREATED
         )

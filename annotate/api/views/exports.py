@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, cast
 
@@ -10,7 +11,7 @@ from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -33,6 +34,20 @@ from annotate.models import Export, ExportStatus
 from annotate.roles import is_admin
 from annotate.selectors.annotations import campaigns_visible_to
 from annotate.services import exports as svc
+
+log = logging.getLogger(__name__)
+
+
+class ExportFailed(APIException):
+    """A streamed export that failed before its first byte was sent (500, no details)."""
+
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_code = "export_failed"
+
+    def __init__(self, export_id: int) -> None:
+        super().__init__(
+            f"Export {export_id} failed; its record at /api/v1/exports/{export_id}/ says why."
+        )
 
 
 class IgnoreFormatParam(BaseContentNegotiation):
@@ -75,6 +90,12 @@ annotations (default 200000) stream in the response; above that, or with `async=
 answer is 202 with an export job to poll at `/api/v1/exports/{id}/`. Every export is
 recorded (filters, options, row count, SHA-256) under `/api/v1/exports/`; the response
 headers `X-Chorus-Export-Id` name the record.
+
+An export that fails before its first CHORUS_EXPORT_PRIME_BYTES (default 4 MiB) have
+been produced (for most exports: at all) answers 500 with a JSON `detail` naming the
+export record, whose `error` says why. A failure later in a long stream cuts the transfer
+off unfinished; the record then says `failed` too. Only a record with status `done` and a
+`sha256` describes a complete file.
 """
 
 
@@ -140,9 +161,14 @@ class CampaignExportApi(ChorusAPIView):
             body = s.ExportSerializer(export, context={"request": request}).data
             return Response(body, status=status.HTTP_202_ACCEPTED)
         ext = svc.export_extension(export)
-        response = StreamingHttpResponse(
-            svc.export_stream(export=export), content_type=CONTENT_TYPES[ext]
-        )
+        try:
+            # Produces the first part of the file (all of a small one) now, so a failure
+            # is a JSON error answer, never a 200 with a short or corrupt body.
+            stream = svc.export_stream(export=export)
+        except Exception as exc:
+            log.exception("export %s failed", export.pk)
+            raise ExportFailed(export.pk) from exc
+        response = StreamingHttpResponse(stream, content_type=CONTENT_TYPES[ext])
         response["Content-Disposition"] = f'attachment; filename="{svc.export_filename(export)}"'
         response["X-Chorus-Export-Id"] = str(export.pk)
         return response

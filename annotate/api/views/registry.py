@@ -11,15 +11,17 @@ from typing import Any
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotate.api import serializers as s
-from annotate.api.base import ChorusAPIView, IdCursorPagination
+from annotate.api.base import ChorusAPIView, IdCursorPagination, IsAdmin, campaign_or_404
 from annotate.api.filters import PAGING_PARAMS, check_known
 from annotate.roles import is_admin
 from annotate.selectors.annotations import campaigns_visible_to
 from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
+from modelserve.services import UnknownEndpoints, campaign_pool_add
 
 CAMPAIGN_PARAM = OpenApiParameter("campaign", str, description="Campaign slug.")
 PAGE_PARAMS = [
@@ -93,3 +95,30 @@ class RewardModelVersionListApi(ChorusAPIView):
         return _paginate(
             self, request, _versions(request, RewardModelVersion), s.RewardModelVersionSerializer
         )
+
+
+class CampaignModelsApi(ChorusAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        request=s.CampaignModelsSerializer,
+        responses={200: s.ModelEndpointSerializer(many=True)},
+        tags=["models"],
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        """Add models to a campaign's generation pool (admins); answers the whole pool.
+
+        ``default`` adds that many endpoints over the packaged SmolLM2 (they differ in
+        temperature and system prompt); ``endpoints`` adds existing endpoints by id."""
+        campaign = campaign_or_404(request, slug)
+        data = s.CampaignModelsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            pool = campaign_pool_add(
+                campaign=campaign,
+                default=data.validated_data["default"],
+                endpoint_ids=data.validated_data["endpoints"],
+            )
+        except UnknownEndpoints as exc:
+            raise ValidationError({"endpoints": str(exc)}) from exc
+        return Response(s.ModelEndpointSerializer(pool, many=True).data)

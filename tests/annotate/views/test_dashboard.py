@@ -149,3 +149,20 @@ def test_campaign_without_labels_renders(client, campaign):
     text = page.content.decode()
     assert "No labels yet" in text and "No battles between different models yet" in text
     assert client.get(reverse("dashboard:cases", args=[campaign.slug])).status_code == 200
+
+
+def test_freshness_poll_reloads_the_page_when_new_figures_arrive(client, labelled):
+    """Nobody has to press a button: the htmx poll answers HX-Refresh once a snapshot
+    newer than the one on screen exists, and stays quiet while the page is current."""
+    client.force_login(UserFactory(is_staff=True))
+    url = reverse("dashboard:freshness", args=[labelled.slug])
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    waiting = client.get(url + "?shown=", **htmx)
+    assert waiting.status_code == 200 and "HX-Refresh" not in waiting.headers
+    snapshot = analytics_snapshot_compute(campaign_id=labelled.pk)
+    assert snapshot is not None
+    fresh = client.get(url + "?shown=", **htmx)
+    assert fresh.headers.get("HX-Refresh") == "true"
+    current = client.get(url + f"?shown={snapshot.pk}", **htmx)
+    assert "HX-Refresh" not in current.headers
+    assert "Up to date." in current.content.decode()

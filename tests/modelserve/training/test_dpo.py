@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -76,7 +77,8 @@ def test_dpo_raises_the_chosen_over_rejected_margin(tiny_policy_dir, monkeypatch
         ds,
         cfg,
         on_step=lambda s, t, m: steps.append((s, t)),
-        score_fn=lambda prompts, texts: [float(len(x)) for x in texts],
+        # A float32 array, as RewardScorer.score returns.
+        score_fn=lambda prompts, texts: np.array([len(x) for x in texts], dtype=np.float32),
     )
     after = mean_margin(res.model, tok, ds.train_pairs, cfg)
     assert after > before + 1.0, (before, after)
@@ -98,6 +100,8 @@ def test_dpo_raises_the_chosen_over_rejected_margin(tiny_policy_dir, monkeypatch
         "tokens_per_second",
     ):
         assert math.isfinite(m[key]), key
+    # Plain Python numbers, never numpy scalars: the refit stores them in JSON fields.
+    assert {type(v) for v in m.values()} <= {int, float}
     assert m["kl_to_reference"] > 0
     assert res.curves["train_loss"][-1][1] < res.curves["train_loss"][0][1]
 

@@ -1,0 +1,124 @@
+"""The acceptance run: one whole study, driven the way its users drive Chorus.
+
+Real processes throughout: ``manage.py runall`` (what ``make run`` starts: gunicorn, a
+Celery worker and Celery beat under one supervisor), the real SmolLM2, Chromium for the
+participants, the ``simulate`` driver for the crowd, HTTP for the admin and the
+researcher. Once on PostgreSQL + Redis, and a shorter run in embedded mode (SQLite +
+kombu's filesystem broker), which is what a newcomer's ``make run`` gets.
+
+Steps (each one's wall time goes to test-artifacts/e2e-timings-<mode>.json):
+1. the admin creates the campaigns over REST (five task types; live conversations with a
+   model pool, a demographic quota and a refit schedule) and imports HH-RLHF items;
+2. simulated annotators answer every task type over HTTP; participants in Chromium
+   hold live conversations with SmolLM2: rated, continued, finished;
+3. the dashboard shows the new labels within the debounce, nobody pressing a button;
+4. a researcher downloads every export shape in every format for every campaign;
+   datasets reads them, zips open, row counts match the database, TRL takes a step;
+5. beat starts a reward and a DPO refit; both are promoted; the next live reply in the
+   conversation campaign comes from the promoted policy;
+6. labels on the new policy's replies export with that policy version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import study
+from tests.e2e.browser import Participant, chromium
+from tests.e2e.harness import StudyServer, Timings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
+
+DEBOUNCE_S = 5.0  # CHORUS_ANALYTICS_DEBOUNCE_S given to the servers (harness)
+
+
+def _run_study(
+    mode: str, scale: study.Scale, tmp_path: Path, shared_data: Path, artifacts: Path
+) -> None:
+    timings = Timings(mode)
+    server = StudyServer(mode=mode, workdir=tmp_path)
+    shots = artifacts / f"e2e-{mode}"
+    try:
+        with timings.step("0 start (migrate, model, web+worker+beat)"):
+            server.start()
+        with timings.step("1 admin sets up the study over REST"):
+            people = study.admin_setup(server, scale, shared_data)
+        with timings.step("2a simulated annotators, every task type"):
+            study.simulate_crowd(server, scale)
+        with timings.step("3 dashboard refreshes by itself"):
+            lag = study.dashboard_catches_up(
+                server, people["admin"], slug=study.STUDY, debounce=DEBOUNCE_S
+            )
+            timings.steps["3 dashboard lag after last label (s)"] = round(lag, 1)
+
+        with chromium() as browser:
+            participants = [
+                Participant(browser, server.url, f"chat-{n}", shots)
+                for n in range(max(2, scale.conversations_before_refit))
+            ]
+            with timings.step("2b browser conversations before the refit"):
+                for n in range(scale.conversations_before_refit):
+                    who = participants[n]
+                    who.onboard(f"/c/{study.CHAT}/")
+                    seen = who.converse(
+                        study.CHAT,
+                        opening=("How do tides work?", "Give me a tip for learning French.")[n % 2],
+                        follow_up="Say it in one short sentence.",
+                        k=study.CONVERSATION_K,
+                    )
+                    timings.steps[f"2b conversation {n + 1} first text (s)"] = round(
+                        seen["first_text_s"] or -1, 1
+                    )
+                    timings.steps[f"2b conversation {n + 1} opening turn (s)"] = round(
+                        seen["opening_s"], 1
+                    )
+            study.assert_invariants(server)
+            chat_labels = server.db.value(
+                "SELECT count(*) FROM annotate_annotation a JOIN annotate_campaign c "
+                f"ON c.id = a.campaign_id WHERE c.slug = '{study.CHAT}'"
+            )
+            assert chat_labels == scale.conversations_before_refit * scale.labels_per_conversation
+
+            with timings.step("3b dashboard of the conversation campaign"):
+                study.dashboard_catches_up(
+                    server, people["admin"], slug=study.CHAT, debounce=DEBOUNCE_S
+                )
+            with timings.step("4 researcher exports every shape and format"):
+                exported = study.export_everything(server, scale, artifacts / f"e2e-{mode}-export")
+            with timings.step("5a beat refits reward model and DPO policy; promoted"):
+                promoted = study.wait_for_promotion(server, people["admin_api"], timeout=600)
+            with timings.step("5b the promoted policy answers the next conversation"):
+                who = participants[-1] if scale.conversations_before_refit < 2 else participants[0]
+                if scale.conversations_before_refit < 2:
+                    who.onboard(f"/c/{study.CHAT}/")
+                who.converse(
+                    study.CHAT,
+                    opening="What should I cook tonight?",
+                    follow_up="Something quicker, please.",
+                    k=study.CONVERSATION_K,
+                )
+                assert study.policy_answered(server, promoted["policy"]) >= 1
+            for who in participants:
+                who.close()
+        with timings.step("6 labels on the policy's replies export with its version"):
+            tagged = study.policy_labels_exported(
+                exported["api"], promoted["policy"], artifacts / f"e2e-{mode}-export"
+            )
+            assert tagged >= 1, "no exported label names the promoted policy"
+        study.assert_invariants(server)
+        server.assert_running()
+    finally:
+        timings.save(artifacts)
+        server.stop()
+        (artifacts / f"e2e-{mode}-runall.log").write_text(server.log_text()[-400_000:])
+
+
+def test_a_study_on_postgres_and_redis(tmp_path, shared_data, artifacts_dir):
+    _run_study("postgres", study.FULL, tmp_path, shared_data, artifacts_dir)
+
+
+def test_a_study_in_embedded_mode(tmp_path, shared_data, artifacts_dir):
+    """What a newcomer's ``make run`` gets: SQLite and the filesystem broker."""
+    _run_study("embedded", study.SHORT, tmp_path, shared_data, artifacts_dir)
