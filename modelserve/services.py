@@ -63,7 +63,8 @@ def endpoint_ensure_default(
     """Get or create ``count`` default local endpoints and add them to ``campaign``'s pool.
 
     Idempotent: names are unique, so calling it again (every ``make run``) changes nothing.
-    The model itself is converted from the packaged GGUF on a worker's first generation.
+    The model itself is converted from the packaged GGUF once, before workers start
+    (``manage.py prepare_models``, which ``runall`` runs; a file lock keeps it to one process).
     """
     endpoints = []
     for name, label, params in DEFAULT_ENDPOINTS[: max(1, min(count, len(DEFAULT_ENDPOINTS)))]:

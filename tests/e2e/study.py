@@ -59,7 +59,9 @@ SHORT = Scale(
     simulate_seconds=25,
     hh_items=4,
     per_type_items=1,
-    conversations_before_refit=1,
+    # Two opening prompts: the split by prompt then always holds one out, so the reward
+    # model has a validation accuracy for its gate (one prompt leaves none: gated).
+    conversations_before_refit=2,
     labels_per_conversation=6,
     trainable_per_conversation=5,
     max_new_tokens=16,

@@ -40,6 +40,8 @@ def child_env(**extra: str) -> dict[str, str]:
         PYTHONPATH=str(ROOT),
         CHORUS_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
+        # The fault tests generate with the fake backend: no SmolLM2 load per worker start.
+        CHORUS_WARM_MODELS="0",
     )
     env.update(extra)
     return env
