@@ -168,3 +168,48 @@ def _wait_for_replies(page: Any, n: int, started: float, timeout_s: float = 240)
             return first_text
         time.sleep(0.1)
     raise AssertionError(f"{n} replies not done in {timeout_s} s")
+
+
+def researcher_session(
+    browser: Any, base_url: str, *, username: str, password: str, campaign: str, shots: Path
+) -> dict[str, Any]:
+    """The researcher's web page, in Chromium: from the home page to /research/, a new
+    API token, one export downloaded from the form and one run in the background with
+    its progress bar. Returns the token and the two files' bytes."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.locator("form [type=submit]").first.click()
+    page.click("#research-link")
+    page.wait_for_url(re.compile(r"/research/"))
+    assert page.locator(f"#campaign-{campaign}").count() == 1
+    page.click("#token-rotate")
+    token = page.input_value("#api-token")
+    assert re.fullmatch(r"[0-9a-f]{40}", token), token
+
+    page.select_option("#id_campaign", campaign)
+    page.select_option("#id_shape", "trl-preference")
+    page.select_option("#id_format", "jsonl")
+    with page.expect_download() as download:
+        page.click("#export-submit")
+    direct = Path(download.value.path()).read_bytes()
+
+    page.select_option("#id_campaign", campaign)
+    page.select_option("#id_shape", "raw")
+    page.select_option("#id_format", "parquet")
+    page.check("#id_async")
+    page.click("#export-submit")
+    page.wait_for_url(re.compile(r"/research/#export-\d+"))
+    export_id = page.url.rsplit("#export-", 1)[1]
+    # The row polls itself (htmx) until the worker has written the file.
+    page.wait_for_selector(f'#export-{export_id}[data-status="done"]', timeout=120_000)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "research-page.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click(f"#export-{export_id}-download")
+    background = Path(download.value.path()).read_bytes()
+    context.close()
+    return {"token": token, "direct_jsonl": direct, "background_parquet": background}

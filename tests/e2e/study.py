@@ -357,10 +357,18 @@ def dashboard_catches_up(server: StudyServer, admin: WebUser, *, slug: str, debo
 
 
 # -- 4. the researcher downloads everything ----------------------------------------------
-def export_everything(server: StudyServer, scale: Scale, out: Path) -> dict[str, Any]:
-    researcher = WebUser(server.url)
-    researcher.login("researcher1", RESEARCHER_PASSWORD)
-    api = api_client(server.url, researcher.api_token())
+def export_everything(server: StudyServer, scale: Scale, out: Path, browser: Any) -> dict[str, Any]:
+    from tests.e2e.browser import researcher_session
+
+    web = researcher_session(
+        browser,
+        server.url,
+        username="researcher1",
+        password=RESEARCHER_PASSWORD,
+        campaign=STUDY,
+        shots=out,
+    )
+    api = api_client(server.url, web["token"])
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, Any] = {}
     for slug in (STUDY, CHAT):
@@ -392,10 +400,13 @@ def export_everything(server: StudyServer, scale: Scale, out: Path) -> dict[str,
             assert len(values) == 1, f"{slug} {shape}: formats disagree {values}"
     assert counts[f"{STUDY}/trl-preference/jsonl"] > 0
     assert counts[f"{CHAT}/trl-preference/jsonl"] > 0
+    # What the researcher page gave: the same rows as the API, in the foreground and
+    # from the background job (a Celery task on the "default" queue).
+    assert _rows(web["direct_jsonl"], "jsonl") == counts[f"{STUDY}/trl-preference/jsonl"]
+    assert _rows(web["background_parquet"], "parquet") == counts[f"{STUDY}/raw/parquet"]
     _load_with_datasets(out)
     if scale.trl_step:
         _dpo_trainer_step(out / f"{STUDY}-trl-preference.jsonl", out)
-    researcher.close()
     return {"api": api, "counts": counts}
 
 

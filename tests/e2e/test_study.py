@@ -12,7 +12,9 @@ Steps (each one's wall time goes to test-artifacts/e2e-timings-<mode>.json):
 2. simulated annotators answer every task type over HTTP; participants in Chromium
    hold live conversations with SmolLM2: rated, continued, finished;
 3. the dashboard shows the new labels within the debounce, nobody pressing a button;
-4. a researcher downloads every export shape in every format for every campaign;
+4. a researcher, on the research page in Chromium, makes a token and downloads one
+   export directly and one from a background job; then, with that token, every export
+   shape in every format for every campaign over the API;
    datasets reads them, zips open, row counts match the database, TRL takes a step;
 5. beat starts a reward and a DPO refit; both are promoted; the next live reply in the
    conversation campaign comes from the promoted policy;
@@ -86,7 +88,9 @@ def _run_study(
                     server, people["admin"], slug=study.CHAT, debounce=DEBOUNCE_S
                 )
             with timings.step("4 researcher exports every shape and format"):
-                exported = study.export_everything(server, scale, artifacts / f"e2e-{mode}-export")
+                exported = study.export_everything(
+                    server, scale, artifacts / f"e2e-{mode}-export", browser
+                )
             with timings.step("5a beat refits reward model and DPO policy; promoted"):
                 promoted = study.wait_for_promotion(server, people["admin_api"], timeout=600)
             with timings.step("5b the promoted policy answers the next conversation"):
