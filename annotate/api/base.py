@@ -28,6 +28,7 @@ from rest_framework.views import APIView, exception_handler, set_rollback
 
 from annotate.models import Campaign
 from annotate.roles import is_admin
+from annotate.security.client_ip import client_ip
 from annotate.selectors.annotations import campaigns_visible_to
 from annotate.services import errors as service_errors
 
@@ -36,7 +37,20 @@ API_PREFIX = "/api/"
 SERVER_ERROR = "A server error occurred."
 
 
-class TokenRateThrottle(UserRateThrottle):
+class _ClientIpIdent:
+    """Anonymous callers are counted by annotate.security.client_ip, not DRF's own
+    reading of X-Forwarded-For (NUM_PROXIES), so the API and the login lockout agree
+    on who the client is and a spoofed header gets nobody a fresh bucket."""
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request)
+
+
+class ClientAnonRateThrottle(_ClientIpIdent, AnonRateThrottle):
+    """Per client address for anonymous calls. Rate: DEFAULT_THROTTLE_RATES["anon"]."""
+
+
+class TokenRateThrottle(_ClientIpIdent, UserRateThrottle):
     """Per token when the request carries one (each token its own bucket), else per user.
 
     Rate: REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["user"] (env CHORUS_API_THROTTLE).
@@ -84,7 +98,7 @@ class IdCursorPagination(CursorPagination):
 
 
 class ChorusAPIView(APIView):
-    throttle_classes = [TokenRateThrottle, AnonRateThrottle]
+    throttle_classes = [TokenRateThrottle, ClientAnonRateThrottle]
     # Set on list views; drf-spectacular reads it to document the paginated envelope.
     pagination_class: Any = IdCursorPagination
 
