@@ -41,6 +41,7 @@ from annotate.services import campaign_set_status, guideline_publish, item_retir
 from annotate.services.grants import (
     CAMPAIGN_EDITABLE,
     campaign_grant_create,
+    campaign_grant_refusal,
     campaign_grant_revoke,
     campaign_update,
 )
@@ -107,10 +108,21 @@ class GrantInline(admin.TabularInline):
         return super().get_queryset(request).select_related("user", "granted_by")
 
 
+class NewGrantForm(forms.ModelForm):
+    def clean_user(self) -> Any:
+        # The service's own rule, checked here so the admin shows it beside the field.
+        user = self.cleaned_data.get("user")
+        refusal = campaign_grant_refusal(user=user) if user is not None else None
+        if refusal is not None:
+            raise ValidationError(refusal)
+        return user
+
+
 class NewGrantInline(admin.TabularInline):
     """Empty rows: saving one grants the user through campaign_grant_create."""
 
     model = CampaignGrant
+    form = NewGrantForm
     fields = ("user",)
     raw_id_fields = ("user",)
     extra = 1
@@ -199,11 +211,10 @@ class CampaignAdmin(admin.ModelAdmin):
                     campaign_grant_revoke(grant=inline_form.instance)
                     formset.deleted_objects.append(inline_form.instance)
             elif inline_form.instance.pk is None and data.get("user"):
-                formset.new_objects.append(
-                    campaign_grant_create(
-                        campaign=campaign, user=data["user"], granted_by=request.user
-                    )
+                grant, _ = campaign_grant_create(
+                    campaign=campaign, user=data["user"], granted_by=request.user
                 )
+                formset.new_objects.append(grant)
 
     def _set_status(self, request: HttpRequest, queryset: QuerySet[Campaign], status: str) -> None:
         for campaign in queryset:

@@ -23,6 +23,7 @@ class AnnotateConfig(AppConfig):
         from django.apps import apps
         from django.db.models.signals import post_migrate
 
+        from annotate.security import checks as _security_checks  # noqa: F401
         from annotate.security.signals import connect
 
         if apps.is_installed("django.contrib.admin"):

@@ -139,6 +139,11 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cook
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Reverse proxies whose X-Forwarded-For is believed (CIDRs); the client address of the
+# login lockout, API throttling and audit log comes from it (annotate.security.client_ip).
+# Empty: REMOTE_ADDR is the client. Behind a proxy (CHORUS_HTTPS=1) it must be set, or
+# every client counts as the proxy's one address.
+CHORUS_TRUSTED_PROXIES = env_list("CHORUS_TRUSTED_PROXIES")
 if env_bool("CHORUS_HTTPS", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -23,11 +23,13 @@ from rest_framework import exceptions, permissions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView, exception_handler, set_rollback
 
 from annotate.models import Campaign
 from annotate.roles import is_admin
+from annotate.security.client_ip import client_ip
 from annotate.selectors.annotations import campaigns_visible_to
 from annotate.services import errors as service_errors
 
@@ -36,17 +38,39 @@ API_PREFIX = "/api/"
 SERVER_ERROR = "A server error occurred."
 
 
-class TokenRateThrottle(UserRateThrottle):
-    """Per token when the request carries one (each token its own bucket), else per user.
+class _ChorusThrottle:
+    """What every API throttle shares.
+
+    Callers without a user are counted by annotate.security.client_ip, not DRF's own
+    reading of X-Forwarded-For (NUM_PROXIES), so the API and the login lockout agree on
+    who the client is and a spoofed header gets nobody a fresh bucket. The rate is read
+    from the settings when the throttle is made (once per request), not from DRF's
+    import-time copy, so a changed REST_FRAMEWORK (override_settings) takes effect.
+    """
+
+    scope: str | None
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request)
+
+    def get_rate(self) -> str | None:
+        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
+        if self.scope not in rates:  # as DRF does: a typo must not switch throttling off
+            raise ImproperlyConfigured(f"No DEFAULT_THROTTLE_RATES for scope {self.scope!r}.")
+        rate = rates[self.scope]
+        return None if rate is None else str(rate)
+
+
+class ClientAnonRateThrottle(_ChorusThrottle, AnonRateThrottle):
+    """Per client address for anonymous calls. Rate: DEFAULT_THROTTLE_RATES["anon"]."""
+
+
+class PerUserRateThrottle(_ChorusThrottle, UserRateThrottle):
+    """Per user id, whichever credential the call carries: every token and session of a
+    user share one bucket, so rotating the token (or holding several) resets nothing.
 
     Rate: REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["user"] (env CHORUS_API_THROTTLE).
     """
-
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        key = getattr(request.auth, "key", None)
-        if key:
-            return self.cache_format % {"scope": self.scope, "ident": f"token-{key[:12]}"}
-        return super().get_cache_key(request, view)
 
 
 class IsAdmin(permissions.BasePermission):
@@ -84,7 +108,7 @@ class IdCursorPagination(CursorPagination):
 
 
 class ChorusAPIView(APIView):
-    throttle_classes = [TokenRateThrottle, AnonRateThrottle]
+    throttle_classes = [PerUserRateThrottle, ClientAnonRateThrottle]
     # Set on list views; drf-spectacular reads it to document the paginated envelope.
     pagination_class: Any = IdCursorPagination
 

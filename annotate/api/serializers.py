@@ -344,6 +344,17 @@ class RewardModelVersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class GrantCreateSerializer(serializers.Serializer):
+    """Input of grant-create. A plain Serializer on purpose: a ModelSerializer derives a
+    UniqueTogetherValidator from the (campaign, user) constraint and answers a repeated
+    grant 400 before the idempotent service is reached."""
+
+    campaign = serializers.SlugRelatedField(slug_field="slug", queryset=Campaign.objects.all())
+    user = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all()
+    )
+
+
 class GrantSerializer(serializers.ModelSerializer):
     campaign = serializers.SlugRelatedField(slug_field="slug", queryset=Campaign.objects.all())
     user = serializers.SlugRelatedField(

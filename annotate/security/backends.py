@@ -16,7 +16,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from .lockout import client_ip, login_locked_until
+from .client_ip import client_ip
+from .lockout import login_locked_until
 
 
 class ThrottledModelBackend(ModelBackend):

@@ -9,7 +9,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
-from .lockout import client_ip, login_locked_until
+from .client_ip import client_ip
+from .lockout import login_locked_until
 
 
 def lockout_message(minutes: int) -> str:

@@ -10,6 +10,7 @@ username's counter, not the address's.
 
 Counts live in PostgreSQL (``LoginThrottle``; row lock per key), shared by every web
 process. Usernames are case-folded for counting, so "Alice" and "alice" share a budget.
+The address is ``annotate.security.client_ip.client_ip`` (proxy-aware, not spoofable).
 """
 
 from __future__ import annotations
@@ -110,15 +111,3 @@ def login_success_record(*, username: str | None) -> None:
     now = timezone.now()
     for key, _ in _keys(username, None):
         LoginThrottle.objects.filter(key=key).exclude(locked_until__gt=now).delete()
-
-
-def client_ip(request: object) -> str | None:
-    """The peer address (REMOTE_ADDR).
-
-    X-Forwarded-For is deliberately not read: any client can write it, so counting by it
-    would let an attacker pick a fresh address per guess. Behind a reverse proxy, have
-    the proxy layer set REMOTE_ADDR (e.g. a WSGI middleware trusted for that proxy only).
-    """
-    meta = getattr(request, "META", None) or {}
-    value = meta.get("REMOTE_ADDR") or None
-    return str(value)[:64] if value else None

@@ -20,7 +20,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 
 from annotate.services.audit import audit_record
 
-from .lockout import client_ip, login_failure_record, login_success_record
+from .client_ip import client_ip
+from .lockout import login_failure_record, login_success_record
 
 # django.contrib.admin.models ADDITION, CHANGE, DELETION (not imported: the admin app is
 # optional, and importing its models without it installed is an error).
@@ -32,7 +33,7 @@ def on_login_failed(
     sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any
 ) -> None:
     username = credentials.get("username")
-    ip = client_ip(request)
+    ip = client_ip(request) or None
     for key in login_failure_record(username=username, ip=ip):
         audit_record(action="auth.lockout", target=key, details={"username": username}, ip=ip)
 

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import models
 
 from annotate.models import AuditEvent
+from annotate.security.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def audit_record(
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     if ip is None and request is not None:
-        ip = request.META.get("REMOTE_ADDR") or None
+        ip = client_ip(request) or None
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     target_type = target_id = target_repr = ""

@@ -23,3 +23,7 @@ class LeaseExpired(ServiceError):
 
 class AlreadyFinished(ServiceError):
     """The assignment was skipped (or otherwise closed) and takes no answer."""
+
+
+class NotAResearcher(ServiceError):
+    """A grant for a user outside the researcher group (they could never use it)."""

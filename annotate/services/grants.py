@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 
 from annotate.exports.privacy import PrivacyConfigError, privacy_settings
 from annotate.models import Campaign, CampaignGrant
+from annotate.roles import RESEARCHER_GROUP, is_researcher
+from annotate.services.errors import NotAResearcher
 
 # Fields an admin may change on an existing campaign (slug and status have their own paths).
 CAMPAIGN_EDITABLE = (
@@ -25,16 +27,39 @@ CAMPAIGN_EDITABLE = (
 )
 
 
-def campaign_grant_create(*, campaign: Campaign, user: Any, granted_by: Any) -> CampaignGrant:
-    """Grant ``user`` read access to ``campaign``. Idempotent: returns the existing grant."""
+def campaign_grant_refusal(*, user: Any) -> str | None:
+    """Why ``user`` cannot be granted a campaign (None: they can).
+
+    Only researchers read granted campaigns (annotate.selectors.annotations
+    .campaigns_visible_to), so a grant to anyone else would be silently useless.
+    """
+    if is_researcher(user):
+        return None
+    return (
+        f"{user.get_username()} is not a researcher: add the user to the "
+        f"{RESEARCHER_GROUP!r} group (admin: Users, then the user's Groups) and grant again."
+    )
+
+
+def campaign_grant_create(
+    *, campaign: Campaign, user: Any, granted_by: Any
+) -> tuple[CampaignGrant, bool]:
+    """Grant ``user`` read access to ``campaign``: (grant, created).
+
+    Idempotent: an existing grant is returned as it is (created False; its granted_by
+    stays whoever granted first). Raises NotAResearcher for a user outside the
+    researcher group.
+    """
+    refusal = campaign_grant_refusal(user=user)
+    if refusal is not None:
+        raise NotAResearcher(refusal)
     try:
         with transaction.atomic():
-            grant, _ = CampaignGrant.objects.get_or_create(
+            return CampaignGrant.objects.get_or_create(
                 campaign=campaign, user=user, defaults={"granted_by": granted_by}
             )
     except IntegrityError:  # two admins granting at once: the other one won
-        grant = CampaignGrant.objects.get(campaign=campaign, user=user)
-    return grant
+        return CampaignGrant.objects.get(campaign=campaign, user=user), False
 
 
 def campaign_grant_revoke(*, grant: CampaignGrant) -> None:

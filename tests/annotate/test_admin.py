@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -30,6 +30,7 @@ from annotate.models import (
     Response,
     Turn,
 )
+from annotate.roles import RESEARCHER_GROUP
 from tests.factories import (
     AnnotatorFactory,
     AssignmentFactory,
@@ -239,6 +240,7 @@ def test_campaign_edit_publishes_guidelines_and_grants_through_services(admin_cl
     campaign = cast(Campaign, CampaignFactory(name="Old name"))
     GuidelineFactory(campaign=campaign, text="First rules.")
     researcher = cast(User, UserFactory(username="res"))
+    researcher.groups.add(Group.objects.get_or_create(name=RESEARCHER_GROUP)[0])
     page = admin_client.get(url("campaign", "change", campaign.pk))
     form_fields = set(page.context["adminform"].form.fields)
     assert "slug" not in form_fields and "status" not in form_fields
@@ -268,6 +270,17 @@ def test_campaign_edit_publishes_guidelines_and_grants_through_services(admin_cl
     page = admin_client.get(url("campaign", "change", campaign.pk))
     data = post_data(page, **{"grants-0-DELETE": "on"})
     assert admin_client.post(url("campaign", "change", campaign.pk), data).status_code == 302
+    assert not CampaignGrant.objects.filter(campaign=campaign).exists()
+
+
+def test_granting_a_non_researcher_in_the_admin_is_a_form_error(admin_client):
+    campaign = cast(Campaign, CampaignFactory())
+    outsider = cast(User, UserFactory(username="outsider"))
+    page = admin_client.get(url("campaign", "change", campaign.pk))
+    data = post_data(page, **{"grants-2-0-user": str(outsider.pk)})
+    response = admin_client.post(url("campaign", "change", campaign.pk), data)
+    assert response.status_code == 200  # the form again, with the reason
+    assert "add the user to the" in response.content.decode()
     assert not CampaignGrant.objects.filter(campaign=campaign).exists()
 
 

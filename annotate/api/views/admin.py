@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,17 +41,31 @@ class GrantListApi(ChorusAPIView):
 class GrantCreateApi(ChorusAPIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=s.GrantSerializer, responses={201: s.GrantSerializer}, tags=["grants"])
+    @extend_schema(
+        request=s.GrantCreateSerializer,
+        responses={
+            201: OpenApiResponse(s.GrantSerializer, description="Granted."),
+            200: OpenApiResponse(
+                s.GrantSerializer, description="Already granted: the existing grant, unchanged."
+            ),
+            (400, "application/json"): OpenApiResponse(
+                description="Unknown campaign or user, or the user is not a researcher "
+                '(the detail says so: add the user to the "researcher" group first).'
+            ),
+        },
+        tags=["grants"],
+    )
     def post(self, request: Request) -> Response:
-        """Grant a researcher read access to a campaign (idempotent)."""
-        data = s.GrantSerializer(data=request.data)
+        """Grant a researcher read access to a campaign (idempotent: repeating it is 200)."""
+        data = s.GrantCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        grant = campaign_grant_create(
+        grant, created = campaign_grant_create(
             campaign=data.validated_data["campaign"],
             user=data.validated_data["user"],
             granted_by=request.user,
         )
-        return Response(s.GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(s.GrantSerializer(grant).data, status=code)
 
 
 class GrantRevokeApi(ChorusAPIView):

@@ -209,13 +209,12 @@ def test_session_auth_works_for_the_browser(world, extra):
     assert response.status_code == 403
 
 
-def test_throttling_is_per_token(world, monkeypatch):
+def test_throttling_is_per_user(world, settings):
     from django.core.cache import cache
 
-    from annotate.api.base import TokenRateThrottle
-
     cache.clear()
-    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"user": "3/hour"})
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "3/hour"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     res_a, res_b = _client(world, "res_a"), _client(world, "res_b")
     codes = [res_a.get("/api/v1/campaigns/").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]

@@ -15,7 +15,7 @@ def _check_deploy(extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "CHORUS_HTTPS", "CHORUS_HSTS"))
+        if not k.startswith(("DJANGO_", "CHORUS_HTTPS", "CHORUS_HSTS", "CHORUS_TRUSTED_PROXIES"))
     }
     env.update(extra_env)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
@@ -36,11 +36,29 @@ def test_production_environment_passes_check_deploy():
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
             "DJANGO_DEBUG": "0",
             "DJANGO_ALLOWED_HOSTS": "chorus.example.org",
+            "CHORUS_TRUSTED_PROXIES": "10.0.0.0/8",
         }
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "no issues" in output, output
+
+
+def test_https_without_trusted_proxies_is_flagged():
+    """CHORUS_HTTPS means a proxy in front; without CHORUS_TRUSTED_PROXIES all clients
+    would share its address (lockouts, rate limits)."""
+    production = {
+        "CHORUS_HTTPS": "1",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "chorus.example.org",
+    }
+    result = _check_deploy(production)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "chorus.W001" in output, output
+    result = _check_deploy({**production, "CHORUS_TRUSTED_PROXIES": "10.0.0.0/33"})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "chorus.E001" in output, output
 
 
 def test_development_defaults_are_flagged():

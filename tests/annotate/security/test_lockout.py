@@ -115,3 +115,44 @@ def test_username_case_shares_one_budget():
     for name in ("casey", "Casey", "CASEY", "cAsey", "caseY"):
         _login(Client(), name, "wrong")
     assert login_locked_until(username="casey", ip=None) is not None
+
+
+@pytest.mark.django_db
+@override_settings(CHORUS_LOGIN_IP_MAX_FAILURES=3)
+def test_a_spoofed_forwarded_header_from_an_untrusted_client_is_ignored():
+    """No trusted proxy: X-Forwarded-For is the client's own words; its peer address counts."""
+    for n in range(3):
+        Client().post(
+            reverse("login"),
+            {"username": f"nobody{n}", "password": "x"},
+            REMOTE_ADDR="203.0.113.7",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",  # a fresh address per guess
+        )
+    assert login_locked_until(username=None, ip="203.0.113.7") is not None
+    assert not LoginThrottle.objects.filter(key__startswith="ip:198.51.100.").exists()
+
+
+@pytest.mark.django_db
+@override_settings(CHORUS_TRUSTED_PROXIES=["10.0.0.0/8"], CHORUS_LOGIN_IP_MAX_FAILURES=30)
+def test_behind_a_trusted_proxy_clients_are_counted_apart():
+    """30 failures from one client behind the proxy do not lock out another one."""
+
+    def via_proxy(client, username, password, forwarded):
+        return client.post(
+            reverse("login"),
+            {"username": username, "password": password},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"{forwarded}, 10.1.1.1",  # two proxies in the chain
+        )
+
+    for n in range(30):
+        via_proxy(Client(), f"sprayed{n}", "wrong", "198.51.100.1")
+    assert login_locked_until(username=None, ip="198.51.100.1") is not None
+    assert login_locked_until(username=None, ip="10.0.0.2") is None
+    user = UserFactory()
+    refused = Client()
+    via_proxy(refused, user.username, PASSWORD, "198.51.100.1")
+    assert not _logged_in(refused)
+    other = Client()
+    via_proxy(other, user.username, PASSWORD, "198.51.100.2")
+    assert _logged_in(other)
