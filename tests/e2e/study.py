@@ -174,9 +174,10 @@ def admin_setup(server: StudyServer, scale: Scale, shared_data: Path) -> dict[st
 
     researcher = _researcher_via_admin_site(server, admin)
     for slug in (STUDY, CHAT):
-        expect_json(
-            api.post("/grants/create/", json={"campaign": slug, "user": researcher}), (200, 201)
-        )
+        grant = {"campaign": slug, "user": researcher}
+        first = expect_json(api.post("/grants/create/", json=grant), 201)
+        # Idempotent: a repeated grant answers 200 with the same grant.
+        assert expect_json(api.post("/grants/create/", json=grant), 200)["id"] == first["id"]
     items = server.db.value(
         "SELECT count(*) FROM annotate_item i JOIN annotate_campaign c ON c.id = i.campaign_id "
         f"WHERE c.slug = '{STUDY}'"
