@@ -18,7 +18,7 @@ from tests.factories import CampaignFactory, ModelEndpointFactory, PromptFactory
 pytestmark = pytest.mark.django_db
 
 
-def _turn(campaign, endpoints, k=4):
+def _turn(campaign, endpoints, k=4, task_type="ranking"):
     prompt = PromptFactory(campaign=campaign)
     plan = candidate_plan(
         campaign=campaign, endpoints=endpoints, k=k, strategies=["endpoints", "temperatures"]
@@ -28,7 +28,7 @@ def _turn(campaign, endpoints, k=4):
         prompt=prompt,
         plan=plan,
         purpose=GenerationPurpose.POOL,
-        task_type="ranking",
+        task_type=task_type,
     )
 
 
@@ -125,3 +125,58 @@ def test_requeue_sweep_sends_a_turn_as_one_batch(fake_backends, monkeypatch):
     assert generation_requeue_stalled() == 4
     assert sent == [sorted(r.pk for r in requests)]
     assert generation_groups(request_ids=[]) == []
+
+
+def test_text_is_stored_while_it_streams_and_finish_reason_after(fake_backends, monkeypatch):
+    from modelserve.backends import GenerationResult
+    from modelserve.backends.fake import FakeBackend
+
+    seen: list[str] = []
+
+    def streaming(self, messages, params, on_text=None):
+        on_text("Hel")  # the first piece is written at once, not after 100 ms
+        seen.append(GenerationRequest.objects.get(pk=req.pk).partial_text)
+        on_text("lo")
+        return GenerationResult(text="Hello", n_tokens=2, finish_reason="length")
+
+    campaign = CampaignFactory(config={"generation_params": {"max_new_tokens": 2}})
+    (req,) = _turn(campaign, [ModelEndpointFactory(pool=[campaign])], k=1, task_type="rating")
+    assert req.params["max_new_tokens"] == 2  # the campaign's budget reaches the row
+    monkeypatch.setattr(FakeBackend, "generate", streaming)
+    generate_batch.apply(args=[[req.pk]]).get()
+    req.refresh_from_db()
+    assert seen == ["Hel"]
+    assert req.partial_text == "Hello" and req.finish_reason == "length"
+    assert req.response.metadata["finish_reason"] == "length"
+
+
+def test_a_prompt_longer_than_the_context_is_cut_with_a_notice(tiny_model_dir):
+    """The tiny model has a 512-token context: the oldest turns go, the reply still comes."""
+    campaign = CampaignFactory()
+    endpoint = ModelEndpointFactory(
+        backend="local", model=str(tiny_model_dir), params={"max_new_tokens": 4}, pool=[campaign]
+    )
+    prompt = PromptFactory(campaign=campaign)
+    prompt.messages = [
+        {"role": "user", "content": "old turn " * 200},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "and now?"},
+    ]
+    prompt.save()
+    plan = candidate_plan(campaign=campaign, endpoints=[endpoint], k=1)
+    (req,) = generation_requests_create(
+        campaign=campaign, prompt=prompt, plan=plan, purpose=GenerationPurpose.LIVE
+    )
+    generate_batch.apply(args=[[req.pk]]).get()
+    req.refresh_from_db()
+    assert req.status == GenerationStatus.DONE
+    assert "left out" in req.notice and req.response.metadata["notice"] == req.notice
+
+
+def test_soft_stop_only_at_a_sentence_end_past_80_percent():
+    from modelserve.backends.base import soft_stop_at
+
+    assert not soft_stop_at("One sentence.", 50, 100)
+    assert soft_stop_at("One sentence.", 80, 100)
+    assert not soft_stop_at("One sentence and more", 90, 100)
+    assert soft_stop_at("Done!\n", 85, 100)
