@@ -76,10 +76,14 @@ def _claim(request_ids: Sequence[int], max_attempts: int, out: BatchOutcome) -> 
     return claimed
 
 
-def _writer(req: GenerationRequest) -> Any:
-    """An ``on_text`` that stores the candidate's text so far, at most every 100 ms."""
+def _writer(req: GenerationRequest) -> tuple[Any, Any]:
+    """(on_text, on_end): store the candidate's text so far at most every 100 ms, and
+    all of it the moment that candidate ends (others in the batch may still run)."""
     parts: list[str] = []
     last = [0.0]
+
+    def on_end(text: str) -> None:
+        GenerationRequest.objects.filter(pk=req.pk, response__isnull=True).update(partial_text=text)
 
     def on_text(piece: str) -> None:
         parts.append(piece)
@@ -90,7 +94,7 @@ def _writer(req: GenerationRequest) -> Any:
                 partial_text="".join(parts)
             )
 
-    return on_text
+    return on_text, on_end
 
 
 def _params(req: GenerationRequest) -> SamplingParams:
@@ -149,7 +153,7 @@ def generation_run_batch(
             backend = backend_get(
                 backend=backend_name, model=model, base_url=base_url, api_key_env=key_env
             )
-            rows = [BatchRow(r.prompt.messages, p, on_text=_writer(r)) for r, p in members]
+            rows = [BatchRow(r.prompt.messages, p, *_writer(r)) for r, p in members]
             results: list[Any] = backend.generate_batch(rows)
         except BackendError as exc:  # the whole call failed (a bad folder, a dead server)
             results = [exc] * len(members)

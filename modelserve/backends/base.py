@@ -127,6 +127,9 @@ class BatchRow:
     messages: Sequence[Message]
     params: SamplingParams
     on_text: OnText | None = None
+    # Called with the row's whole text as soon as that row ends, while others may still
+    # be generating (so a short reply is complete on the page before the batch is).
+    on_end: OnText | None = None
 
 
 # Per row: the result, or the error that candidate alone failed with.

@@ -184,19 +184,26 @@ class _Row:
         )
         self.finish = ""
         self.n_new = 0
+        self._on_end = row.on_end
+
+    def _end(self, reason: str) -> None:
+        self.finish = reason
+        self.decoder.flush(final=True)
+        if self._on_end is not None:
+            self._on_end(self.decoder.emitted)
 
     def take(self, token: int, eos: set[int], now: float) -> None:
         """Record one sampled token and decide whether this row is finished."""
         if token in eos:
-            self.finish = "stop"
+            self._end("stop")
             return
         self.n_new += 1
         self.decoder.add(token)
         p = self.params
         if self.decoder.stopped or soft_stop_at(self.decoder.emitted, self.n_new, p.max_new_tokens):
-            self.finish = "stop"
+            self._end("stop")
         elif self.n_new >= p.max_new_tokens or now - self.timer.started > p.timeout_s:
-            self.finish = "length"
+            self._end("length")
 
 
 class LocalBackend:

@@ -107,3 +107,19 @@ def test_budget_reached_is_length_and_a_long_prompt_is_cut_from_the_left(tiny_mo
     cut = backend.generate(huge, SamplingParams(max_new_tokens=3, temperature=0))
     assert cut.text and "left out" in cut.notice and "512" in cut.notice
     assert "left out" not in result.notice
+
+
+def test_a_row_that_ends_early_reports_its_whole_text_at_once(tiny_model_dir):
+    from modelserve.backends import BatchRow
+
+    backend = backend_get(backend="local", model=str(tiny_model_dir))
+    ended: list[tuple[int, str]] = []
+    rows = [
+        BatchRow(CHAT, SamplingParams(max_new_tokens=n, temperature=0), on_end=None)
+        for n in (2, 10)
+    ]
+    for n, row in enumerate(rows):
+        row.on_end = lambda text, n=n: ended.append((n, text))
+    results = backend.generate_batch(rows)
+    assert [n for n, _ in ended] == [0, 1]  # the short row ended first, mid-batch
+    assert [text for _, text in ended] == [r.text for r in results]
