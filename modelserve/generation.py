@@ -124,15 +124,16 @@ def generation_requests_create(
 
 
 def generation_groups(*, request_ids: Sequence[int]) -> list[list[int]]:
-    """The ids split by set of weights (endpoint backend, model, URL), order kept.
+    """The ids split by turn and set of weights (endpoint backend, model, URL), in order.
 
     Each group is one ``generate_batch`` task: the K candidates of a turn on the same
     model are one batched call even when their temperatures or system prompts differ.
+    Different turns stay apart, so the requeue sweep never builds one giant batch.
     """
     keys = {
         pk: key
         for pk, *key in GenerationRequest.objects.filter(pk__in=list(request_ids)).values_list(
-            "pk", "endpoint__backend", "endpoint__model", "endpoint__base_url"
+            "pk", "batch", "endpoint__backend", "endpoint__model", "endpoint__base_url"
         )
     }
     groups: dict[tuple[Any, ...], list[int]] = {}

@@ -115,6 +115,7 @@ def test_requeue_sweep_sends_a_turn_as_one_batch(fake_backends, monkeypatch):
     campaign = CampaignFactory()
     endpoint = ModelEndpointFactory(pool=[campaign])
     requests = _turn(campaign, [endpoint], k=4)
+    other_turn = _turn(campaign, [endpoint], k=2)
     GenerationRequest.objects.update(
         celery_task_id="", created_at=timezone.now() - timedelta(minutes=5)
     )
@@ -122,8 +123,8 @@ def test_requeue_sweep_sends_a_turn_as_one_batch(fake_backends, monkeypatch):
     monkeypatch.setattr(
         "modelserve.recovery.enqueue", lambda task, ids: sent.append(list(ids)) or "t"
     )
-    assert generation_requeue_stalled() == 4
-    assert sent == [sorted(r.pk for r in requests)]
+    assert generation_requeue_stalled() == 6
+    assert sent == [sorted(r.pk for r in requests), sorted(r.pk for r in other_turn)]
     assert generation_groups(request_ids=[]) == []
 
 
