@@ -172,6 +172,12 @@ def eos_ids(model: Any, tokenizer: Any) -> set[int]:
     return ids
 
 
+def _cache_of(out: Any) -> Any:
+    """The KV cache of a forward output (``cache`` in transformers 5, else the old name)."""
+    fields = getattr(out, "__dataclass_fields__", {})
+    return out.cache if "cache" in fields else out.past_key_values
+
+
 class _Row:
     def __init__(self, tokenizer: Any, row: BatchRow, seed_fallback: int):
         import torch
@@ -287,7 +293,7 @@ class LocalBackend:
         out = model(
             input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True
         )
-        past = out.past_key_values
+        past = _cache_of(out)
         # transformers 5 renamed the argument (``past_key_values`` still works, deprecated).
         cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else None
         cache_arg = cache_arg or "past_key_values"
@@ -318,4 +324,4 @@ class LocalBackend:
                 use_cache=True,
                 **{cache_arg: past},
             )
-            past = out.past_key_values
+            past = _cache_of(out)
