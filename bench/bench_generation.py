@@ -13,7 +13,8 @@ Figures per engine (SmolLM2-135M-Instruct, local backend, sampling at temperatur
 - turn_k4_s: a turn of four 128-token replies until all four complete, p50 over
   BENCH_GEN_REPS (default 2) turns; tokens_per_s_batch4 from the same turns.
 - turn_k4_mixed_s: the same turn with four different temperatures (CTranslate2 takes one
-  temperature per batch, so it runs one batch per temperature; transformers one batch).
+  temperature per batch, so it runs one batch per temperature, side by side;
+  transformers one batch with per-row sampling).
 - tokens_per_s_batch1: one 128-token reply, p50 over BENCH_GEN_REPS.
 - queue_ttft_ms: prompt committed -> first text stored for the page to show, through
   Celery on a warm worker (p50 of 3 single turns).
