@@ -1,23 +1,33 @@
-"""Generation benchmark: SmolLM2 speed, generation-queue throughput, pool wait.
+"""Generation benchmark: transformers and CTranslate2 side by side on the same prompts.
 
-Prints plain-text figures and exits 0. Runs against the PostgreSQL server and Redis of
-DATABASE_URL / CELERY_BROKER_URL (as ``make bench`` sets them) but in its OWN database
-(``<name>_bench_gen``, created and migrated on first use) and its own Redis db
-(BENCH_GEN_REDIS_DB, default 13), so it never touches anyone's data. Celery workers are
-real ``celery worker`` subprocesses consuming the "generate" queue.
+Prints plain-text figures and, with ``--json PATH``, writes
+``{"transformers": {...}, "ctranslate2": {...}}``. Runs against the PostgreSQL server and
+Redis of DATABASE_URL / CELERY_BROKER_URL but in its OWN database (``<name>_bench_gen``,
+created and migrated on first use) and its own Redis db (BENCH_GEN_REDIS_DB, default 13),
+so it never touches anyone's data. Workers are real ``celery worker`` subprocesses
+consuming the "generate" queue, two pool processes with one thread each.
 
-Figures:
-1. default model (SmolLM2-135M-Instruct, local backend, this machine): time to first
-   token and decode tokens/s (median of three prompts, up to 48 new tokens).
-2. generation queue throughput with one worker process (all cores) and two worker
-   processes (one core each): responses/s and generated tokens/s.
-3. the wait for the next pre-generated item once the pool is warm (assignment_next).
-BENCH_GEN_ONLY=model stops after the first group; BENCH_GEN_REQUESTS sets the queue size.
+Figures per engine (SmolLM2-135M-Instruct, local backend, sampling at temperature 0.7):
+- ttft_ms: time to the first token of a 4-candidate turn (one batched call), p50 over
+  BENCH_GEN_TTFT_TURNS (default 10) warm turns, in process.
+- turn_k4_s: a turn of four 128-token replies until all four complete, p50 over
+  BENCH_GEN_REPS (default 2) turns; tokens_per_s_batch4 from the same turns.
+- turn_k4_mixed_s: the same turn with four different temperatures (CTranslate2 takes one
+  temperature per batch, so it runs one batch per temperature, side by side;
+  transformers one batch with per-row sampling).
+- tokens_per_s_batch1: one 128-token reply, p50 over BENCH_GEN_REPS.
+- queue_ttft_ms: prompt committed -> first text stored for the page to show, through
+  Celery on a warm worker (p50 of 3 single turns).
+- concurrent_turns_per_min: 10 annotators start a 4-candidate turn at once (64 new
+  tokens each, to keep the run short), 2 worker processes; peak_rss_mb per worker process.
+Replies stop at EOS, so a "128-token" reply may be shorter; tokens/s counts real tokens.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import os
 import signal
 import statistics
@@ -31,18 +41,21 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-N_QUEUE = int(os.environ.get("BENCH_GEN_REQUESTS", "6"))
-QUEUE_TOKENS = 32
-POOL = 4  # pairwise items in the warm pool (2 generations each)
+ENGINES = ("transformers", "ctranslate2")
+REPS = int(os.environ.get("BENCH_GEN_REPS", "2"))
+TTFT_TURNS = int(os.environ.get("BENCH_GEN_TTFT_TURNS", "10"))
+N_ANNOTATORS = 10
+LONG = 128
+CONCURRENT_TOKENS = 64
 PROMPTS = [
-    "Explain why the sky is blue in two sentences.",
+    "Write a detailed story about a lighthouse keeper who finds a message in a bottle.",
+    "Explain in detail how a bicycle works, part by part.",
+    "Describe a day in the life of a medieval baker, with many details.",
+    "Give a long, step-by-step guide to planting a vegetable garden.",
+    "Explain why the sky is blue.",
     "Give me three tips for learning a new language.",
-    "What is a good name for a friendly robot?",
-    "Summarise the water cycle briefly.",
-    "How do I make a cup of tea?",
-    "Why do cats purr?",
-    "Suggest a short poem title about autumn.",
     "What is the difference between weather and climate?",
+    "How do I make a cup of tea?",
 ]
 
 
@@ -59,6 +72,7 @@ def _env() -> dict[str, str]:
     env["CELERY_BROKER_URL"] = broker
     env["CELERY_RESULT_BACKEND"] = broker if broker.startswith("redis") else ""
     env.setdefault("CHORUS_MODEL_DIR", str(ROOT / "var" / "models"))
+    env.setdefault("CHORUS_WARM_MODELS", "0")  # the bench warms workers with real turns
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     env["CHORUS_LOG_LEVEL"] = "WARNING"
     return env
@@ -88,36 +102,69 @@ def _setup_django(env: dict[str, str]) -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def bench_model() -> None:
-    from modelserve.backends import SamplingParams, backend_get
-    from modelserve.model_files import default_model_dir
+def _rows(n: int, tokens: int, temps: list[float] | None = None, offset: int = 0) -> list:
+    from modelserve.backends import BatchRow, SamplingParams
 
-    started = time.perf_counter()
-    default_model_dir()
-    backend = backend_get(backend="local", model="default")
-    backend.generate([{"role": "user", "content": "Hi"}], SamplingParams(max_new_tokens=4, seed=0))
-    print(f"model: SmolLM2-135M-Instruct load + first call {time.perf_counter() - started:.1f} s")
-    ttft, rates, totals = [], [], []
-    for n, prompt in enumerate(PROMPTS[:3]):
-        result = backend.generate(
-            [{"role": "user", "content": prompt}],
-            SamplingParams(max_new_tokens=48, temperature=0.7, seed=n),
+    return [
+        BatchRow(
+            [{"role": "user", "content": PROMPTS[(offset + i) % len(PROMPTS)]}],
+            SamplingParams(
+                max_new_tokens=tokens,
+                temperature=(temps[i] if temps else 0.7),
+                seed=offset * 10 + i,
+            ),
         )
-        assert result.first_token_ms is not None and result.n_tokens
-        ttft.append(result.first_token_ms)
-        decode_s = max(1e-6, (result.latency_ms - result.first_token_ms) / 1000)
-        rates.append((result.n_tokens - 1) / decode_s)
-        totals.append(result.n_tokens / (result.latency_ms / 1000))
-    import torch
+        for i in range(n)
+    ]
 
+
+def _timed(backend: Any, rows: list) -> tuple[float, list]:
+    started = time.perf_counter()
+    results = backend.generate_batch(rows)
+    elapsed = time.perf_counter() - started
+    bad = [r for r in results if isinstance(r, Exception)]
+    if bad:
+        raise SystemExit(f"generation failed: {bad[0]}")
+    return elapsed, results
+
+
+def bench_in_process(engine: str) -> dict[str, Any]:
+    from django.conf import settings
+
+    from modelserve.backends import backend_get
+
+    settings.CHORUS_LOCAL_ENGINE = engine
+    backend = backend_get(backend="local", model="default")
+    started = time.perf_counter()
+    _, results = _timed(backend, _rows(1, 4))
+    print(f"{engine}: load + first call {time.perf_counter() - started:.1f} s ({results[0].model})")
+    out: dict[str, Any] = {"model": results[0].model}
+    ttft = []
+    for turn in range(TTFT_TURNS):
+        _, results = _timed(backend, _rows(4, 8, offset=turn))
+        ttft.append(min(r.first_token_ms for r in results))
+    out["ttft_ms"] = round(statistics.median(ttft))
+    turns, rates4 = [], []
+    for rep in range(REPS):
+        elapsed, results = _timed(backend, _rows(4, LONG, offset=rep))
+        turns.append(elapsed)
+        rates4.append(sum(r.n_tokens for r in results) / elapsed)
+    out["turn_k4_s"] = round(statistics.median(turns), 2)
+    out["tokens_per_s_batch4"] = round(statistics.median(rates4), 1)
+    elapsed, results = _timed(backend, _rows(4, LONG, temps=[0.4, 0.8, 1.1, 0.6]))
+    out["turn_k4_mixed_s"] = round(elapsed, 2)
+    rates1 = []
+    for rep in range(REPS):
+        elapsed, results = _timed(backend, _rows(1, LONG, offset=rep))
+        rates1.append(results[0].n_tokens / elapsed)
+    out["tokens_per_s_batch1"] = round(statistics.median(rates1), 1)
     print(
-        f"model: time to first token median {statistics.median(ttft):.0f} ms "
-        f"(min {min(ttft)}, max {max(ttft)}; torch threads {torch.get_num_threads()})"
+        f"{engine}: ttft {out['ttft_ms']} ms (p50 of {TTFT_TURNS} turns); four 128-token "
+        f"replies {out['turn_k4_s']} s (p50 of {REPS}), {out['tokens_per_s_batch4']} tok/s; "
+        f"mixed temperatures {out['turn_k4_mixed_s']} s; batch 1 "
+        f"{out['tokens_per_s_batch1']} tok/s (p50 of {REPS})"
     )
-    print(
-        f"model: decode {statistics.median(rates):.1f} tokens/s median; "
-        f"end-to-end {statistics.median(totals):.1f} tokens/s (up to 48-token replies)"
-    )
+    return out
 
 
 def _start_workers(env: dict[str, str], processes: int) -> subprocess.Popen:
@@ -173,146 +220,130 @@ def _wait_done(ids: list[int], timeout_s: float) -> float:
     raise SystemExit(f"generation did not finish within {timeout_s} s")
 
 
-def _enqueue(campaign, endpoint, n: int, tag: str) -> list[int]:
+def _turns(campaign, endpoint, n: int, tokens: int, tag: str) -> list[list[int]]:
+    """n turns of 4 candidates, each enqueued as one job per turn (as the page does)."""
     from django.db import transaction
 
     from modelserve.generation import generation_requests_create
     from modelserve.models import GenerationPurpose
     from modelserve.pool import prompt_add
 
-    ids = []
+    turns = []
     with transaction.atomic():
         for i in range(n):
             prompt = prompt_add(
                 campaign=campaign, messages=f"{PROMPTS[i % len(PROMPTS)]} ({tag} {i})"
             )
-            plan = [(endpoint, {"max_new_tokens": QUEUE_TOKENS, "temperature": 0.7, "seed": i})]
-            ids += [
-                r.pk
-                for r in generation_requests_create(
-                    campaign=campaign,
-                    prompt=prompt,
-                    plan=plan,
-                    purpose=GenerationPurpose.LIVE,
-                )
+            plan = [
+                (endpoint, {"max_new_tokens": tokens, "temperature": 0.7, "seed": i * 4 + k})
+                for k in range(4)
             ]
-    return ids
+            created = generation_requests_create(
+                campaign=campaign, prompt=prompt, plan=plan, purpose=GenerationPurpose.LIVE
+            )
+            turns.append([r.pk for r in created])
+    return turns
 
 
-def bench_queue(env: dict[str, str], campaign, endpoint) -> None:
-    from django.db.models import Sum
-
+def _first_text_ms(ids: list[int], started: float, timeout_s: float) -> float:
     from modelserve.models import GenerationRequest
 
-    for processes in (1, 2):
-        proc = _start_workers(env, processes)
+    while time.perf_counter() - started < timeout_s:
+        if GenerationRequest.objects.filter(pk__in=ids).exclude(partial_text="").exists():
+            return (time.perf_counter() - started) * 1000
+        time.sleep(0.01)
+    raise SystemExit("no text within the timeout")
+
+
+def _peak_rss_mb(parent: int) -> list[float]:
+    peaks = []
+    for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            # Warm-up: every worker process loads the model once (not per task).
-            _wait_done(_enqueue(campaign, endpoint, processes * 2, f"warm{processes}"), 300)
-            ids = _enqueue(campaign, endpoint, N_QUEUE, f"run{processes}")
-            elapsed = _wait_done(ids, 600)
-        finally:
-            _stop(proc)
-        done = GenerationRequest.objects.filter(pk__in=ids, status="done")
-        tokens = done.aggregate(t=Sum("n_tokens"))["t"] or 0
-        print(
-            f"queue: {processes} worker process(es): {done.count()}/{len(ids)} responses "
-            f"in {elapsed:.1f} s = {done.count() / elapsed:.2f} responses/s, "
-            f"{tokens / elapsed:.1f} tokens/s ({QUEUE_TOKENS}-token replies)"
-        )
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(parent) and "VmHWM" in fields:
+            peaks.append(round(int(fields["VmHWM"].split()[0]) / 1024, 1))
+    return sorted(peaks)
 
 
-def bench_pool(env: dict[str, str]) -> None:
-    from django.contrib.auth import get_user_model
-
-    from annotate.models import Campaign, Item
-    from annotate.services import annotator_get_or_create, assignment_next
-    from modelserve.models import ModelEndpoint
-    from modelserve.pool import pool_status, pool_topup, prompt_add
-
-    slug = f"bench-pool-{int(time.time())}"
-    campaign = Campaign.objects.create(
-        slug=slug,
-        name=slug,
-        status="open",
-        task_mix={"pairwise": 1},
-        config={
-            "pregen_pool_size": POOL,
-            "candidates_per_prompt": 2,
-            "generation_params": {"max_new_tokens": QUEUE_TOKENS},
-        },
-    )
-    for endpoint in ModelEndpoint.objects.filter(name__startswith="bench-"):
-        campaign.model_pool.add(endpoint)
-    for i in range(POOL * 2):
-        prompt_add(campaign=campaign, messages=PROMPTS[i % len(PROMPTS)])
-    proc = _start_workers(env, 2)
+def bench_queue(env: dict[str, str], engine: str, campaign, endpoint) -> dict[str, Any]:
+    worker_env = {**env, "CHORUS_LOCAL_ENGINE": engine}
+    proc = _start_workers(worker_env, 2)
+    out: dict[str, Any] = {}
     try:
-        started = time.perf_counter()
-        pool_topup(campaign_id=campaign.pk)
-        while pool_status(campaign=campaign)["ready"] < POOL:
-            if time.perf_counter() - started > 300:
-                raise SystemExit("the pool did not fill within 300 s")
-            time.sleep(0.1)
-        print(
-            f"pool: {POOL} pairwise items ({2 * POOL} generations) ready from cold in "
-            f"{time.perf_counter() - started:.1f} s with 2 worker processes"
+        # Warm-up: both pool processes load the model (two turns at once).
+        _wait_done(
+            [pk for t in _turns(campaign, endpoint, 2, 4, f"warm-{engine}") for pk in t], 300
         )
-        waits = []
-        for n in range(POOL):
-            user, _ = get_user_model().objects.get_or_create(username=f"{slug}-{n}")
-            annotator = annotator_get_or_create(user=user)
-            t0 = time.perf_counter()
-            assignment = assignment_next(annotator=annotator, campaign=campaign)
-            waits.append((time.perf_counter() - t0) * 1000)
-            assert assignment is not None
-        print(
-            f"pool: wait for the next pre-generated item once warm: median "
-            f"{statistics.median(waits):.1f} ms, max {max(waits):.1f} ms "
-            f"(assignment_next; a cold item would wait for generation instead)"
-        )
-        assert Item.objects.filter(campaign=campaign).count() >= POOL
+        ttft = []
+        for n in range(3):
+            started = time.perf_counter()
+            (ids,) = _turns(campaign, endpoint, 1, 16, f"ttft-{engine}-{n}")
+            ttft.append(_first_text_ms(ids, started, 60))
+            _wait_done(ids, 120)
+        out["queue_ttft_ms"] = round(statistics.median(ttft))
+        turns = _turns(campaign, endpoint, N_ANNOTATORS, CONCURRENT_TOKENS, f"burst-{engine}")
+        elapsed = _wait_done([pk for t in turns for pk in t], 900)
+        out["concurrent_turns_per_min"] = round(N_ANNOTATORS / elapsed * 60, 1)
+        out["concurrent_burst_s"] = round(elapsed, 1)
+        out["peak_rss_mb"] = _peak_rss_mb(proc.pid)
     finally:
         _stop(proc)
+    print(
+        f"{engine}: queue ttft {out['queue_ttft_ms']} ms (p50 of 3, warm worker); "
+        f"{N_ANNOTATORS} turns at once ({CONCURRENT_TOKENS} tokens x 4) in "
+        f"{out['concurrent_burst_s']} s = {out['concurrent_turns_per_min']} turns/min; "
+        f"peak RSS per worker process {out['peak_rss_mb']} MB"
+    )
+    return out
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--no-queue", action="store_true", help="in-process figures only")
+    args = parser.parse_args()
     env = _env()
-    load = os.getloadavg()[0]
     print(
-        f"machine: {os.cpu_count()} CPU cores, load average {load:.1f} at start "
-        "(figures scale down with other work on the box)"
+        f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} at "
+        f"start (figures scale down with other work on the box); {REPS} repetitions "
+        f"for 128-token figures, {TTFT_TURNS} turns for ttft (fewer than a full study)"
     )
     if env["DATABASE_URL"].startswith("postgres"):
         _ensure_database(env["DATABASE_URL"])
     _setup_django(env)
-    bench_model()
-    if os.environ.get("BENCH_GEN_ONLY") == "model":
-        return 0
+    from modelserve.model_files import default_model_dir
 
-    from annotate.models import Campaign
-    from modelserve.models import ModelEndpoint
+    default_model_dir()
+    engines = [e for e in args.engines.split(",") if e]
+    figures: dict[str, dict[str, Any]] = {e: bench_in_process(e) for e in engines}
+    use_queue = not args.no_queue and env["CELERY_BROKER_URL"].startswith("redis")
+    if use_queue:
+        from annotate.models import Campaign
+        from config.celery import app
+        from modelserve.models import ModelEndpoint
 
-    endpoints = [
-        ModelEndpoint.objects.update_or_create(
-            name=f"bench-smollm2-{n}",
-            defaults={"backend": "local", "model": "default", "params": {"temperature": t}},
+        endpoint = ModelEndpoint.objects.update_or_create(
+            name="bench-smollm2", defaults={"backend": "local", "model": "default"}
         )[0]
-        for n, t in enumerate((0.7, 1.0))
-    ]
-    slug = f"bench-queue-{int(time.time())}"
-    campaign = Campaign.objects.create(slug=slug, name=slug, status="open")
-    if not env["CELERY_BROKER_URL"].startswith("redis"):
-        print("queue: skipped (needs Redis; set CELERY_BROKER_URL=redis://...)")
-        return 0
-    from config.celery import app
-
-    with app.connection_for_write() as conn:
-        channel: Any = conn.default_channel
-        channel.queue_declare("generate", durable=True)
-        channel.queue_purge("generate")
-    bench_queue(env, campaign, endpoints[0])
-    bench_pool(env)
+        slug = f"bench-gen-{int(time.time())}"
+        campaign = Campaign.objects.create(slug=slug, name=slug, status="open")
+        with app.connection_for_write() as conn:
+            channel: Any = conn.default_channel
+            channel.queue_declare("generate", durable=True)
+            channel.queue_purge("generate")
+        for engine in engines:
+            figures[engine].update(bench_queue(env, engine, campaign, endpoint))
+    else:
+        print("queue: skipped (--no-queue, or no Redis in CELERY_BROKER_URL)")
+    figures_load = {"load_average_end": round(os.getloadavg()[0], 2)}
+    print(json.dumps({**figures, **figures_load}, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 

@@ -342,3 +342,8 @@ CELERY_BEAT_SCHEDULE["ops-requeue-stalled"] = {
     "task": "annotate.tasks.ops_requeue_stalled",
     "schedule": float(os.environ.get("CHORUS_REQUEUE_EVERY_S", "60")),
 }
+
+# Engine for local weights (backend "local"): "ctranslate2" (default; int8 on CPU, float16
+# on CUDA, converted once next to the HF folder) or "transformers" (fp32 torch; also the
+# fallback when a folder cannot be converted).
+CHORUS_LOCAL_ENGINE = os.environ.get("CHORUS_LOCAL_ENGINE", "ctranslate2")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import random
 import secrets
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -26,7 +25,7 @@ from django.utils import timezone
 
 from annotate.models import Campaign, Prompt, Response, Role, Turn
 from annotate.services import item_create_for_responses
-from modelserve.backends import BackendError, SamplingParams, backend_get
+from modelserve.backends import BackendError, SamplingParams
 from modelserve.models import (
     GenerationPurpose,
     GenerationRequest,
@@ -43,8 +42,6 @@ DEFAULT_SYSTEM_PROMPTS = [
     "You are a careful assistant. Be precise and mention any caveats.",
     "You are a creative assistant. Give a vivid, engaging answer.",
 ]
-# How often the worker rewrites the progressive text the live page polls (seconds).
-PARTIAL_WRITE_INTERVAL = 0.15
 
 
 def endpoint_pool(*, campaign: Campaign) -> list[ModelEndpoint]:
@@ -126,15 +123,36 @@ def generation_requests_create(
     return created
 
 
-def generation_enqueue(*, request_ids: Sequence[int]) -> None:
-    from annotate.tasks_util import enqueue  # issue 8: a broker outage must not fail requests
-    from modelserve.tasks import generate_response
+def generation_groups(*, request_ids: Sequence[int]) -> list[list[int]]:
+    """The ids split by turn and set of weights (endpoint backend, model, URL), in order.
 
-    for request_id in request_ids:
-        task_id = enqueue(generate_response, request_id)
+    Each group is one ``generate_batch`` task: the K candidates of a turn on the same
+    model are one batched call even when their temperatures or system prompts differ.
+    Different turns stay apart, so the requeue sweep never builds one giant batch.
+    """
+    keys = {
+        pk: key
+        for pk, *key in GenerationRequest.objects.filter(pk__in=list(request_ids)).values_list(
+            "pk", "batch", "endpoint__backend", "endpoint__model", "endpoint__base_url"
+        )
+    }
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for pk in request_ids:
+        if pk in keys:
+            groups.setdefault(tuple(keys[pk]), []).append(pk)
+    return list(groups.values())
+
+
+def generation_enqueue(*, request_ids: Sequence[int]) -> None:
+    """One task per set of weights (see ``generation_groups``), after the caller commits."""
+    from annotate.tasks_util import enqueue  # issue 8: a broker outage must not fail requests
+    from modelserve.tasks import generate_batch
+
+    for ids in generation_groups(request_ids=request_ids):
+        task_id = enqueue(generate_batch, ids)
         if task_id is None:
             break  # broker down: modelserve.recovery re-sends pending requests later
-        GenerationRequest.objects.filter(pk=request_id).update(celery_task_id=task_id)
+        GenerationRequest.objects.filter(pk__in=ids).update(celery_task_id=task_id)
 
 
 def generation_retry(*, request_ids: Sequence[int]) -> int:
@@ -166,75 +184,17 @@ def generation_run(
 
     Returns None if the request no longer exists. Raises RetryLater when the backend
     failed retryably and this is not the final attempt; otherwise failures are recorded
-    on the request (status failed, error) and it is returned.
+    on the request (status failed, error) and it is returned. A batch of one of
+    ``generation_batch.generation_run_batch``.
     """
-    with transaction.atomic():
-        req = (
-            GenerationRequest.objects.select_for_update()
-            .select_related("endpoint", "prompt")
-            .filter(pk=request_id)
-            .first()
-        )
-        if req is None:
-            logger.warning("generation request %s is gone; nothing to do", request_id)
-            return None
-        if req.status == GenerationStatus.DONE or req.response_id is not None:
-            return req  # redelivered after success: the response already exists
-        if req.attempts >= max_attempts:
-            # Redelivered again and again: the worker keeps dying (hard time limit, out of
-            # memory). Stop here instead of looping forever.
-            req.status = GenerationStatus.FAILED
-            req.error = f"gave up after {req.attempts} attempts (worker lost or killed?)"
-            req.finished_at = timezone.now()
-            req.save(update_fields=["status", "error", "finished_at"])
-            return req
-        req.status = GenerationStatus.RUNNING
-        req.attempts += 1
-        req.started_at = timezone.now()
-        req.partial_text = ""
-        req.save(update_fields=["status", "attempts", "started_at", "partial_text"])
+    from modelserve.generation_batch import generation_run_batch
 
-    endpoint = req.endpoint
-    text_so_far: list[str] = []
-    last_write = [time.monotonic()]
-
-    def on_text(piece: str) -> None:
-        # Throttled: the page polls twice a second, so a few writes a second suffice.
-        text_so_far.append(piece)
-        now = time.monotonic()
-        if now - last_write[0] >= PARTIAL_WRITE_INTERVAL:
-            last_write[0] = now
-            GenerationRequest.objects.filter(pk=req.pk, response__isnull=True).update(
-                partial_text="".join(text_so_far)
-            )
-
-    try:
-        raw = dict(req.params or {})
-        if raw.get("seed") is not None and req.attempts > 1:
-            # A retry of an empty or broken sample should not replay the same draw.
-            raw["seed"] = int(raw["seed"]) + req.attempts - 1
-        params = SamplingParams.from_mapping(raw)
-        backend = backend_get(
-            backend=endpoint.backend,
-            model=endpoint.model,
-            base_url=endpoint.base_url,
-            api_key_env=endpoint.api_key_env,
-        )
-        result = backend.generate(req.prompt.messages, params, on_text=on_text)
-        if not result.text.strip():
-            raise BackendError("the model returned an empty reply")
-    except BackendError as exc:
-        will_retry = exc.retryable and not final_attempt
-        GenerationRequest.objects.filter(pk=req.pk, response__isnull=True).update(
-            status=GenerationStatus.PENDING if will_retry else GenerationStatus.FAILED,
-            error=f"attempt {req.attempts}: {exc}"[:4000],
-            finished_at=None if will_retry else timezone.now(),
-        )
-        if will_retry:
-            raise RetryLater(exc) from exc
-        req.refresh_from_db()
-        return req
-    return _generation_finish(req=req, result_text=result.text, result=result, params=params)
+    out = generation_run_batch(
+        request_ids=[request_id], final_attempt=final_attempt, max_attempts=max_attempts
+    )
+    if out.retry_ids and out.retry_error is not None:
+        raise RetryLater(out.retry_error)
+    return out.requests.get(request_id)
 
 
 def _generation_finish(
@@ -261,6 +221,7 @@ def _generation_finish(
             metadata={
                 "first_token_ms": result.first_token_ms,
                 "finish_reason": result.finish_reason,
+                "notice": result.notice,
                 "model": result.model,
                 "generation_request": mine.pk,
             },
@@ -272,6 +233,8 @@ def _generation_finish(
         mine.n_tokens = result.n_tokens
         mine.latency_ms = result.latency_ms
         mine.first_token_ms = result.first_token_ms
+        mine.finish_reason = result.finish_reason[:8]
+        mine.notice = result.notice[:300]
         mine.finished_at = timezone.now()
         mine.save(
             update_fields=[
@@ -282,6 +245,8 @@ def _generation_finish(
                 "n_tokens",
                 "latency_ms",
                 "first_token_ms",
+                "finish_reason",
+                "notice",
                 "finished_at",
             ]
         )

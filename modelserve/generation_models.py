@@ -72,6 +72,11 @@ class GenerationRequest(models.Model):
     n_tokens = models.PositiveIntegerField(null=True, blank=True)
     first_token_ms = models.PositiveIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    # "stop" (a natural ending: EOS, a stop string, a sentence end near the budget) or
+    # "length" (cut at max_new_tokens); the conversation page says "(cut off)" for it.
+    finish_reason = models.CharField(max_length=8, blank=True)
+    # What the annotator should know about this reply, e.g. the prompt was cut to fit.
+    notice = models.CharField(max_length=300, blank=True)
     celery_task_id = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

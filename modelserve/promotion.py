@@ -110,9 +110,26 @@ def _policy_join_pool(
         },
     )
     endpoint.campaigns.add(campaign)
+    _policy_prepare_engine(version)
     if previous is not None and not refit_config(campaign)["keep_previous_policies"]:
         for old in ModelEndpoint.objects.filter(policy_version=previous):
             old.campaigns.remove(campaign)
+
+
+def _policy_prepare_engine(version: PolicyVersion) -> None:
+    """Convert the new policy for CTranslate2 on a generate worker, after commit.
+
+    The copy lands in ``<artifact_dir>/ct2-int8/``, so it is versioned with the policy;
+    the first annotator's turn then finds it ready (and the weights loaded).
+    """
+    from django.db import transaction
+
+    from annotate.tasks_util import enqueue
+    from modelserve.tasks import generate_prepare_engine
+
+    folder = version.artifact_dir
+    if folder:
+        transaction.on_commit(lambda: enqueue(generate_prepare_engine, folder))
 
 
 def items_prioritise_by_uncertainty(*, campaign: Campaign, limit: int = 5000) -> int:

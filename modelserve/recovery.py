@@ -20,8 +20,12 @@ from modelserve.models import GenerationRequest, GenerationStatus
 
 
 def generation_requeue_stalled(*, older_than_s: int = 30, limit: int = 500) -> int:
-    """Send again pending requests that never got a task id. Returns how many were sent."""
-    from modelserve.tasks import generate_response
+    """Send again pending requests that never got a task id. Returns how many were sent.
+
+    Requests of one turn go back together (one ``generate_batch`` per set of weights).
+    """
+    from modelserve.generation import generation_groups
+    from modelserve.tasks import generate_batch
 
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
     ids = list(
@@ -32,12 +36,12 @@ def generation_requeue_stalled(*, older_than_s: int = 30, limit: int = 500) -> i
         .values_list("id", flat=True)[:limit]
     )
     sent = 0
-    for request_id in ids:
-        task_id = enqueue(generate_response, request_id)
+    for group in generation_groups(request_ids=ids):
+        task_id = enqueue(generate_batch, group)
         if task_id is None:
             break  # broker still down: try again at the next sweep
-        GenerationRequest.objects.filter(pk=request_id, celery_task_id="").update(
+        GenerationRequest.objects.filter(pk__in=group, celery_task_id="").update(
             celery_task_id=task_id
         )
-        sent += 1
+        sent += len(group)
     return sent

@@ -105,20 +105,30 @@ def _consumed_queues() -> set[str]:
     return set(selected if selected is not None else queues)
 
 
+def _warm_engine() -> str:
+    """Load the default model with the engine that will serve it (CTranslate2 by default)."""
+    from modelserve.backends.ct2 import ct2_backend_for
+    from modelserve.backends.local import load_cached
+
+    ct2 = ct2_backend_for("default")  # converts once (file-locked); None: transformers
+    if ct2 is not None:
+        return str(ct2.m.path)
+    return load_cached("default")[2]
+
+
 def warm_default_model() -> bool:
     """Load the default model into this process's cache if it is prepared or will be used.
 
     Returns whether it loaded. Never raises: a worker must start even when the model
     files are broken (the generation then fails with the reason, per request).
     """
-    from modelserve.backends.local import load_cached
     from modelserve.model_files import default_model_ready
 
     started = time.monotonic()
     try:
         if not default_model_ready() and not _default_endpoint_enabled():
             return False
-        _model, _tokenizer, folder = load_cached("default")
+        folder = _warm_engine()
     except Exception:
         logger.exception("could not warm the default model in pool process %s", os.getpid())
         return False

@@ -64,6 +64,54 @@ def generate_response(self, request_id: int) -> str:  # type: ignore[no-untyped-
     return "gone" if req is None else str(req.status)
 
 
+@shared_task(
+    bind=True,
+    name="modelserve.tasks.generate_batch",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=SOFT_TIME_LIMIT,
+    time_limit=HARD_TIME_LIMIT,
+)
+def generate_batch(self, request_ids: list[int]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """All candidates of one turn on one set of weights, in one batched backend call.
+
+    A retry carries only the candidates that failed retryably; the others keep their
+    responses. Returns {request id: status}.
+    """
+    from modelserve.generation_batch import generation_run_batch
+    from modelserve.models import GenerationRequest, GenerationStatus
+
+    final = self.request.retries >= self.max_retries
+    try:
+        out = generation_run_batch(
+            request_ids=request_ids, final_attempt=final, max_attempts=self.max_retries + 3
+        )
+    except SoftTimeLimitExceeded as exc:
+        GenerationRequest.objects.filter(pk__in=request_ids, response__isnull=True).update(
+            status=GenerationStatus.FAILED if final else GenerationStatus.PENDING,
+            error=f"over the soft time limit of {SOFT_TIME_LIMIT} s",
+            finished_at=timezone.now() if final else None,
+        )
+        if final:
+            return {str(pk): "failed" for pk in request_ids}
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    if out.retry_ids:
+        raise self.retry(
+            args=[out.retry_ids], exc=out.retry_error, countdown=_backoff(self.request.retries)
+        )
+    return {str(pk): "gone" if r is None else str(r.status) for pk, r in out.requests.items()}
+
+
+@shared_task(name="modelserve.tasks.generate_prepare_engine", acks_late=True, time_limit=600)
+def generate_prepare_engine(model: str) -> str:
+    """Convert (once, file-locked) and load a local model for CTranslate2; "" if unused."""
+    from modelserve.backends.ct2 import ct2_backend_for
+
+    backend = ct2_backend_for(model)
+    return "" if backend is None else str(backend.m.path)
+
+
 @shared_task(name="modelserve.tasks.generate_pool_topup", acks_late=True, time_limit=120)
 def generate_pool_topup(campaign_id: int) -> int:
     """Top up one campaign's pool of pre-generated items."""

@@ -18,6 +18,12 @@ class Candidate:
     status: str
     score: int | None = None
     chosen: bool = False
+    finish_reason: str = ""  # "length": the reply hit its token budget ("cut off")
+    notice: str = ""  # e.g. the conversation was cut to fit the model's context
+
+    @property
+    def cut_off(self) -> bool:
+        return self.status == "done" and self.finish_reason == "length"
 
     @property
     def done(self) -> bool:
@@ -116,6 +122,8 @@ def conversation_view(*, assignment_id: int, annotator: Annotator) -> Conversati
                     status=req.status,
                     score=score,
                     chosen=step.get("chosen_request") == pk,
+                    finish_reason=req.finish_reason,
+                    notice=req.notice,
                 )
             )
         turns.append(TurnView(step["kind"], user_text, candidates, step.get("choice", "")))

@@ -1,9 +1,10 @@
 """The live (PRISM-style) conversation task: one page, htmx partials, polling for tokens.
 
-The worker writes each reply's progressive text to its GenerationRequest a few times a
-second; while any reply is still being written the panel re-fetches itself every 500 ms
-(``hx-trigger="every 500ms"``), so tokens appear as they arrive without a socket. Every
-POST answers the re-rendered panel to htmx, or redirects back to the page without it.
+The worker writes each reply's progressive text to its GenerationRequest about every
+100 ms (the first piece at once); while any reply is still being written the panel
+re-fetches itself every 500 ms (``hx-trigger="every 500ms"``), so tokens appear as they
+arrive without a socket. Every POST answers the re-rendered panel to htmx, or redirects
+back to the page without it.
 Only anonymous labels ever reach the template, never endpoint names.
 """
 

@@ -16,6 +16,8 @@ from modelserve.backends.base import (
     Backend,
     BackendConfigError,
     BackendError,
+    BatchResult,
+    BatchRow,
     GenerationResult,
     SamplingParams,
 )
@@ -29,6 +31,8 @@ __all__ = [
     "Backend",
     "BackendConfigError",
     "BackendError",
+    "BatchResult",
+    "BatchRow",
     "GenerationResult",
     "SamplingParams",
     "backend_get",

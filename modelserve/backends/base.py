@@ -104,8 +104,10 @@ class GenerationResult:
     latency_ms: int = 0
     # Time to the first piece of text; None when nothing was produced.
     first_token_ms: int | None = None
-    finish_reason: str = ""
+    finish_reason: str = ""  # "stop" (EOS, stop string, sentence end) or "length"
     model: str = ""
+    # Something the annotator or admin should know, e.g. the prompt was cut to fit.
+    notice: str = ""
 
 
 def with_system_prompt(messages: Sequence[Message], system_prompt: str) -> list[dict[str, str]]:
@@ -118,6 +120,22 @@ def with_system_prompt(messages: Sequence[Message], system_prompt: str) -> list[
     return history
 
 
+@dataclass
+class BatchRow:
+    """One candidate of a batched call: its history, its own sampling, its own stream."""
+
+    messages: Sequence[Message]
+    params: SamplingParams
+    on_text: OnText | None = None
+    # Called with the row's whole text as soon as that row ends, while others may still
+    # be generating (so a short reply is complete on the page before the batch is).
+    on_end: OnText | None = None
+
+
+# Per row: the result, or the error that candidate alone failed with.
+BatchResult = GenerationResult | BackendError
+
+
 class Backend(Protocol):
     def generate(
         self,
@@ -125,6 +143,48 @@ class Backend(Protocol):
         params: SamplingParams,
         on_text: OnText | None = None,
     ) -> GenerationResult: ...
+
+    def generate_batch(self, rows: Sequence[BatchRow]) -> list[BatchResult]: ...
+
+
+class BatchByLoop:
+    """Default ``generate_batch``: one ``generate`` per row, each failure kept to its row."""
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        on_text: OnText | None = None,
+    ) -> GenerationResult:
+        raise NotImplementedError
+
+    def generate_batch(self, rows: Sequence[BatchRow]) -> list[BatchResult]:
+        out: list[BatchResult] = []
+        for row in rows:
+            try:
+                out.append(self.generate(row.messages, row.params, on_text=row.on_text))
+            except BackendError as exc:
+                out.append(exc)
+        return out
+
+
+def soft_stop_at(text: str, n_tokens: int, max_new_tokens: int) -> bool:
+    """Past ~80% of the token budget, a finished sentence is a natural place to stop.
+
+    Keeps replies from being cut mid-word at the hard limit; the reply still counts as
+    "stop" (a natural ending), not "length".
+    """
+    if max_new_tokens < 16 or n_tokens < int(0.8 * max_new_tokens):
+        return False
+    tail = text.rstrip(" ")
+    return tail.endswith((".", "!", "?", "\n")) and len(tail.strip()) > 0
+
+
+def truncate_left(ids: list[int], limit: int) -> tuple[list[int], int]:
+    """Keep the last ``limit`` prompt tokens (the newest turns); returns (ids, dropped)."""
+    if limit <= 0 or len(ids) <= limit:
+        return ids, 0
+    return ids[-limit:], len(ids) - limit
 
 
 class StreamTimer:
@@ -145,7 +205,13 @@ class StreamTimer:
         if self._on_text is not None:
             self._on_text(piece)
 
-    def result(self, *, n_tokens: int | None, finish_reason: str, model: str) -> GenerationResult:
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def result(
+        self, *, n_tokens: int | None, finish_reason: str, model: str, notice: str = ""
+    ) -> GenerationResult:
         now = time.perf_counter()
         return GenerationResult(
             text="".join(self.parts),
@@ -154,4 +220,5 @@ class StreamTimer:
             first_token_ms=None if self.first is None else int((self.first - self.started) * 1000),
             finish_reason=finish_reason,
             model=model,
+            notice=notice,
         )

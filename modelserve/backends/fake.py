@@ -15,6 +15,7 @@ from typing import Any
 from modelserve.backends.base import (
     BackendConfigError,
     BackendError,
+    BatchByLoop,
     GenerationResult,
     Message,
     OnText,
@@ -23,8 +24,13 @@ from modelserve.backends.base import (
 )
 
 
-class FakeBackend:
+class FakeBackend(BatchByLoop):
     calls = 0  # class-wide counter: tests read it to see retries happen
+    batch_calls = 0  # how many generate_batch calls (one per turn and set of weights)
+
+    def generate_batch(self, rows):  # type: ignore[no-untyped-def]
+        FakeBackend.batch_calls += 1
+        return super().generate_batch(rows)
 
     def __init__(self, model: str = "echo", **_ignored: Any):
         mode, _sep, delay = (model or "echo").partition(":")
@@ -47,10 +53,15 @@ class FakeBackend:
             f"Reply {params.seed if params.seed is not None else 0} at temperature "
             f"{params.temperature:g} to: {last}"
         ).split()
+        cut = len(words) > params.max_new_tokens
         words = words[: params.max_new_tokens]
         timer = StreamTimer(on_text)
         for n, word in enumerate(words):
             if self.delay:
                 time.sleep(self.delay)
             timer.push(word if n == 0 else " " + word)
-        return timer.result(n_tokens=len(words), finish_reason="stop", model=f"fake:{self.mode}")
+        return timer.result(
+            n_tokens=len(words),
+            finish_reason="length" if cut else "stop",
+            model=f"fake:{self.mode}",
+        )

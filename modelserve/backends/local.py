@@ -7,6 +7,7 @@ only, and a refit's new ``PolicyVersion.artifact_dir`` is simply another cache k
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -17,11 +18,15 @@ from typing import Any
 from modelserve.backends.base import (
     BackendConfigError,
     BackendError,
+    BatchResult,
+    BatchRow,
     GenerationResult,
     Message,
     OnText,
     SamplingParams,
     StreamTimer,
+    soft_stop_at,
+    truncate_left,
     with_system_prompt,
 )
 
@@ -83,8 +88,8 @@ def clear_cache() -> None:
         _generate_locks.clear()
 
 
-class _IncrementalDecoder:
-    """A transformers streamer that hands out new text as tokens arrive.
+class RowDecoder:
+    """One row's text as token ids arrive, with stop strings and streaming.
 
     Decoding the whole generated tail each step (not token by token) keeps multi-byte
     characters and merged word pieces right; a tail ending in U+FFFD is an incomplete
@@ -95,24 +100,17 @@ class _IncrementalDecoder:
         self.tokenizer = tokenizer
         self.timer = timer
         self.stop = stop
-        self.prompt_seen = False
         self.ids: list[int] = []
         self.emitted = ""
         self.stopped = False
 
-    def put(self, value: Any) -> None:
-        if not self.prompt_seen:  # generate() first passes the prompt ids
-            self.prompt_seen = True
-            return
+    def add(self, token_id: int) -> None:
         if self.stopped:
             return
-        self.ids.extend(int(t) for t in value.reshape(-1).tolist())
-        self._flush(final=False)
+        self.ids.append(int(token_id))
+        self.flush(final=False)
 
-    def end(self) -> None:
-        self._flush(final=True)
-
-    def _flush(self, *, final: bool) -> None:
+    def flush(self, *, final: bool) -> None:
         text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
         for stop in self.stop:
             at = text.find(stop)
@@ -126,7 +124,97 @@ class _IncrementalDecoder:
             self.emitted = text
 
 
+def context_notice(limit: int, dropped: int) -> str:
+    return (
+        f"The conversation was longer than the model's context of {limit} tokens: its "
+        f"oldest {dropped} tokens were left out."
+    )
+
+
+def prepare_prompt(tokenizer: Any, row: BatchRow, context: int) -> tuple[list[int], str]:
+    """Prompt ids for one row, cut from the left to leave room for the reply."""
+    history = with_system_prompt(row.messages, row.params.system_prompt)
+    try:
+        encoded = tokenizer.apply_chat_template(
+            history, add_generation_prompt=True, return_dict=True
+        )
+    except Exception as exc:  # a tokenizer without a chat template, bad roles...
+        raise BackendConfigError(f"cannot apply the chat template: {exc}") from exc
+    ids = [int(t) for t in encoded["input_ids"]]
+    room = max(16, context - row.params.max_new_tokens)
+    ids, dropped = truncate_left(ids, room)
+    return ids, (context_notice(context, dropped) if dropped else "")
+
+
+def _sample(logits: Any, params: SamplingParams, generator: Any) -> int:
+    """One token for one row: greedy at temperature 0, else temperature + top-p."""
+    import torch
+
+    if params.temperature <= 0:
+        return int(torch.argmax(logits))
+    probs = torch.softmax(logits.float() / params.temperature, dim=-1)
+    if params.top_p < 1.0:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        cumulative = torch.cumsum(sorted_probs, dim=-1)
+        sorted_probs[(cumulative - sorted_probs) > params.top_p] = 0.0
+        pick = torch.multinomial(sorted_probs, 1, generator=generator)
+        return int(order[pick])
+    return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    ids: set[int] = set()
+    for value in (getattr(model.generation_config, "eos_token_id", None), tokenizer.eos_token_id):
+        if isinstance(value, int):
+            ids.add(value)
+        elif value:
+            ids.update(int(v) for v in value)
+    return ids
+
+
+def _cache_of(out: Any) -> Any:
+    """The KV cache of a forward output (``cache`` in transformers 5, else the old name)."""
+    fields = getattr(out, "__dataclass_fields__", {})
+    return out.cache if "cache" in fields else out.past_key_values
+
+
+class _Row:
+    def __init__(self, tokenizer: Any, row: BatchRow, seed_fallback: int):
+        import torch
+
+        self.params = row.params
+        self.timer = StreamTimer(row.on_text)
+        self.decoder = RowDecoder(tokenizer, self.timer, row.params.stop)
+        self.generator = torch.Generator().manual_seed(
+            row.params.seed if row.params.seed is not None else seed_fallback
+        )
+        self.finish = ""
+        self.n_new = 0
+        self._on_end = row.on_end
+
+    def _end(self, reason: str) -> None:
+        self.finish = reason
+        self.decoder.flush(final=True)
+        if self._on_end is not None:
+            self._on_end(self.decoder.emitted)
+
+    def take(self, token: int, eos: set[int], now: float) -> None:
+        """Record one sampled token and decide whether this row is finished."""
+        if token in eos:
+            self._end("stop")
+            return
+        self.n_new += 1
+        self.decoder.add(token)
+        p = self.params
+        if self.decoder.stopped or soft_stop_at(self.decoder.emitted, self.n_new, p.max_new_tokens):
+            self._end("stop")
+        elif self.n_new >= p.max_new_tokens or now - self.timer.started > p.timeout_s:
+            self._end("length")
+
+
 class LocalBackend:
+    """Local weights: CTranslate2 by default on CPU (``CHORUS_LOCAL_ENGINE``), else torch."""
+
     def __init__(self, model: str = "default", **_: Any):
         self.model_name = model or "default"
 
@@ -136,42 +224,104 @@ class LocalBackend:
         params: SamplingParams,
         on_text: OnText | None = None,
     ) -> GenerationResult:
+        (result,) = self.generate_batch([BatchRow(messages, params, on_text)])
+        if isinstance(result, BackendError):
+            raise result
+        return result
+
+    def generate_batch(self, rows: Sequence[BatchRow]) -> list[BatchResult]:
+        from modelserve.backends.ct2 import ct2_backend_for
+
+        ct2 = ct2_backend_for(self.model_name)
+        if ct2 is not None:
+            return ct2.generate_batch(rows)
+        return self.generate_batch_torch(rows)
+
+    def generate_batch_torch(self, rows: Sequence[BatchRow]) -> list[BatchResult]:
+        """All rows in one left-padded batch with a KV cache, each with its own sampling.
+
+        A small loop instead of ``model.generate`` because generate() takes one
+        temperature/top_p/seed for the whole batch; here every candidate keeps its own.
+        """
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
 
         model, tokenizer, folder = load_cached(self.model_name)
-        history = with_system_prompt(messages, params.system_prompt)
-        timer = StreamTimer(on_text)
-        try:
-            encoded = tokenizer.apply_chat_template(
-                history, add_generation_prompt=True, return_tensors="pt", return_dict=True
-            )
-        except Exception as exc:  # a tokenizer without a chat template, bad roles...
-            raise BackendConfigError(f"cannot apply the chat template: {exc}") from exc
-        streamer = _IncrementalDecoder(tokenizer, timer, params.stop)
-
-        class _StopOnString(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-                return torch.full((input_ids.shape[0],), streamer.stopped, dtype=torch.bool)
-
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": params.max_new_tokens,
-            "max_time": params.timeout_s,
-            "pad_token_id": tokenizer.pad_token_id,
-            "streamer": streamer,
-            "stopping_criteria": StoppingCriteriaList([_StopOnString()]),
-        }
-        if params.temperature > 0:
-            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
-        else:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        with _generate_locks[folder], torch.inference_mode():
-            if params.seed is not None:
-                torch.manual_seed(params.seed)
+        context = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
+        results: list[BatchResult | None] = [None] * len(rows)
+        live: list[tuple[int, _Row, list[int], str]] = []
+        for n, row in enumerate(rows):
             try:
-                output = model.generate(**encoded, **kwargs)
+                ids, notice = prepare_prompt(tokenizer, row, context)
+            except BackendError as exc:
+                results[n] = exc
+                continue
+            live.append((n, _Row(tokenizer, row, seed_fallback=torch.seed() % 2**31), ids, notice))
+        if live:
+            try:
+                with _generate_locks[folder], torch.inference_mode():
+                    self._decode(model, tokenizer, [(r, ids) for _, r, ids, _ in live])
             except RuntimeError as exc:  # e.g. out of memory: may pass on a retry
-                raise BackendError(f"local generation failed: {exc}") from exc
-        n_new = int(output.shape[-1] - encoded["input_ids"].shape[-1])
-        finish = "length" if n_new >= params.max_new_tokens else "stop"
-        return timer.result(n_tokens=n_new, finish_reason=finish, model=folder)
+                error = BackendError(f"local generation failed: {exc}")
+                for n, *_ in live:
+                    results[n] = error
+                return [r if r is not None else error for r in results]
+            for n, state, _ids, notice in live:
+                state.decoder.flush(final=True)
+                results[n] = state.timer.result(
+                    n_tokens=state.n_new,
+                    finish_reason=state.finish or "length",
+                    model=folder,
+                    notice=notice,
+                )
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _decode(model: Any, tokenizer: Any, batch: list[tuple[_Row, list[int]]]) -> None:
+        import time
+
+        import torch
+
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        eos = eos_ids(model, tokenizer)
+        width = max(len(ids) for _, ids in batch)
+        input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for i, (_, ids) in enumerate(batch):  # left padding: every row ends at the same column
+            input_ids[i, width - len(ids) :] = torch.tensor(ids)
+            mask[i, width - len(ids) :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = model(
+            input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True
+        )
+        past = _cache_of(out)
+        # transformers 5 renamed the argument (``past_key_values`` still works, deprecated).
+        cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else None
+        cache_arg = cache_arg or "past_key_values"
+        steps = max(state.params.max_new_tokens for state, _ in batch)
+        for _ in range(steps):
+            logits = out.logits[:, -1, :]
+            now = time.perf_counter()
+            nxt = []
+            for i, (state, _) in enumerate(batch):
+                if state.finish:
+                    nxt.append(pad)
+                    continue
+                row_logits = logits[i]
+                if state.n_new == 0:  # an empty reply is a failed candidate: never end at once
+                    row_logits = row_logits.clone()
+                    row_logits[list(eos)] = float("-inf")
+                token = _sample(row_logits, state.params, state.generator)
+                state.take(token, eos, now)
+                nxt.append(token)
+            if all(state.finish for state, _ in batch):
+                return
+            mask = torch.cat([mask, torch.ones((len(batch), 1), dtype=torch.long)], dim=-1)
+            positions = positions[:, -1:] + 1
+            out = model(
+                input_ids=torch.tensor(nxt).unsqueeze(-1),
+                attention_mask=mask,
+                position_ids=positions,
+                use_cache=True,
+                **{cache_arg: past},
+            )
+            past = _cache_of(out)

@@ -115,3 +115,31 @@ def test_access_control(setup, client):
     assert client.get(url("conversation_panel", assignment)).status_code == 302
     client.force_login(other.user)
     assert client.get(url("conversation_start", assignment)).status_code == 405
+
+
+def test_replies_render_markdown_safely_and_say_when_cut_off(setup):
+    client, *_, assignment = setup
+    client.post(url("conversation_start", assignment), {"text": "Hello there"}, **HX)
+    reqs = list(GenerationRequest.objects.filter(prompt__conversation__isnull=False))
+    # Streaming: a running candidate's text so far, rendered as Markdown.
+    GenerationRequest.objects.filter(pk=reqs[0].pk).update(
+        partial_text="**Bold** start <script>alert(1)</script>", status="running"
+    )
+    polled = client.get(url("conversation_panel", assignment), **HX).content.decode()
+    assert "<strong>Bold</strong> start" in polled
+    assert "<script>alert(1)" not in polled and "&lt;script&gt;" in polled
+    run_pending_generations()
+    GenerationRequest.objects.filter(pk=reqs[1].pk).update(finish_reason="length")
+    GenerationRequest.objects.filter(pk=reqs[2].pk).update(
+        notice="The conversation was longer than the model's context of 8192 tokens"
+    )
+    ready = client.get(url("conversation_panel", assignment), **HX).content.decode()
+    assert ready.count("(cut off)") == 1
+    assert "longer than the model&#x27;s context" in ready
+
+
+def test_empty_opening_message_is_a_form_error(setup):
+    client, *_, assignment = setup
+    answer = client.post(url("conversation_start", assignment), {"text": "   "}, **HX)
+    assert "Write a message first." in answer.content.decode()
+    assert not GenerationRequest.objects.exists()

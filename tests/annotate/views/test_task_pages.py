@@ -443,3 +443,27 @@ def test_every_control_on_task_pages_is_labelled(client, task_type, scale):
             or control.get("aria-labelledby")
         )
         assert labelled, control
+
+
+@pytest.mark.parametrize("task_type", [TaskType.PAIRWISE, TaskType.RATING])
+def test_model_responses_render_markdown_without_raw_html(client, task_type):
+    campaign = campaign_with(task_type, n_items=0)
+    item = ItemFactory(campaign=campaign, task_type=task_type)
+    for response in item.responses.all():
+        response.text = "Use **care**.\n\n[x](javascript:alert(1)) <b onclick=x>raw</b>"
+        response.save()
+    body = client.get(reverse("campaign_work", args=[campaign.slug])).content.decode()
+    assert "<strong>care</strong>" in body
+    assert "javascript:alert" not in body.split('href="', 1)[-1][:20]
+    assert 'href="javascript' not in body and "<b onclick" not in body
+    assert "&lt;b onclick=x&gt;raw&lt;/b&gt;" in body
+
+
+def test_edit_task_keeps_the_reply_as_plain_text(client):
+    campaign = campaign_with(TaskType.EDIT, n_items=0)
+    item = ItemFactory(campaign=campaign, task_type=TaskType.EDIT)
+    response = item.responses.first()
+    response.text = "Use **care**."
+    response.save()
+    body = client.get(reverse("campaign_work", args=[campaign.slug])).content.decode()
+    assert "Use **care**." in body and "<strong>care</strong>" not in body

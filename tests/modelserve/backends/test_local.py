@@ -11,7 +11,8 @@ CHAT = [{"role": "user", "content": "Say something."}]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(settings):
+    settings.CHORUS_LOCAL_ENGINE = "transformers"  # this file tests the torch engine
     local_backend.clear_cache()
     yield
     local_backend.clear_cache()
@@ -74,3 +75,51 @@ def test_missing_folder_is_a_config_error(tmp_path):
     backend = backend_get(backend="local", model=str(tmp_path / "nowhere"))
     with pytest.raises(BackendConfigError, match=r"config\.json"):
         backend.generate(CHAT, SamplingParams(max_new_tokens=2))
+
+
+def test_a_batch_keeps_each_rows_own_sampling(tiny_model_dir):
+    """One batched call; a greedy row equals the same row alone, even beside longer prompts."""
+    from modelserve.backends import BatchRow
+
+    backend = backend_get(backend="local", model=str(tiny_model_dir))
+    long_chat = [{"role": "user", "content": "A much longer message, to make padding. " * 3}]
+    greedy = SamplingParams(max_new_tokens=8, temperature=0)
+    alone = backend.generate(CHAT, greedy)
+    rows = [
+        BatchRow(CHAT, greedy),
+        BatchRow(long_chat, SamplingParams(max_new_tokens=4, temperature=1.3, seed=5)),
+        BatchRow(CHAT, SamplingParams(max_new_tokens=12, temperature=0.7, top_p=0.5, seed=9)),
+    ]
+    streamed: list[str] = []
+    rows[2].on_text = streamed.append
+    results = backend.generate_batch(rows)
+    assert results[0].text == alone.text
+    assert results[1].n_tokens <= 4 and results[2].n_tokens <= 12
+    assert "".join(streamed) == results[2].text
+    assert all(r.finish_reason in ("stop", "length") for r in results)
+
+
+def test_budget_reached_is_length_and_a_long_prompt_is_cut_from_the_left(tiny_model_dir):
+    backend = backend_get(backend="local", model=str(tiny_model_dir))
+    result = backend.generate(CHAT, SamplingParams(max_new_tokens=3, temperature=0))
+    assert result.n_tokens == 3 and result.finish_reason == "length"
+    huge = [{"role": "user", "content": "word " * 400}]  # > 512 byte-level tokens
+    cut = backend.generate(huge, SamplingParams(max_new_tokens=3, temperature=0))
+    assert cut.text and "left out" in cut.notice and "512" in cut.notice
+    assert "left out" not in result.notice
+
+
+def test_a_row_that_ends_early_reports_its_whole_text_at_once(tiny_model_dir):
+    from modelserve.backends import BatchRow
+
+    backend = backend_get(backend="local", model=str(tiny_model_dir))
+    ended: list[tuple[int, str]] = []
+    rows = [
+        BatchRow(CHAT, SamplingParams(max_new_tokens=n, temperature=0), on_end=None)
+        for n in (2, 10)
+    ]
+    for n, row in enumerate(rows):
+        row.on_end = lambda text, n=n: ended.append((n, text))
+    results = backend.generate_batch(rows)
+    assert [n for n, _ in ended] == [0, 1]  # the short row ended first, mid-batch
+    assert [text for _, text in ended] == [r.text for r in results]

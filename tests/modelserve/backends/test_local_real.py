@@ -9,6 +9,7 @@ from modelserve.backends import SamplingParams, backend_get
 
 @pytest.mark.slow
 def test_smollm2_answers_in_english_offline(settings, tmp_path, monkeypatch):
+    settings.CHORUS_LOCAL_ENGINE = "transformers"  # the torch engine (test_ct2: the default)
     # Offline: any hub access would fail loudly instead of downloading.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")

@@ -1,0 +1,52 @@
+"""Model replies as Markdown, rendered safely: no raw HTML ever reaches the page.
+
+Two layers, both needed: markdown-it-py with HTML disabled turns ``<script>`` in a reply
+into visible text, and nh3 (ammonia) then keeps only an allow-list of tags, attributes
+and URL schemes, so a ``javascript:`` link or an ``onerror`` attribute from a crafted
+Markdown construct cannot survive either. Used for model replies on the conversation page
+and in the task pages that show responses; the edit task keeps the raw text (annotators
+edit the exact characters).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import nh3
+from django.utils.safestring import SafeString, mark_safe
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li",
+    "h1", "h2", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td",
+    "del", "s",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).enable(
+        ["table", "strikethrough"]
+    )
+
+
+def markdown_to_html(text: str) -> str:
+    """Sanitised HTML for a model reply (an empty string for an empty reply)."""
+    if not text:
+        return ""
+    html = _parser().render(text)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def render_markdown(text: str) -> SafeString:
+    return mark_safe(markdown_to_html(text or ""))  # sanitised by nh3 above
