@@ -1,8 +1,10 @@
 """Local transformers backend: the packaged SmolLM2 and every refit policy folder.
 
-Models are loaded once per process and cached by their resolved folder, so a Celery
-worker pays the load (about 1 s for SmolLM2 from its converted copy) on its first task
-only, and a refit's new ``PolicyVersion.artifact_dir`` is simply another cache key.
+Models are loaded once per process and cached by their resolved folder: a generate
+worker loads the default model when its pool process starts (modelserve.signals), and a
+refit's new ``PolicyVersion.artifact_dir`` is simply another cache key. With
+CHORUS_LOCAL_ENGINE=ctranslate2 (the default) this backend serves only what CTranslate2
+cannot (modelserve.backends.ct2).
 """
 
 from __future__ import annotations

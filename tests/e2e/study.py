@@ -570,3 +570,26 @@ def policy_labels_exported(api: Any, policy_id: int, out: Path) -> int:
         if any(r.get("model") == f"policy:{policy_id}" for r in row.get("responses", []))
     ]
     return len(tagged)
+
+
+def assert_batched_turns(server: StudyServer) -> int:
+    """Issue 12: one generation job per turn and set of weights. All candidates of a live
+    turn that share weights went out in one Celery task, and every finished candidate
+    says how it ended. Returns the number of live turns checked."""
+    rows = server.db.rows(
+        "SELECT g.prompt_id, count(DISTINCT g.celery_task_id), count(DISTINCT e.model), "
+        "count(*) FROM modelserve_generationrequest g "
+        "JOIN modelserve_modelendpoint e ON e.id = g.endpoint_id "
+        "WHERE g.purpose = 'live' GROUP BY g.prompt_id"
+    )
+    assert rows, "no live generation requests"
+    for prompt_id, tasks, weights, n in rows:
+        assert tasks == weights, (
+            f"prompt {prompt_id}: {n} candidates on {weights} set(s) of weights went out "
+            f"in {tasks} task(s)"
+        )
+    endings = server.db.rows(
+        "SELECT DISTINCT finish_reason FROM modelserve_generationrequest WHERE status = 'done'"
+    )
+    assert {e for (e,) in endings} <= {"stop", "length"}, endings
+    return len(rows)

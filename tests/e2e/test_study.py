@@ -104,6 +104,9 @@ def _run_study(
                     k=study.CONVERSATION_K,
                 )
                 assert study.policy_answered(server, promoted["policy"]) >= 1
+                assert study.assert_batched_turns(server) >= 2 * (
+                    scale.conversations_before_refit + 1
+                )
             for who in participants:
                 who.close()
         with timings.step("6 labels on the policy's replies export with its version"):

@@ -77,6 +77,7 @@ def build_specs(
                 "--concurrency", str(worker_concurrency),
                 "--loglevel", "INFO",
             ],
+            env=worker_threads_env(worker_concurrency),
         ),
         ProcessSpec(
             "beat",
@@ -215,6 +216,15 @@ def banner_lines(*, url: str, logins: str) -> list[str]:
         "  Press Ctrl-C to stop web, worker and beat.",
         "",
     ]
+
+
+def worker_threads_env(worker_concurrency: int) -> dict[str, str]:
+    """Threads per pool process for local generation: cores / processes, so the worker's
+    processes never oversubscribe the cores between them. CHORUS_TORCH_THREADS wins."""
+    if os.environ.get("CHORUS_TORCH_THREADS", "").strip():
+        return {}
+    cores = os.cpu_count() or 1
+    return {"CHORUS_TORCH_THREADS": str(max(1, cores // max(1, worker_concurrency)))}
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -52,6 +52,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"ready in {time.monotonic() - started:.1f} s at {path}")
         except ModelFilesError as exc:
             raise CommandError(str(exc)) from exc
+        self._prepare_ct2(path)
         if opts["load"]:
             loading = time.monotonic()
             try:
@@ -59,6 +60,30 @@ class Command(BaseCommand):
             except (OSError, ValueError) as exc:
                 raise CommandError(f"cannot load the model from {path}: {exc}") from exc
             self.stdout.write(f"loaded in {time.monotonic() - loading:.1f} s")
+
+    def _prepare_ct2(self, path: Any) -> None:
+        """The CTranslate2 copy the default engine serves (int8 on CPU), converted now so
+        no worker converts it on the first request. A failure is not fatal: generation
+        falls back to transformers and says so in the worker log."""
+        from modelserve.backends.ct2 import _device, local_engine
+        from modelserve.backends.ct2_files import MODEL_FILE, Ct2ConversionError, ct2_dir
+
+        if local_engine() != "ctranslate2":
+            return
+        _, quantization = _device()
+        target = path / f"ct2-{quantization}"
+        if (target / MODEL_FILE).exists():
+            self.stdout.write(f"CTranslate2 copy ({quantization}) already prepared at {target}")
+            return
+        started = time.monotonic()
+        self.stdout.write(f"Converting it for CTranslate2 ({quantization}), about 5 s ...")
+        self.stdout.flush()
+        try:
+            target = ct2_dir(path, quantization=quantization)
+        except Ct2ConversionError as exc:
+            self.stderr.write(f"CTranslate2 conversion failed ({exc}); transformers will serve")
+            return
+        self.stdout.write(f"ready in {time.monotonic() - started:.1f} s at {target}")
 
     def _say_waiting(self) -> None:
         self.stdout.write("another process is converting it; waiting for that ...")

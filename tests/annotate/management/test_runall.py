@@ -288,3 +288,18 @@ def test_embedded_mode_serves_login_and_processes_a_task(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_worker_threads_split_the_cores_between_pool_processes(monkeypatch) -> None:
+    from annotate.management.commands.runall import worker_threads_env
+
+    monkeypatch.delenv("CHORUS_TORCH_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert worker_threads_env(2) == {"CHORUS_TORCH_THREADS": "4"}
+    assert worker_threads_env(16) == {"CHORUS_TORCH_THREADS": "1"}
+    specs = build_specs(
+        host="127.0.0.1", port=8123, web_workers=1, worker_concurrency=4, queues=DEFAULT_QUEUES
+    )
+    assert {s.name: s.env for s in specs}["worker"] == {"CHORUS_TORCH_THREADS": "2"}
+    monkeypatch.setenv("CHORUS_TORCH_THREADS", "3")  # an explicit setting wins
+    assert worker_threads_env(2) == {}

@@ -50,7 +50,9 @@ def test_second_run_does_not_convert(conversions, settings):
     second = _run()
     assert time.monotonic() - started < 1.0
     assert conversions == [os.getpid()], "the second run converted again"
-    assert second.strip() == f"Default model (SmolLM2-135M-Instruct) already prepared at {target}"
+    lines = second.strip().splitlines()
+    assert lines[0] == f"Default model (SmolLM2-135M-Instruct) already prepared at {target}"
+    assert all("already prepared" in line for line in lines)  # the CTranslate2 copy too
 
 
 def test_load_checks_the_prepared_files(conversions):
@@ -66,3 +68,26 @@ def test_a_missing_package_is_a_command_error_with_the_fix(conversions, monkeypa
     with pytest.raises(CommandError, match="install it with"):
         _run()
     assert conversions == []
+
+
+@pytest.mark.slow
+def test_prepare_models_also_makes_the_ctranslate2_copy_once(settings, tmp_path) -> None:
+    """The default engine's int8 copy exists before any worker starts (real converter)."""
+    import shutil
+
+    from django.core.management import call_command
+
+    from modelserve.model_files import DEFAULT_MODEL_NAME, default_model_dir
+
+    shared = default_model_dir()  # the suite's converted SmolLM2 (HF format)
+    folder = tmp_path / DEFAULT_MODEL_NAME
+    shutil.copytree(shared, folder, ignore=shutil.ignore_patterns("ct2-*", ".ct2-*"))
+    settings.CHORUS_MODEL_DIR = tmp_path
+    settings.CHORUS_LOCAL_ENGINE = "ctranslate2"
+    out = io.StringIO()
+    call_command("prepare_models", stdout=out)
+    assert (folder / "ct2-int8" / "model.bin").exists()
+    assert "Converting it for CTranslate2 (int8)" in out.getvalue()
+    again = io.StringIO()
+    call_command("prepare_models", stdout=again)
+    assert "CTranslate2 copy (int8) already prepared" in again.getvalue()
