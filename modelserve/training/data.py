@@ -35,7 +35,7 @@ class LabelRecord:
     annotation_id: int
     task_type: str
     annotator: str  # pseudonym
-    prompt_key: str  # stable id of the prompt (Prompt.pk as text)
+    prompt_key: str  # stable id of the prompt (Prompt.pk as text); the split hashes its text
     prompt: tuple[Message, ...]  # chat messages ending with the user turn
     responses: dict[int, str]  # response id -> text, for the responses this label is about
     payload: dict[str, Any]
@@ -205,6 +205,11 @@ def _split_value(prompt_key: str, seed: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def _content_key(prompt: Sequence[Message]) -> str:
+    text = json.dumps([dict(m) for m in prompt], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def split_prompts(keys: Iterable[str], *, val_fraction: float, seed: int) -> set[str]:
     """The prompt keys on the validation side. With two or more prompts and a positive
     fraction, at least one prompt is held out so validation metrics always exist."""
@@ -258,11 +263,13 @@ def build_dataset(
     ties += t
     pairs = [p for p in pairs if p.chosen != p.rejected]
     pairs.sort(key=lambda p: (p.annotation_id, p.chosen, p.rejected))
-    val_keys = split_prompts(
-        [p.prompt_key for p in pairs] + [x.prompt_key for x in lists],
-        val_fraction=val_fraction,
-        seed=seed,
-    )
+    # The split hashes what the prompt says, not its database id: the same labels give
+    # the same split on any database (ids depend on what was inserted before), and two
+    # prompt rows with the same text never land on both sides.
+    content = {p.prompt_key: _content_key(p.prompt) for p in pairs}
+    content.update({x.prompt_key: _content_key(x.prompt) for x in lists})
+    val_content = split_prompts(content.values(), val_fraction=val_fraction, seed=seed)
+    val_keys = {key for key, text in content.items() if text in val_content}
     ds = Dataset(n_dropped_ties=ties)
     for p in pairs:
         (ds.val_pairs if p.prompt_key in val_keys else ds.train_pairs).append(p)

@@ -64,4 +64,5 @@ def fake_backends(settings):  # type: ignore[no-untyped-def]
 
     settings.CHORUS_GENERATION_BACKENDS = FAKE_BACKENDS
     FakeBackend.calls = 0
+    FakeBackend.batch_calls = 0
     return FakeBackend

@@ -26,6 +26,9 @@ from tests.config.helpers import ROOT, env_without, tail, wait_until
 def model_root(settings, tmp_path):
     settings.CHORUS_MODEL_DIR = tmp_path / "models"
     settings.CHORUS_MODEL_DIR.mkdir()
+    # These tests read the transformers cache; the real-worker test below covers the
+    # default engine (CTranslate2) end to end.
+    settings.CHORUS_LOCAL_ENGINE = "transformers"
     local_backend.clear_cache()
     yield settings.CHORUS_MODEL_DIR
     local_backend.clear_cache()
@@ -140,4 +143,6 @@ def test_real_worker_warms_each_pool_process(tmp_path, tiny_model_dir):
         proc.wait(timeout=30)
     found = pattern.findall(log.read_text())
     assert len({pid for pid, _ in found}) == 2, found  # each pool process, not the parent
-    assert {folder for _, folder in found} == {str(target.resolve())}
+    # The engine that will serve is the one warmed: CTranslate2 by default, on the int8
+    # copy converted (once, under its lock) from the prepared folder.
+    assert {folder for _, folder in found} == {str(target.resolve() / "ct2-int8")}

@@ -9,7 +9,6 @@ from modelserve.training.data import (
     LabelRecord,
     build_dataset,
     parse_hh_transcript,
-    split_prompts,
 )
 
 
@@ -133,8 +132,13 @@ def test_split_is_by_prompt_deterministic_and_stable_as_data_grows():
     assert 4 <= len(val_keys) <= 18  # about a quarter of 40 prompts
     again = build_dataset(list(reversed(records)), val_fraction=0.25, seed=7)
     assert again.data_hash == ds.data_hash
-    grown = split_prompts([f"p{i}" for i in range(80)], val_fraction=0.25, seed=7)
-    assert val_keys <= grown  # old prompts keep their side when new ones arrive
+    more = [
+        rec(i, "pairwise", {"choice": "A", "chosen": 1, "rejected": 2}, prompt=f"p{i % 80}")
+        for i in range(200, 600)
+    ]
+    grown = build_dataset(records + more, val_fraction=0.25, seed=7)
+    # Old prompts keep their side when new ones arrive.
+    assert val_keys <= {p.prompt_key for p in grown.val_pairs}
     other_seed = build_dataset(records, val_fraction=0.25, seed=8)
     assert other_seed.data_hash != ds.data_hash
 
@@ -157,3 +161,20 @@ def test_hh_transcript_parsing():
         {"role": "user", "content": "how are you?"},
     ]
     assert reply == "fine"
+
+
+def test_split_follows_the_prompt_text_not_its_database_id():
+    """Regression: the split hashed Prompt.pk, so the same labels split differently on
+    another database (the HH-RLHF accuracy test drifted with the suite's id sequence)."""
+    records = [
+        rec(i, "pairwise", {"choice": "A", "chosen": 1, "rejected": 2}, prompt=f"p{i % 40}")
+        for i in range(120)
+    ]
+    shifted = [
+        LabelRecord(**{**r.__dict__, "prompt_key": f"id-{int(r.prompt_key[1:]) + 5000}"})
+        for r in records
+    ]
+    a = build_dataset(records, val_fraction=0.25, seed=3)
+    b = build_dataset(shifted, val_fraction=0.25, seed=3)
+    assert {str(p.prompt) for p in a.val_pairs} == {str(p.prompt) for p in b.val_pairs}
+    assert a.val_pairs and a.train_pairs
