@@ -50,7 +50,7 @@ class Timings:
     """Wall time of each scenario step, written to test-artifacts for the closing note."""
 
     mode: str
-    steps: dict[str, float] = field(default_factory=dict)
+    steps: dict[str, float | bool] = field(default_factory=dict)
 
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:

@@ -386,9 +386,6 @@ def export_everything(server: StudyServer, scale: Scale, out: Path, browser: Any
                 assert answer.status_code == 200, (
                     f"{slug} {shape} {fmt}: {answer.status_code} {answer.text[:1500]}"
                 )
-                assert "application/json" not in answer.headers.get("content-type", "") or (
-                    fmt == "jsonl"
-                )
                 path = out / f"{slug}-{shape}.{'zip' if shape == 'prism' else fmt}"
                 path.write_bytes(answer.content)
                 rows = _parse_export(path, shape, fmt)
@@ -588,6 +585,13 @@ def assert_batched_turns(server: StudyServer) -> int:
             f"prompt {prompt_id}: {n} candidates on {weights} set(s) of weights went out "
             f"in {tasks} task(s)"
         )
+    # The streamed path: each reply's first tokens were out before it was complete.
+    unstreamed = server.db.rows(
+        "SELECT id, first_token_ms, latency_ms FROM modelserve_generationrequest "
+        "WHERE purpose = 'live' AND status = 'done' AND (first_token_ms IS NULL "
+        "OR latency_ms IS NULL OR first_token_ms >= latency_ms)"
+    )
+    assert unstreamed == [], f"replies with no token before the end: {unstreamed}"
     endings = server.db.rows(
         "SELECT DISTINCT finish_reason FROM modelserve_generationrequest WHERE status = 'done'"
     )

@@ -76,6 +76,9 @@ def _run_study(
                     timings.steps[f"2b conversation {n + 1} opening turn (s)"] = round(
                         seen["opening_s"], 1
                     )
+                    timings.steps[f"2b conversation {n + 1} partial text seen"] = seen[
+                        "saw_partial_text"
+                    ]
             study.assert_invariants(server)
             chat_labels = server.db.value(
                 "SELECT count(*) FROM annotate_annotation a JOIN annotate_campaign c "
