@@ -31,6 +31,18 @@ def _backoff(retries: int) -> float:
     return min(60.0, 2.0**retries) * (0.5 + random.random())
 
 
+def _mark_over_time(request_ids: list[int], *, final: bool) -> None:
+    """Requests still without a response when the soft time limit hit: failed on the
+    last attempt, else pending again for the retry."""
+    from modelserve.models import GenerationRequest, GenerationStatus
+
+    GenerationRequest.objects.filter(pk__in=request_ids, response__isnull=True).update(
+        status=GenerationStatus.FAILED if final else GenerationStatus.PENDING,
+        error=f"over the soft time limit of {SOFT_TIME_LIMIT} s",
+        finished_at=timezone.now() if final else None,
+    )
+
+
 @shared_task(
     bind=True,
     name="modelserve.tasks.generate_response",
@@ -43,7 +55,6 @@ def _backoff(retries: int) -> float:
 def generate_response(self, request_id: int) -> str:  # type: ignore[no-untyped-def]
     """Generate one response for one GenerationRequest (retries on backend errors)."""
     from modelserve.generation import RetryLater, generation_run
-    from modelserve.models import GenerationRequest, GenerationStatus
 
     final = self.request.retries >= self.max_retries
     try:
@@ -53,11 +64,7 @@ def generate_response(self, request_id: int) -> str:  # type: ignore[no-untyped-
     except RetryLater as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
     except SoftTimeLimitExceeded as exc:
-        GenerationRequest.objects.filter(pk=request_id, response__isnull=True).update(
-            status=GenerationStatus.FAILED if final else GenerationStatus.PENDING,
-            error=f"over the soft time limit of {SOFT_TIME_LIMIT} s",
-            finished_at=timezone.now() if final else None,
-        )
+        _mark_over_time([request_id], final=final)
         if final:
             return "failed"
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
@@ -80,7 +87,6 @@ def generate_batch(self, request_ids: list[int]) -> dict[str, str]:  # type: ign
     responses. Returns {request id: status}.
     """
     from modelserve.generation_batch import generation_run_batch
-    from modelserve.models import GenerationRequest, GenerationStatus
 
     final = self.request.retries >= self.max_retries
     try:
@@ -88,11 +94,7 @@ def generate_batch(self, request_ids: list[int]) -> dict[str, str]:  # type: ign
             request_ids=request_ids, final_attempt=final, max_attempts=self.max_retries + 3
         )
     except SoftTimeLimitExceeded as exc:
-        GenerationRequest.objects.filter(pk__in=request_ids, response__isnull=True).update(
-            status=GenerationStatus.FAILED if final else GenerationStatus.PENDING,
-            error=f"over the soft time limit of {SOFT_TIME_LIMIT} s",
-            finished_at=timezone.now() if final else None,
-        )
+        _mark_over_time(request_ids, final=final)
         if final:
             return {str(pk): "failed" for pk in request_ids}
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc

@@ -11,10 +11,10 @@ import pytest
 
 from annotate.models import Annotation, Annotator, Consent, TaskType
 from annotate.services import campaign_create
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import GuidelineFactory, ItemFactory
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 XSS = '<script>alert("xss")</script><img src=x onerror="alert(1)">'
 ORDER = [TaskType.PAIRWISE, TaskType.RANKING, TaskType.RATING, TaskType.EDIT, TaskType.CRITIQUE]
 
@@ -57,14 +57,7 @@ def page(live_server, monkeypatch):
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            args=CHROMIUM_ARGS,
         )
         context = browser.new_context(viewport={"width": 1200, "height": 900})
         pg = context.new_page()

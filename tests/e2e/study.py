@@ -467,44 +467,19 @@ def _load_with_datasets(folder: Path) -> None:
 
 
 def _dpo_trainer_step(path: Path, folder: Path) -> None:
-    """One step of TRL's DPOTrainer on the export as downloaded (a tiny Llama with
-    SmolLM2's tokenizer: the file, not the model, is under test here)."""
-    import copy
-
+    """One step of TRL's DPOTrainer on the export as downloaded."""
     import datasets
     import torch
     from transformers import AutoTokenizer
-    from trl import DPOConfig, DPOTrainer
 
     from tests.e2e.harness import shared_default_model
-    from tests.tiny_models import tiny_llama
+    from tests.trl_helpers import dpo_trainer_one_step
 
     tok = AutoTokenizer.from_pretrained(shared_default_model())
     ds = datasets.load_dataset(
         "json", data_files=str(path), split="train", cache_dir=str(folder / "hf")
     )
-    model = tiny_llama(vocab_size=len(tok), eos_id=tok.eos_token_id, bos_id=tok.bos_token_id)
-    args = DPOConfig(
-        output_dir=str(folder / "trl-out"),
-        max_steps=1,
-        per_device_train_batch_size=2,
-        learning_rate=1e-2,
-        max_length=128,
-        logging_steps=1,
-        report_to=[],
-        save_strategy="no",
-        use_cpu=True,
-        dataset_num_proc=None,
-        bf16=False,
-    )
-    trainer = DPOTrainer(
-        model=model,
-        ref_model=copy.deepcopy(model),
-        args=args,
-        train_dataset=ds,
-        processing_class=tok,
-    )
-    result = trainer.train()
+    result, _ = dpo_trainer_one_step(ds, tok, folder / "trl-out", batch_size=2)
     assert result.global_step == 1
     assert torch.isfinite(torch.tensor(result.training_loss))
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from django.db import transaction
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -20,20 +20,17 @@ from rest_framework.response import Response
 from annotate.api import serializers as s
 from annotate.api.base import ChorusAPIView, IdCursorPagination, campaign_or_404
 from annotate.api.filters import (
-    EXPORT_PARAMS,
     PAGING_PARAMS,
     check_known,
-    filter_param_names,
-    parse_export,
-    parse_filters,
 )
-from annotate.api.views.data import FILTER_DOCS, _privacy
+from annotate.api.views.data import FILTER_DOCS
 from annotate.exports.schemas import SHAPES
 from annotate.exports.writers import CONTENT_TYPES, FORMATS
-from annotate.models import Export, ExportStatus
+from annotate.models import ExportStatus
 from annotate.roles import is_admin
-from annotate.selectors.annotations import campaigns_visible_to
+from annotate.selectors.research import exports_visible_to
 from annotate.services import exports as svc
+from annotate.services.export_requests import export_request
 
 log = logging.getLogger(__name__)
 
@@ -130,34 +127,14 @@ class CampaignExportApi(ChorusAPIView):
     )
     def get(self, request: Request, slug: str) -> Any:
         campaign = campaign_or_404(request, slug)
-        params = request.query_params
-        check_known(params, (*EXPORT_PARAMS, *filter_param_names()))
-        shape, fmt, options, run_async = parse_export(params)
-        if options.attribute and options.attribute not in campaign.rating_attributes:
-            raise ValidationError(
-                {
-                    "attribute": f"Not rated in this campaign; choose from "
-                    f"{', '.join(campaign.rating_attributes)}."
-                }
-            )
-        privacy = _privacy(campaign)
-        filters = parse_filters(params, privacy=privacy, admin=is_admin(request.user))
-        if not run_async:
-            run_async = svc.export_count(campaign=campaign, filters=filters) > svc.sync_max_rows()
-        export = svc.export_create(
+        # The same parsing, checks and queueing as the research page's export form.
+        export = export_request(
             campaign=campaign,
             requested_by=request.user,
-            shape=shape,
-            fmt=fmt,
-            options=options,
-            filters=filters,
-            is_async=run_async,
+            params=request.query_params,
+            admin=is_admin(request.user),
         )
-        if run_async:
-            from annotate.tasks import export_run
-            from annotate.tasks_util import enqueue
-
-            transaction.on_commit(lambda: enqueue(export_run, export.pk))  # issue 8: broker down
+        if export.is_async:
             body = s.ExportSerializer(export, context={"request": request}).data
             return Response(body, status=status.HTTP_202_ACCEPTED)
         ext = svc.export_extension(export)
@@ -175,14 +152,7 @@ class CampaignExportApi(ChorusAPIView):
 
 
 def _exports_visible(request: Request) -> Any:
-    qs = Export.objects.select_related("campaign")
-    if is_admin(request.user):
-        return qs
-    # Your own exports, and only while you still hold the campaign's grant.
-    return qs.filter(
-        requested_by=cast(Any, request.user),
-        campaign__in=campaigns_visible_to(request.user).values("pk"),
-    )
+    return exports_visible_to(user=request.user)
 
 
 class ExportListApi(ChorusAPIView):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
@@ -46,10 +45,10 @@ def test_dpo_trainer_takes_one_step_on_the_export(world, tmp_path, tokenizer_dir
     import datasets
     import torch
     from transformers import AutoTokenizer
-    from trl import DPOConfig, DPOTrainer
     from trl.data_utils import is_conversational, maybe_apply_chat_template
 
     from tests.tiny_models import tiny_llama
+    from tests.trl_helpers import dpo_trainer_one_step
 
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     # The conversational variant: TRL recognises it and renders it with the chat template.
@@ -64,27 +63,13 @@ def test_dpo_trainer_takes_one_step_on_the_export(world, tmp_path, tokenizer_dir
 
     path = _export_to(world, tmp_path)
     ds = datasets.load_dataset("json", data_files=str(path), split="train")
-    model = tiny_llama(vocab_size=len(tok), eos_id=tok.eos_token_id, bos_id=tok.bos_token_id)
-    before = [p.detach().clone() for p in model.parameters()]
-    args = DPOConfig(
-        output_dir=str(tmp_path / "out"),
-        max_steps=1,
-        per_device_train_batch_size=4,
-        learning_rate=1e-2,
-        max_length=128,
-        logging_steps=1,
-        report_to=[],
-        save_strategy="no",
-        use_cpu=True,
-        dataset_num_proc=None,
-        bf16=False,
+    # tiny_llama is seeded: a fresh one holds the weights training started from.
+    before = list(
+        tiny_llama(
+            vocab_size=len(tok), eos_id=tok.eos_token_id, bos_id=tok.bos_token_id
+        ).parameters()
     )
-    # An in-memory model has no path TRL could rebuild the reference from: pass a copy.
-    ref_model = copy.deepcopy(model)
-    trainer = DPOTrainer(
-        model=model, ref_model=ref_model, args=args, train_dataset=ds, processing_class=tok
-    )
-    result = trainer.train()
+    result, model = dpo_trainer_one_step(ds, tok, tmp_path / "out", batch_size=4)
     assert result.global_step == 1
     assert torch.isfinite(torch.tensor(result.training_loss))
     assert any(

@@ -17,17 +17,9 @@ import pytest
 
 from annotate.models import Annotation, AssignmentStatus, Role, TaskType, Turn
 from modelserve.models import GenerationRequest
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conversation_helpers import FAKE_BACKENDS, conversation_campaign, lease_conversation
 from tests.factories import AnnotatorFactory, UserFactory
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -91,9 +83,7 @@ def test_live_conversation_in_the_browser(live_server, generate_worker):
     task_url = f"{live_server.url}/tasks/conversation/{assignment.pk}/"
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.set_default_timeout(30_000)
         page.goto(f"{live_server.url}/accounts/login/?next=/tasks/conversation/{assignment.pk}/")
