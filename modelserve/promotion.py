@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from annotate import events
 from annotate.models import Campaign
 from modelserve.models import (
     Backend,
@@ -94,6 +95,12 @@ def version_promote(*, version: PolicyVersion | RewardModelVersion) -> CampaignS
     type(version).objects.filter(pk=version.pk).update(status=VersionStatus.SERVING)
     if isinstance(version, PolicyVersion):
         _policy_join_pool(campaign, version, previous)
+    events.send_on_commit(
+        events.version_promoted,
+        campaign_id=campaign.pk,
+        kind="reward" if field == "reward_model" else "dpo",
+        version_id=version.pk,
+    )
     return serving
 
 

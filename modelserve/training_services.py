@@ -45,6 +45,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from annotate import events
 from annotate.models import Campaign
 from config.jsonutil import to_jsonable
 from modelserve.models import (
@@ -233,7 +234,9 @@ def training_run_execute(*, run_id: int, step_hook: StepHook | None = None) -> T
             log="\n".join(rep.lines),
             error="".join(traceback.format_exception(exc))[-20000:],
         )
+        _announce(run, RunStatus.FAILED)
         raise
+    _announce(run, status)
     if promoted and run.kind == RunKind.REWARD and cfg["active_sampling"]:
         try:
             items_prioritise_by_uncertainty(campaign=run.campaign)
@@ -242,6 +245,16 @@ def training_run_execute(*, run_id: int, step_hook: StepHook | None = None) -> T
             rep.log(f"active sampling failed: {exc!r}")
     run.refresh_from_db()
     return run
+
+
+def _announce(run: TrainingRun, status: str) -> None:
+    events.send_on_commit(
+        events.refit_finished,
+        run_id=run.pk,
+        campaign_id=run.campaign_id,
+        kind=str(run.kind),
+        status=str(status),
+    )
 
 
 def _train_reward(

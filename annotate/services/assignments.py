@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from annotate import events
 from annotate.models import (
     Annotation,
     Annotator,
@@ -244,6 +245,9 @@ def annotation_submit(
         Item.objects.filter(pk=item.pk).update(n_submitted=F("n_submitted") + 1)
         quality.after_submit(annotation=annotation)
         transaction.on_commit(lambda: _notify_label(campaign))
+        events.send_on_commit(
+            events.labels_received, campaign_id=campaign.pk, annotation_ids=[annotation.pk]
+        )
     return annotation, True
 
 

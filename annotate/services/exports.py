@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from annotate import events
 from annotate.exports import prism, shapes
 from annotate.exports.privacy import PrivacySettings, privacy_settings
 from annotate.exports.schemas import columns_for, prism_columns
@@ -222,6 +223,7 @@ def export_finish(*, export: Export, tally: Tally, file_path: str = "") -> Expor
             "finished_at",
         ]
     )
+    events.send_on_commit(events.export_ready, export_id=export.pk, campaign_id=export.campaign_id)
     return export
 
 
