@@ -27,7 +27,11 @@ class AnnotateConfig(AppConfig):
         from annotate.security.signals import connect
 
         if apps.is_installed("django.contrib.admin"):
+            from annotate.input.admin import admin_json_fields_bounded
             from annotate.security import admin as _security_admin  # noqa: F401
+
+            # Issue 13: the admin's JSON textareas parse through the input boundary.
+            admin_json_fields_bounded()
 
         connect()
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="annotate_ensure_roles")

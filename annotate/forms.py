@@ -7,7 +7,6 @@ to the browser and the API.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,11 +16,15 @@ from django.contrib.auth.forms import UserCreationForm
 from django.http import QueryDict
 
 from annotate.countries import COUNTRY_CHOICES
+from annotate.input.checks import InputError, parse_int
+from annotate.input.forms import TextField, WholeNumberField, json_field_from_post
 from annotate.models import ProfileVersion, TaskType
 from annotate.models.profile import STATED_PREFERENCES, USE_CASES
 from annotate.payloads import PayloadError
 
 SELF_DESCRIBE = "self_describe"
+# The limit the page shows (textarea maxlength) is the limit the server keeps.
+PROFILE_TEXT_MAX = 2000
 PREFERENCE_LABELS = {
     "values": "The response reflects values and beliefs close to mine",
     "creativity": "The response is creative and original",
@@ -120,8 +123,8 @@ class ProfileForm(forms.ModelForm):
         widgets = {
             "ai_familiarity": forms.RadioSelect,
             "ai_frequency": forms.RadioSelect,
-            "self_description": forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
-            "system_prompt": forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+            "self_description": forms.Textarea(attrs={"rows": 3}),
+            "system_prompt": forms.Textarea(attrs={"rows": 3}),
             "first_language": forms.TextInput(attrs={"autocomplete": "off"}),
             **{
                 f"pref_{name}": _Slider(attrs={"min": 0, "max": 100, "step": 1})
@@ -131,9 +134,21 @@ class ProfileForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for name in ("self_description", "system_prompt"):
+            # The input boundary's text field, with the limit the textarea shows.
+            old = self.fields[name]
+            self.fields[name] = TextField(
+                max_length=PROFILE_TEXT_MAX, label=old.label, widget=old.widget, required=True
+            )
         for name in STATED_PREFERENCES:
-            field = self.fields[f"pref_{name}"]
-            field.label = PREFERENCE_LABELS[name]
+            old = self.fields[f"pref_{name}"]
+            self.fields[f"pref_{name}"] = WholeNumberField(
+                min_value=0,
+                max_value=100,
+                widget=old.widget,
+                required=old.required,
+                label=PREFERENCE_LABELS[name],
+            )
             if not self.is_bound and self.initial.get(f"pref_{name}") is None:
                 self.initial[f"pref_{name}"] = 50
         for name in ("self_description", "system_prompt"):
@@ -179,18 +194,18 @@ class ProfileForm(forms.ModelForm):
 
 
 class SkipForm(forms.Form):
-    reason = forms.CharField(max_length=500, required=False)
+    reason = TextField(max_length=500, required=False)
 
 
 # --- task forms -> payloads -------------------------------------------------------------
 
 
-def _int_or_none(value: str | None) -> int | None:
+def _int_or_none(value: str | None, field: str) -> int | None:
     if value is None or not str(value).strip():
         return None
     try:
-        return int(str(value).strip())
-    except ValueError:
+        return parse_int(value, field=field)
+    except InputError:
         return None
 
 
@@ -210,7 +225,7 @@ def task_payload_from_post(
         payload: dict[str, Any] = {"choice": choice, "reason": data.get("reason", "")}
         raw = data.get("strength", "").strip()
         if raw:
-            magnitude = _int_or_none(raw)
+            magnitude = _int_or_none(raw, "strength")
             if magnitude is None:
                 raise PayloadError({"strength": "Must be a whole number."})
             # The form asks "how much better" (1..3); the stored strength is signed,
@@ -222,7 +237,7 @@ def task_payload_from_post(
     if task_type == TaskType.RANKING:
         ranks: dict[int, list[int]] = {}
         for rid in presented_order:
-            value = _int_or_none(data.get(f"rank_{rid}"))
+            value = _int_or_none(data.get(f"rank_{rid}"), "ranking")
             if value is None:
                 raise PayloadError({"ranking": "Give every response a rank."})
             ranks.setdefault(value, []).append(rid)
@@ -238,9 +253,11 @@ def task_payload_from_post(
         return {"response_id": data.get("response_id", ""), "edited_text": data.get("edited_text")}
     if task_type == TaskType.CRITIQUE:
         try:
-            spans = json.loads(data.get("spans") or "[]")
-        except ValueError:
-            raise PayloadError({"spans": "The highlighted spans could not be read."}) from None
+            spans = json_field_from_post(data.get("spans") or "[]", field="spans")
+        except InputError as exc:
+            raise PayloadError(
+                {"spans": f"The highlighted spans could not be read ({exc.message})"}
+            ) from None
         return {
             "critique": data.get("critique", ""),
             "suggestion": data.get("suggestion", ""),

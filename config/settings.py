@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Every query parameter and form field passes the input boundary's text rule first.
+    "annotate.input.middleware.InputBoundaryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -161,6 +163,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The input boundary (annotate.input): JSON bodies within size and depth limits,
+    # finite numbers, 64-bit integers, no NUL or unpaired surrogate anywhere.
+    "DEFAULT_PARSER_CLASSES": [
+        "annotate.input.drf.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "annotate.api.base.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("CHORUS_API_THROTTLE", "6000/hour"),
@@ -274,6 +283,8 @@ CHORUS_EXPORT_DIR = Path(os.environ.get("CHORUS_EXPORT_DIR", VAR_DIR / "exports"
 # Prepare the default model in `manage.py runall` and load it in every pool process of a
 # worker on the "generate" queue at start; 0 leaves both to the first generation.
 CHORUS_WARM_MODELS = env_bool("CHORUS_WARM_MODELS", True)
+# Largest JSON body the REST API reads (annotate.input.drf); larger is a 400.
+CHORUS_MAX_JSON_BYTES = int(os.environ.get("CHORUS_MAX_JSON_BYTES", str(32 * 1024 * 1024)))
 # Issue 6: exports matching more annotations than this run as a Celery job, not a stream.
 CHORUS_EXPORT_SYNC_MAX_ROWS = int(os.environ.get("CHORUS_EXPORT_SYNC_MAX_ROWS", "200000"))
 # Default assignment lease: a task not submitted in this time frees its slot.

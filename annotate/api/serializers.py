@@ -19,6 +19,7 @@ from annotate.models import (
     Role,
     TaskType,
 )
+from annotate.services.items import ITEM_TEXT_MAX
 from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
 
 
@@ -122,7 +123,7 @@ class GuidelineSerializer(serializers.Serializer):
 
 class MessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
-    content = serializers.CharField(max_length=100_000)
+    content = serializers.CharField(max_length=ITEM_TEXT_MAX)
 
 
 class ResponseOutSerializer(serializers.Serializer):
@@ -195,7 +196,7 @@ class ItemSerializer(serializers.ModelSerializer):
 
 
 class ResponseInSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=100_000)
+    text = serializers.CharField(max_length=ITEM_TEXT_MAX)
     source = serializers.CharField(max_length=80, required=False, allow_blank=True)  # type: ignore[assignment]
     endpoint = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     policy_version = serializers.IntegerField(required=False, allow_null=True, min_value=1)

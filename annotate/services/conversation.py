@@ -30,6 +30,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from annotate.input.checks import InputError, parse_int, text_problem
 from annotate.models import (
     Annotator,
     Assignment,
@@ -104,6 +105,9 @@ def _clean_text(text: str) -> str:
     text = (text or "").replace("\r\n", "\n").strip()
     if not text:
         raise ConversationError("Write a message first.")
+    problem = text_problem(text)  # the input boundary's rule (NUL was a 500)
+    if problem:
+        raise ConversationError(f"text: {problem}")
     if len(text) > MAX_MESSAGE:
         raise ConversationError(f"Keep messages under {MAX_MESSAGE} characters.")
     return text
@@ -111,8 +115,8 @@ def _clean_text(text: str) -> str:
 
 def _score(value: Any, name: str) -> int:
     try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
+        number = parse_int(value, field=name)
+    except InputError:
         raise ConversationError(f"Give {name} a score from 1 to 100.") from None
     if not 1 <= number <= 100:
         raise ConversationError(f"Scores run from 1 to 100 ({name}).")

@@ -37,6 +37,9 @@ RESPONSE_COUNTS: dict[str, tuple[int, int | None]] = {
     TaskType.CONVERSATION: (0, 0),
 }
 MAX_RESPONSES = 16
+# Characters in one prompt message or response: the API's limit (ItemInSerializer) is the
+# importers' limit, since both come through ItemSpec.check (a 50 MB reply was imported).
+ITEM_TEXT_MAX = 100_000
 
 
 class ItemSpecError(ValueError):
@@ -83,6 +86,8 @@ class ItemSpec:
                 raise ItemSpecError("each message needs a role of user, assistant or system")
             if not isinstance(message.get("content"), str) or not message["content"].strip():
                 raise ItemSpecError("each message needs non-empty text content")
+            if len(message["content"]) > ITEM_TEXT_MAX:
+                raise ItemSpecError(f"a prompt message is longer than {ITEM_TEXT_MAX} characters")
         if self.messages[-1]["role"] != Role.USER:
             raise ItemSpecError("the prompt must end with a user message")
         low, high = RESPONSE_COUNTS[self.task_type]
@@ -90,6 +95,11 @@ class ItemSpec:
         if n < low or (high is not None and n > high) or n > MAX_RESPONSES:
             wanted = f"{low}" if low == high else f"{low} or more"
             raise ItemSpecError(f"a {self.task_type} item needs {wanted} responses, got {n}")
+        for n, response in enumerate(self.responses, start=1):
+            if len(response.text) > ITEM_TEXT_MAX:
+                raise ItemSpecError(
+                    f"response {n} is longer than {ITEM_TEXT_MAX} characters ({len(response.text)})"
+                )
         empty = sum(1 for response in self.responses if not response.text.strip())
         if empty and (not self.allow_empty_responses or empty == n):
             raise ItemSpecError("a response is empty")

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render, resolve_url
 from django.views.decorators.http import require_GET, require_POST
 
+from annotate.input.checks import InputError, parse_int
 from annotate.models import Campaign
 from annotate.roles import is_admin
 from annotate.selectors.analytics import (
@@ -180,8 +181,8 @@ def _annotator_context(request: HttpRequest, data: dict[str, Any]) -> dict[str, 
     if query:
         rows = [r for r in rows if query in r["annotator"].lower()]
     try:
-        min_labels = max(int(request.GET.get("min_labels", "0") or 0), 0)
-    except ValueError:
+        min_labels = max(parse_int(request.GET.get("min_labels") or 0, field="min_labels"), 0)
+    except InputError:
         min_labels = 0
     rows = [r for r in rows if r["n_labels"] >= min_labels]
     if request.GET.get("flagged"):

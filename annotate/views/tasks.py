@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.forms import SkipForm, task_payload_from_post
+from annotate.input.checks import InputError, parse_int
 from annotate.models import Annotator, Assignment, AssignmentStatus, Campaign, TaskType
 from annotate.payloads import PayloadError
 from annotate.selectors.assignments import TaskView
@@ -254,9 +255,11 @@ def task_page(request: HttpRequest, assignment_id: int, *, annotator: Annotator)
 
 
 def _int_field(request: HttpRequest, name: str) -> int | None:
+    """A hidden bookkeeping field (time on task, guideline shown): unreadable is unknown."""
+    value = request.POST.get(name, "")
     try:
-        return int(request.POST.get(name, ""))
-    except ValueError:
+        return parse_int(value, field=name) if value else None
+    except InputError:
         return None
 
 

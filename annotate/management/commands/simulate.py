@@ -14,12 +14,12 @@ tie_band, rating_sd, rating_off, seed).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotate.input.checks import InputError, loads_json
 from annotate.models import Campaign
 from annotate.services.simulation import (
     simulation_campaign_create,
@@ -110,9 +110,11 @@ class Command(BaseCommand):
         data: dict[str, Any] = {}
         if opts["config"]:
             try:
-                data = json.loads(opts["config"].read_text())
-            except (OSError, ValueError) as exc:
-                raise CommandError(f"Cannot read {opts['config']}: {exc}") from exc
+                data = loads_json(opts["config"].read_bytes(), field="", max_depth=8)
+            except (OSError, InputError) as exc:
+                raise CommandError(f"Cannot read {opts['config']}: {exc}") from None
+            if not isinstance(data, dict):
+                raise CommandError(f"{opts['config']}: the crowd config must be a JSON object")
         if opts["seed"] is not None:
             data["seed"] = opts["seed"]
         try:

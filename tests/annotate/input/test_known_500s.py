@@ -9,6 +9,7 @@ import json
 from io import StringIO
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import Group
@@ -98,7 +99,9 @@ def chat(settings, annotator):
 
 
 def _chat_post(client: Client, assignment: Any, action: str, data: Any) -> Any:
-    return client.post(f"/tasks/conversation/{assignment.pk}/{action}", data)
+    # URL-encoded, as the page's htmx sends it.
+    url = f"/tasks/conversation/{assignment.pk}/{action}"
+    return client.post(url, urlencode(data), content_type=FORM)
 
 
 @pytest.mark.parametrize("text", ["\x00", "Hi\x00there"])
