@@ -306,7 +306,12 @@ def task_submit(request: HttpRequest, assignment_id: int, *, annotator: Annotato
 def task_skip(request: HttpRequest, assignment_id: int, *, annotator: Annotator) -> HttpResponse:
     assignment = _own_assignment(assignment_id, annotator)
     form = SkipForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():
+        # The same 500-character limit the reason's input shows, kept by the server too.
+        view = task_view_build(assignment=assignment, campaign=assignment.campaign)
+        errors = {"skip_reason": " ".join(form.errors.get("reason", ["Not accepted."]))}
+        return _render_task(request, view, annotator, status=422, errors=errors)
+    reason = form.cleaned_data["reason"]
     notices: list[str] = []
     try:
         assignment_skip(assignment_id=assignment.pk, annotator=annotator, reason=reason)

@@ -360,3 +360,23 @@ def test_profile_text_limit_is_enforced_on_the_server(annotator, field):
     assert "2000" in response.content.decode().replace(",", "")
     annotator.refresh_from_db()
     assert len(getattr(annotator.current_profile, field)) < 2001
+
+
+def test_skip_reason_limit_is_the_inputs_and_is_said(annotator):
+    item = ItemFactory(task_type=TaskType.PAIRWISE, campaign=CampaignFactory())
+    order = list(item.item_responses.values_list("response_id", flat=True))
+    assignment = AssignmentFactory(item=item, annotator=annotator, presented_order=order)
+    response = client_for(annotator).post(
+        f"/tasks/{assignment.pk}/skip/", {"reason": "x" * 501}, **HX
+    )
+    assert response.status_code == 422
+    assert "At most 500 characters" in response.content.decode()
+    assignment.refresh_from_db()
+    assert assignment.status == "active"
+
+
+def test_conversation_message_limit_is_the_textareas(chat):
+    client, assignment = chat
+    response = _chat_post(client, assignment, "start", {"text": "x" * 4001})
+    assert response.status_code == 400 and "4000" in response.content.decode()
+    assert not Prompt.objects.filter(campaign=assignment.campaign).exists()
