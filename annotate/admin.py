@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from annotate.admin_config import CONFIG_FIELDS, OTHER, campaign_admin_form, config_fieldsets
 from annotate.models import (
     Campaign,
     CampaignGrant,
@@ -134,23 +135,15 @@ class NewGrantInline(admin.TabularInline):
         return super().get_queryset(request).none()
 
 
-class CampaignAdminForm(forms.ModelForm):
+class _CampaignAdminForm(forms.ModelForm):
     class Meta:
         model = Campaign
         # The same editable fields as the API's configure endpoint, plus the slug.
         fields = ("slug", *CAMPAIGN_EDITABLE)
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        try:
-            from annotate.exports.privacy import PrivacyConfigError, privacy_settings
-        except ImportError:  # pragma: no cover - the export work ships with the app
-            return data
-        try:
-            privacy_settings(data.get("config") or {})
-        except PrivacyConfigError as exc:
-            self.add_error("config", str(exc))
-        return data
+
+# The common config keys as typed form fields, the rest as JSON (annotate.admin_config).
+CampaignAdminForm = campaign_admin_form(_CampaignAdminForm)
 
 
 @admin.register(Campaign)
@@ -164,6 +157,11 @@ class CampaignAdmin(admin.ModelAdmin):
     actions = ("open_campaigns", "pause_campaigns", "close_campaigns")
     inlines = (GuidelineHistoryInline, NewGuidelineInline, GrantInline, NewGrantInline)
     prepopulated_fields = {"slug": ("name",)}
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        typed = {OTHER, *CONFIG_FIELDS}
+        fields = [f for f in self.get_fields(request, obj) if f not in typed]
+        return [(None, {"fields": fields}), *config_fieldsets()]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # URLs, exports and API clients name a campaign by slug: fixed once created.

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotate.campaign_config import CampaignConfigError, validate_campaign_config
 from annotate.models import (
     Annotation,
     Assignment,
@@ -76,21 +77,21 @@ class CampaignWriteSerializer(serializers.Serializer):
     critique_categories = serializers.ListField(
         child=serializers.CharField(max_length=60), required=False, max_length=50
     )
-    config = serializers.DictField(required=False)
+    config = serializers.DictField(
+        required=False,
+        help_text="Campaign settings; every key is typed and documented (README, "
+        "'Campaign config'). An unknown key or a value out of range is a 400 naming it.",
+    )
 
     def validate_config(self, value: dict[str, Any]) -> dict[str, Any]:
-        # The refit schedule is read by beat (modelserve.scheduling): a bad one must be a
-        # 400 here, not a periodic task that fails every minute.
-        from django.core.exceptions import ValidationError as DjangoValidationError
-
-        from modelserve.scheduling import validate_refit_config
-
-        if "refit" in value:
-            try:
-                validate_refit_config(value["refit"])
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError(exc.messages) from exc
-        return value
+        # The one typed schema (annotate.campaign_config), as the admin and imports use;
+        # a bad refit schedule is a 400 here, not a periodic task failing every minute.
+        try:
+            return validate_campaign_config(value)
+        except CampaignConfigError as exc:
+            raise serializers.ValidationError(
+                {path: [message] for path, message in exc.errors.items()}
+            ) from None
 
 
 class CampaignModelsSerializer(serializers.Serializer):

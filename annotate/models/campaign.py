@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from annotate.campaign_config import CampaignConfigError, validate_campaign_config
 from config.jsonutil import JSONEncoder
 
 from .choices import (
@@ -57,8 +60,9 @@ class Campaign(models.Model):
     critique_categories = models.JSONField(
         default=_default_critique_categories, encoder=JSONEncoder
     )
-    # Quality control and anything else a later feature configures lives here, documented
-    # where it is read, so adding a knob does not need a migration.
+    # Quality control and anything else a later feature configures lives here, so adding
+    # a knob does not need a migration; every key is typed and documented in
+    # annotate/campaign_config (clean() validates it; the README table is made from it).
     config = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -77,7 +81,7 @@ class Campaign(models.Model):
         return f"{self.name} ({self.slug})"
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         mix = self.task_mix
         if not isinstance(mix, dict) or not mix:
             errors["task_mix"] = "Give at least one task type with a positive weight."
@@ -101,8 +105,11 @@ class Campaign(models.Model):
         cats = self.critique_categories
         if not isinstance(cats, list) or not all(isinstance(c, str) and c for c in cats):
             errors["critique_categories"] = "Give a list of category names."
-        if not isinstance(self.config, dict):
-            errors["config"] = "Config must be a JSON object."
+        try:
+            # The typed schema (annotate.campaign_config): every writer comes through here.
+            self.config = validate_campaign_config(self.config)
+        except CampaignConfigError as exc:
+            errors["config"] = exc.messages
         if errors:
             raise ValidationError(errors)
 

@@ -309,7 +309,7 @@ def task_skip(request: HttpRequest, assignment_id: int, *, annotator: Annotator)
     if not form.is_valid():
         # The same 500-character limit the reason's input shows, kept by the server too.
         view = task_view_build(assignment=assignment, campaign=assignment.campaign)
-        errors = {"skip_reason": " ".join(form.errors.get("reason", ["Not accepted."]))}
+        errors = {"skip_reason": " ".join(str(e) for e in form.errors.get("reason", []))}
         return _render_task(request, view, annotator, status=422, errors=errors)
     reason = form.cleaned_data["reason"]
     notices: list[str] = []
