@@ -26,6 +26,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from annotate.admin_config import CONFIG_FIELDS, OTHER, campaign_admin_form, config_fieldsets
+from annotate.admin_crowd import CrowdLinksAdminMixin
 from annotate.models import (
     Campaign,
     CampaignGrant,
@@ -147,14 +148,14 @@ CampaignAdminForm = campaign_admin_form(_CampaignAdminForm)
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(CrowdLinksAdminMixin, admin.ModelAdmin):
     form = CampaignAdminForm
     list_display = ("slug", "name", "status", "overlap", "rating_scale", "created_at")
     list_filter = ("status", "rating_scale", "created_at")
     search_fields = ("slug", "name", "description")
     list_select_related = ("created_by",)
     readonly_fields = ("status", "created_by", "created_at", "updated_at")
-    actions = ("open_campaigns", "pause_campaigns", "close_campaigns")
+    actions = ("open_campaigns", "pause_campaigns", "close_campaigns", "rotate_join_secret")
     inlines = (GuidelineHistoryInline, NewGuidelineInline, GrantInline, NewGrantInline)
     prepopulated_fields = {"slug": ("name",)}
 

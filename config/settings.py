@@ -283,6 +283,9 @@ CHORUS_EXPORT_DIR = Path(os.environ.get("CHORUS_EXPORT_DIR", VAR_DIR / "exports"
 # Prepare the default model in `manage.py runall` and load it in every pool process of a
 # worker on the "generate" queue at start; 0 leaves both to the first generation.
 CHORUS_WARM_MODELS = env_bool("CHORUS_WARM_MODELS", True)
+# A crowd participant's data may be read or deleted within this many seconds of opening
+# their signed join link (annotate.selectors.crowd_access).
+CHORUS_CROWD_PROOF_MAX_AGE_S = int(os.environ.get("CHORUS_CROWD_PROOF_MAX_AGE_S", "3600"))
 # Largest JSON body the REST API reads (annotate.input.drf); larger is a 400.
 CHORUS_MAX_JSON_BYTES = int(os.environ.get("CHORUS_MAX_JSON_BYTES", str(32 * 1024 * 1024)))
 # Issue 6: exports matching more annotations than this run as a Celery job, not a stream.

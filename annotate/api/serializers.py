@@ -426,3 +426,24 @@ class MeSerializer(serializers.Serializer):
 
 class DeleteConfirmSerializer(serializers.Serializer):
     confirm = serializers.BooleanField(help_text="Must be true: deletion cannot be undone.")
+    campaign = serializers.SlugField(
+        required=False, help_text="Crowd accounts: the campaign of your join link."
+    )
+    sig = serializers.CharField(
+        required=False, max_length=64, help_text="Crowd accounts: the signature of your join link."
+    )
+
+
+class JoinLinksSerializer(serializers.Serializer):
+    participants = serializers.ListField(
+        child=serializers.RegexField(r"^[A-Za-z0-9_.:@-]{1,200}$", max_length=200),
+        min_length=1,
+        max_length=10_000,
+        help_text="Participant ids (as the crowd platform names them).",
+    )
+    study_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class JoinLinkSerializer(serializers.Serializer):
+    participant = serializers.CharField()
+    url = serializers.CharField()

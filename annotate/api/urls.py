@@ -17,6 +17,7 @@ v1 = [
     path(C, campaigns.CampaignDetailApi.as_view(), name="campaign-detail"),
     path(C + "configure/", campaigns.CampaignConfigureApi.as_view(), name="campaign-configure"),
     path(C + "open/", campaigns.CampaignOpenApi.as_view(), name="campaign-open"),
+    path(C + "join-links/", campaigns.JoinLinksApi.as_view(), name="campaign-join-links"),
     path(C + "pause/", campaigns.CampaignPauseApi.as_view(), name="campaign-pause"),
     path(C + "close/", campaigns.CampaignCloseApi.as_view(), name="campaign-close"),
     path(C + "guidelines/", campaigns.GuidelinePublishApi.as_view(), name="guideline-publish"),

@@ -32,6 +32,7 @@ class Participants(Section):
         "completion_url",
         "participant_param",
         "study_param",
+        "join_study_key",
     )
 
     consent: ConsentText | None = Field(
@@ -68,6 +69,13 @@ class Participants(Section):
         "STUDY_ID",
         pattern=PARAM_PATTERN,
         description="Query parameter of the join link carrying the study id (MTurk: hitId).",
+    )
+
+    join_study_key: bool = Field(
+        False,
+        description="Also admit first-time participants whose link carries the campaign's "
+        "study key instead of their own signature (for a platform that cannot sign each "
+        "link); they are then given their own signed link, which returning needs.",
     )
 
     @field_validator("completion_url")

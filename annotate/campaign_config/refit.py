@@ -75,7 +75,8 @@ class Refit(Section):
     key = "refit"
     title = "Scheduled refits"
     read_by = "modelserve/scheduling.py"
-    admin_keys = ("enabled", "every_minutes", "min_new_labels")
+    # No typed fields on the campaign page: the "Campaign servings" admin page edits the
+    # schedule (modelserve/admin_training.py), through this same schema.
 
     enabled: bool = Field(False, description="Keep a beat schedule for the campaign.")
     every_minutes: int = Field(

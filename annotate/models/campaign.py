@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +32,11 @@ def _default_rating_attributes() -> list[str]:
 
 def _default_critique_categories() -> list[str]:
     return list(DEFAULT_CRITIQUE_CATEGORIES)
+
+
+def new_join_secret() -> str:
+    """A campaign's crowd-link secret: 256 random bits (annotate.services.crowd_links)."""
+    return secrets.token_urlsafe(32)
 
 
 class Campaign(models.Model):
@@ -64,6 +70,9 @@ class Campaign(models.Model):
     # a knob does not need a migration; every key is typed and documented in
     # annotate/campaign_config (clean() validates it; the README table is made from it).
     config = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
+    # Signs crowd join links (HMAC of the participant id): a participant id alone is not a
+    # credential. Never in an API answer; admins see links built with it, and rotate it.
+    join_secret = models.CharField(max_length=64, default=new_join_secret, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -136,8 +136,10 @@ class Session:
         retry_503: bool = True,
         gate: threading.Barrier | None = None,
         duration_s: float = 0.0,
+        join_url: str = "",
     ) -> None:
         self.gate, self.duration_s, self.past_gate = gate, duration_s, False
+        self.join_url = join_url  # a crowd participant's signed link: entered by it
         self.base = base_url.rstrip("/")
         self.slug = campaign_slug
         self.config = config
@@ -287,9 +289,18 @@ class Session:
         label = Label(self.result.person.index, aid, kind, ids, answer)
         return data, label
 
+    def join(self) -> None:
+        """Enter as a crowd participant does: through their signed join link."""
+        response = self.request("GET", self.join_url)
+        if not response.is_redirect:
+            raise RuntimeError(f"join link refused ({response.status_code})")
+
     def run(self) -> PersonResult:
         try:
-            self.sign_up_or_log_in()
+            if self.join_url:
+                self.join()
+            else:
+                self.sign_up_or_log_in()
             if self.gate is not None:
                 # Everyone logs in first; the timed window starts for all at once.
                 with contextlib.suppress(threading.BrokenBarrierError):
@@ -400,11 +411,14 @@ def run_crowd(
     think_s: float = 0.0,
     retry_503: bool = True,
     log_in_first: bool = False,
+    join_urls: Callable[[int], str] | None = None,
 ) -> RunResult:
     """Run every person concurrently (one thread each) until done or ``duration_s``.
 
     With ``log_in_first`` everybody signs in before the clock starts (load benchmarks:
-    the window then measures the task loop only, not a login stampede).
+    the window then measures the task loop only, not a login stampede). With
+    ``join_urls`` (person index -> signed join link path) people enter as crowd
+    participants through their links instead of signing up.
     """
     started: list[float] = []
     gate = (
@@ -428,6 +442,7 @@ def run_crowd(
             retry_503=retry_503,
             gate=gate,
             duration_s=duration_s,
+            join_url=join_urls(p.index) if join_urls else "",
         )
         for p in people
     ]

@@ -79,13 +79,14 @@ def test_admin_shows_typed_fields_and_keeps_the_rest_as_json(admin):
     client.force_login(admin)
     page = client.get(f"/admin/annotate/campaign/{campaign.pk}/change/").content.decode()
     assert 'name="cfg__gold_rate"' in page and 'value="0.1"' in page
-    assert 'name="cfg__refit__every_minutes"' in page
+    assert 'name="cfg__refit__every_minutes"' not in page  # edited on Campaign servings
     assert 'name="cfg__listed"' in page
     assert "Config: Quality control" in page and "Other settings (JSON)" in page
     # the typed keys are not repeated in the JSON textarea
     textarea = page[page.index('name="config"') :]
     textarea = textarea[: textarea.index("</textarea>")]
-    assert "gold_rate" not in textarea and "every_minutes" not in textarea
+    assert "gold_rate" not in textarea and "listed" not in textarea
+    assert "every_minutes" in textarea
 
 
 def test_admin_saves_typed_fields_into_the_config(admin):
