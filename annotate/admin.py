@@ -420,4 +420,4 @@ class ResponseAdmin(ContentAdmin):
         return Item.objects.filter(item_responses__response=obj, annotations__isnull=False).exists()
 
 
-from annotate import admin_work  # noqa: E402, F401  (registers the rest)
+from annotate import admin_webhooks, admin_work  # noqa: E402, F401  (registers the rest)

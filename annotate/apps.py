@@ -35,3 +35,12 @@ class AnnotateConfig(AppConfig):
 
         connect()
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="annotate_ensure_roles")
+        # Issue 13: campaign completion and outgoing webhooks listen to annotate.events.
+        from annotate import events
+        from annotate.services import campaign_done
+        from annotate.webhooks import listeners as webhook_listeners
+
+        events.labels_received.connect(
+            campaign_done.on_labels_received, dispatch_uid="annotate_campaign_done"
+        )
+        webhook_listeners.connect()

@@ -13,6 +13,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # The learning loop's tasks live in modelserve/training_tasks.py (named modelserve.tasks.*).
 app.autodiscover_tasks(related_name="training_tasks")
+# Outgoing webhooks (annotate/webhook_tasks.py).
+app.autodiscover_tasks(related_name="webhook_tasks")
 
 
 @worker_process_init.connect(dispatch_uid="chorus_warm_models")

@@ -357,6 +357,19 @@ CELERY_BEAT_SCHEDULE["ops-requeue-stalled"] = {
     "schedule": float(os.environ.get("CHORUS_REQUEUE_EVERY_S", "60")),
 }
 
+# Issue 13: outgoing webhooks (annotate.webhooks). Private, loopback and link-local
+# addresses are refused unless listed here (CIDRs), checked at every delivery.
+CHORUS_WEBHOOK_ALLOWED_NETWORKS = env_list("CHORUS_WEBHOOK_ALLOWED_NETWORKS")
+CHORUS_WEBHOOK_TIMEOUT_S = float(os.environ.get("CHORUS_WEBHOOK_TIMEOUT_S", "10"))
+CHORUS_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CHORUS_WEBHOOK_MAX_ATTEMPTS", "8"))
+CHORUS_WEBHOOK_RETRY_BASE_S = float(os.environ.get("CHORUS_WEBHOOK_RETRY_BASE_S", "10"))
+CHORUS_WEBHOOK_RETRY_MAX_S = float(os.environ.get("CHORUS_WEBHOOK_RETRY_MAX_S", "3600"))
+CHORUS_WEBHOOK_LABELS_BATCH_S = int(os.environ.get("CHORUS_WEBHOOK_LABELS_BATCH_S", "10"))
+CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
+    "task": "annotate.webhook_tasks.webhook_sweep",
+    "schedule": float(os.environ.get("CHORUS_WEBHOOK_SWEEP_S", "30")),
+}
+
 # Engine for local weights (backend "local"): "ctranslate2" (default; int8 on CPU, float16
 # on CUDA, converted once next to the HF folder) or "transformers" (fp32 torch; also the
 # fallback when a folder cannot be converted).

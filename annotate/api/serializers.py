@@ -19,7 +19,9 @@ from annotate.models import (
     RatingScale,
     Role,
     TaskType,
+    Webhook,
 )
+from annotate.models.webhooks import SUBSCRIBABLE as WEBHOOK_EVENTS
 from annotate.services.items import ITEM_TEXT_MAX
 from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
 
@@ -447,3 +449,29 @@ class JoinLinksSerializer(serializers.Serializer):
 class JoinLinkSerializer(serializers.Serializer):
     participant = serializers.CharField()
     url = serializers.CharField()
+
+
+class WebhookInSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2000)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WEBHOOK_EVENTS),
+        required=False,
+        max_length=len(WEBHOOK_EVENTS),
+        help_text="Default: every event.",
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    campaign = _slug()
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "campaign", "url", "description", "events", "enabled", "created_at"]
+        read_only_fields = fields
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+        read_only_fields = fields

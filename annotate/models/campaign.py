@@ -73,6 +73,8 @@ class Campaign(models.Model):
     # Signs crowd join links (HMAC of the participant id): a participant id alone is not a
     # credential. Never in an API answer; admins see links built with it, and rotate it.
     join_secret = models.CharField(max_length=64, default=new_join_secret, editable=False)
+    # When every item got all its labels (campaign.done event); cleared when work is added.
+    done_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

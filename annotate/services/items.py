@@ -118,7 +118,13 @@ def items_add(
     created: list[Item] = []
     for start in range(0, len(specs), batch_size):
         created.extend(_add_batch(campaign, specs[start : start + batch_size]))
+    _work_added(campaign)
     return created
+
+
+def _work_added(campaign: Campaign) -> None:
+    """New items: a campaign marked done is open again (annotate.services.campaign_done)."""
+    Campaign.objects.filter(pk=campaign.pk, done_at__isnull=False).update(done_at=None)
 
 
 def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
@@ -239,6 +245,7 @@ def item_create_for_responses(
     ItemResponse.objects.bulk_create(
         [ItemResponse(item=item, response=r, position=p) for p, r in enumerate(responses)]
     )
+    _work_added(campaign)
     return item
 
 
@@ -262,7 +269,7 @@ def conversation_items_add(
     overlap = overlap or campaign.overlap
     if not 1 <= overlap <= 100:
         raise ItemSpecError("overlap must be between 1 and 100")
-    return bulk_insert(
+    items = bulk_insert(
         [
             Item(
                 campaign=campaign,
@@ -275,3 +282,5 @@ def conversation_items_add(
             for _ in range(n)
         ]
     )
+    _work_added(campaign)
+    return items
