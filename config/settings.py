@@ -186,6 +186,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Issue 6: several models have a "status" field; name each enum after its meaning.
+    # Every operation documents its 400/401/403/404/429 answers (annotate.api.schema_hooks).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "annotate.api.schema_hooks.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "annotate.models.choices.CampaignStatus",
         "AssignmentStatusEnum": "annotate.models.choices.AssignmentStatus",

@@ -63,6 +63,8 @@ READS: dict[str, dict[str, list[str]]] = {
     "grants/": {"campaign": ["fuzz"], **PAGING},
     "exports/": PAGING,
     "me/": {},
+    "me/data": {"campaign": ["fuzz"], "sig": ["0" * 32]},
+    "campaigns/fuzz/webhooks/": {},
 }
 ITEM = {
     "task_type": "pairwise",
@@ -104,6 +106,12 @@ WRITES: dict[tuple[str, str], Any] = {
     ("post", "campaigns/fuzz-chat/models/"): {"default": 0, "endpoints": []},
     ("post", "grants/create/"): {"campaign": "fuzz", "user": "fuzz-researcher"},
     ("post", "me/data/delete"): {"confirm": False},
+    ("post", "campaigns/fuzz/join-links/"): {"participants": ["p-1", "p-2"], "study_id": "s"},
+    ("post", "campaigns/fuzz/webhooks/"): {
+        "url": "https://hooks.example.org/in",
+        "events": ["labels.received", "campaign.done"],
+        "description": "fuzz",
+    },
 }
 
 
@@ -113,7 +121,15 @@ def _headers(user: Any) -> dict[str, str]:
 
 
 @pytest.fixture
-def world(transactional_db) -> World:
+def world(transactional_db, monkeypatch) -> World:
+    # Webhook URLs are resolved: answer every name without the network (a private
+    # address, so registration is refused or allowed by the setting, never hangs on DNS).
+    from annotate.webhooks import network
+
+    def resolve(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        return [(2, 1, 6, "", ("10.0.0.1", port or 443))]
+
+    monkeypatch.setattr(network.socket, "getaddrinfo", resolve)
     return build_world()
 
 

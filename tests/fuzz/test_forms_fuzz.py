@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from annotate.models import Item, TaskType
@@ -25,7 +25,15 @@ from tests.conversation_helpers import FAKE_BACKENDS, run_pending_generations
 from tests.factories import AssignmentFactory, ModelEndpointFactory
 from tests.fuzz.strategies import HOSTILE_KEY, HOSTILE_TEXT, near_valid_form
 from tests.fuzz.tally import Tally
-from tests.fuzz.world import FORM, FUZZ, World, build_world, form_body, fresh_annotator
+from tests.fuzz.world import (
+    EXAMPLES,
+    FORM,
+    FUZZ,
+    World,
+    build_world,
+    form_body,
+    fresh_annotator,
+)
 
 pytestmark = pytest.mark.slow
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -188,6 +196,11 @@ def _admin_item(world: World, pairs: list[tuple[str, str]]) -> int:
     return client.post(url, form_body(pairs), content_type=FORM).status_code
 
 
+def _admin_join_links(world: World, pairs: list[tuple[str, str]]) -> int:
+    url = f"/admin/annotate/campaign/{world.campaign.pk}/join-links/"
+    return world.client("admin").post(url, form_body(pairs), content_type=FORM).status_code
+
+
 def _const(strategy: st.SearchStrategy[Any]) -> Callable[[World], st.SearchStrategy[Any]]:
     return lambda world: strategy
 
@@ -335,6 +348,11 @@ SURFACES: list[Surface] = [
     ),
     ("admin-campaign-change", _const(form(CAMPAIGN_ADMIN)), _admin_campaign),
     (
+        "admin-join-links",
+        _const(form({"participants": ["p-1\np-2"], "study_id": ["s"], "csv": ["1", ""]})),
+        _admin_join_links,
+    ),
+    (
         "admin-item-change",
         _const(
             form(
@@ -356,7 +374,10 @@ def _skip(world: World, pairs: list[tuple[str, str]]) -> int:
 
 
 def _fuzz_surface(world: World, tally: Tally, name: str, build: Any, sender: Any) -> None:
-    @FUZZ
+    # A conversation example drives generation first: half the budget keeps CI short.
+    budget = max(4, EXAMPLES // 2) if name.startswith("conversation") else EXAMPLES
+
+    @settings(FUZZ, max_examples=budget)
     @given(pairs=build(world))
     def run(pairs: list[tuple[str, str]]) -> None:
         tally.record(name, sender(world, pairs), pairs)
