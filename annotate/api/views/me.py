@@ -46,7 +46,7 @@ def _crowd_check(request: Request, annotator: Any, data: Any) -> None:
     refusal = crowd_data_refusal(
         user=request.user,
         annotator=annotator,
-        session=getattr(request._request, "session", None),
+        session=getattr(request, "session", None),
         campaign_slug=str(data.get("campaign") or ""),
         signature=str(data.get("sig") or ""),
     )

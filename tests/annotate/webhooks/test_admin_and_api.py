@@ -105,3 +105,14 @@ def test_api_registers_and_lists_for_admins_only(receiver, local_allowed):
     assert bad_event.status_code == 400 and "events" in bad_event.json()
     assert _api(UserFactory()).get("/api/v1/campaigns/api-hooks/webhooks/").status_code == 403
     assert Webhook.objects.filter(campaign=campaign).count() == 1
+
+
+def test_webhook_list_query_count_does_not_grow(local_allowed, django_assert_num_queries):
+    campaign = CampaignFactory(slug="counted")
+    api = _api(UserFactory(is_staff=True))
+    api.get("/api/v1/campaigns/counted/webhooks/")  # warm the token and user
+    for n in range(3):
+        services.webhook_create(campaign=campaign, url=f"http://127.0.0.1:{9000 + n}/x")
+    with django_assert_num_queries(3):  # token with its user, the campaign, the webhooks
+        listed = api.get("/api/v1/campaigns/counted/webhooks/").json()
+    assert len(listed) == 3
