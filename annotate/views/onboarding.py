@@ -9,6 +9,7 @@ from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from annotate.forms import ConsentForm, SignupForm
@@ -68,7 +69,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request,
             "annotate/message.html",
-            {"title": "We could not start the study", "message": str(exc)},
+            {"title": gettext("We could not start the study"), "message": str(exc)},
             status=400,
         )
     if request.user.is_authenticated and request.user.pk != user.pk:
@@ -87,7 +88,11 @@ def _consent(request: HttpRequest, annotator: Annotator, campaign: Campaign | No
         reverse("campaign_work", args=[campaign.slug]) if campaign else reverse("profile_edit")
     )
     next_url = safe_next(request, default_next)
-    fresh = {"version": document.version, "text_sha256": document.sha256}
+    fresh = {
+        "version": document.version,
+        "text_sha256": document.sha256,
+        "language": document.language,
+    }
     form = ConsentForm(request.POST if request.method == "POST" else None, initial=fresh)
     if request.method == "POST" and form.is_valid():
         try:
@@ -96,6 +101,7 @@ def _consent(request: HttpRequest, annotator: Annotator, campaign: Campaign | No
                 campaign=document.campaign,
                 version=form.cleaned_data["version"],
                 text_sha256=form.cleaned_data["text_sha256"],
+                language=form.cleaned_data["language"] or None,
             )
         except ConsentOutdated as exc:
             messages.warning(request, str(exc))
