@@ -37,3 +37,8 @@ def guideline_latest(*, campaign: Campaign, language: str | None = None) -> Guid
         language=language or campaign.default_language,
         default_language=campaign.default_language,
     )
+
+
+def guideline_languages(*, campaign: Campaign, version: int) -> list[str]:
+    """The languages one guideline version is written in."""
+    return sorted(campaign.guidelines.filter(version=version).values_list("language", flat=True))
