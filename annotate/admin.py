@@ -242,7 +242,8 @@ class CampaignAdmin(admin.ModelAdmin):
         # The admin's change message reads these after saving.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         if formset.model is GuidelineVersion:
-            texts = formset.texts()
+            # The history inline is read-only; the new-version one publishes its texts.
+            texts = formset.texts() if isinstance(formset, NewGuidelineFormSet) else {}
             if texts:
                 formset.new_objects.append(
                     guideline_publish(

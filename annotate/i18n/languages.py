@@ -21,7 +21,9 @@ def language_supported(code: str | None) -> str | None:
     if not code:
         return None
     try:
-        return translation.get_supported_language_variant(str(code).strip().lower())
+        return translation.get_supported_language_variant(
+            str(code).strip().lower().replace("_", "-")
+        )
     except LookupError:
         return None
 
