@@ -25,9 +25,9 @@ SKIP_PARTS = {".venv", "tests", "bench", "var", "migrations", "test-artifacts", 
 def _source_files(root: Path) -> Iterator[Path]:
     for pattern in ("annotate/**/*.py", "config/**/*.py", "modelserve/**/*.py", "templates/**/*"):
         for path in sorted(root.glob(pattern)):
-            if path.is_file() and not SKIP_PARTS & set(path.relative_to(root).parts):
-                if path.suffix in (".py", ".html", ".txt"):
-                    yield path
+            parts = set(path.relative_to(root).parts)
+            if path.is_file() and not SKIP_PARTS & parts and path.suffix in (".py", ".html"):
+                yield path
 
 
 def messages_in(path: Path) -> Iterator[Msgid]:
@@ -38,7 +38,8 @@ def messages_in(path: Path) -> Iterator[Msgid]:
         source = "\n".join(
             line.lstrip() for line in templatize(source, origin=str(path)).splitlines()
         )
-    keywords = _SINGULAR | _PLURAL
+    # Babel's keyword map: None means "the first argument is the message".
+    keywords: dict[str, None] = dict.fromkeys(_SINGULAR | _PLURAL)
     for _line, func, message, _comments in extract_python(
         io.BytesIO(source.encode("utf-8")), keywords, [], {}
     ):

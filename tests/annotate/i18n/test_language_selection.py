@@ -178,6 +178,6 @@ def test_profile_choices_and_countries_are_translated():
     html = client.get(reverse("profile_edit")).content.decode()
     assert "Je préfère ne pas répondre" in html
     assert ">Royaume-Uni<" in html and ">Allemagne<" in html  # CLDR names
-    assert "Quel est votre niveau d’anglais ?" in html
+    assert "Quel est votre niveau d\u2019anglais ?" in html
     response = client.post(reverse("profile_edit"), {**PROFILE_POST, "self_description": "x"})
     assert "Veuillez écrire au moins quelques mots." in response.content.decode()
