@@ -22,7 +22,6 @@ ORDER = [TaskType.PAIRWISE, TaskType.RANKING, TaskType.RATING, TaskType.EDIT, Ta
 TEXT = {
     "ar": {
         "consent_h1": "معلومات وموافقة",
-        "agree": "أوافق",
         "profile_h1": "نبذة عنك",
         "save": "حفظ الملف الشخصي",
         "titles": [
@@ -39,7 +38,6 @@ TEXT = {
     },
     "fr": {
         "consent_h1": "Information et consentement",
-        "agree": "J’accepte",
         "profile_h1": "À propos de vous",
         "save": "Enregistrer le profil",
         "titles": [
