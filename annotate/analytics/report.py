@@ -16,7 +16,7 @@ import numpy as np
 
 from . import agreement as ag
 from . import consistency as cons
-from .bradley_terry import bradley_terry, leaderboard
+from .bradley_terry import fit_battles, leaderboard, prepare_battles
 from .data import TASK_TYPES, CampaignData, FloatArray, IntArray
 from .quality_report import annotator_table, demographics, progress
 from .resample import expanded_percentile_interval
@@ -349,13 +349,13 @@ def leaderboard_section(d: CampaignData, pairs: Pairs, opts: ReportOptions) -> d
     if m < 2 or out["n_battles"] == 0:
         out["per_group"] = {}
         return out
-    # A ranking's implied pairs are resampled together (cluster = the label).
-    res = bradley_terry(ma, mb, score, m, opts.n_boot, opts.seed, cluster=pairs.label)
-    out["overall"] = leaderboard(res, d.model_names)
-    out["n_resampled_labels"] = res.n_clusters
-    dav = bradley_terry(
-        ma, mb, score, m, opts.n_boot, opts.seed, cluster=pairs.label, ties="davidson"
-    )
+    # A ranking's implied pairs are resampled together (cluster = the label); the battles
+    # are prepared once for the overall fits (both tie models) and every group's.
+    battles = prepare_battles(ma, mb, score, m, cluster=pairs.label)
+    fits = fit_battles(battles, ties=("half", "davidson"), n_boot=opts.n_boot, seed=opts.seed)
+    out["overall"] = leaderboard(fits["half"], d.model_names)
+    out["n_resampled_labels"] = fits["half"].n_clusters
+    dav = fits["davidson"]
     out["overall_davidson"] = leaderboard(dav, d.model_names)
     out["davidson_nu"] = {"value": _num(dav.nu), "ci": [_num(x) for x in dav.nu_ci]}
     per_group: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -369,10 +369,8 @@ def leaderboard_section(d: CampaignData, pairs: Pairs, opts: ReportOptions) -> d
             sel = (g_of_pair == g) & (ma != mb)
             if not sel.any():
                 continue
-            gres = bradley_terry(
-                ma[sel], mb[sel], score[sel], m, opts.n_boot, opts.seed, cluster=pairs.label[sel]
-            )
-            per_group[fname][names[g]] = leaderboard(gres, d.model_names)
+            gres = fit_battles(battles, subset=g_of_pair == g, n_boot=opts.n_boot, seed=opts.seed)
+            per_group[fname][names[g]] = leaderboard(gres["half"], d.model_names)
     out["per_group"] = per_group
     return out
 
