@@ -255,3 +255,47 @@ def agreement_by_group(
         )
         rows.append({"group": names[int(code)]} | block)
     return rows
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Group codes per label (-1 unknown), their names, and the bootstrap unit."""
+
+    codes: npt.ArrayLike
+    names: list[str]
+    unit: Unit
+
+
+def judge_agreement_breakdowns(
+    labels: JudgeHumanLabels,
+    k: int,
+    breakdowns: dict[str, Breakdown],
+    *,
+    weighting: Weighting = "none",
+    n_boot: int = 200,
+    seed: int = 0,
+    min_labels: int = 1,
+) -> dict[str, Any]:
+    """``{"overall": judge_agreement(...), <breakdown name>: [rows per group]}``.
+
+    One scale per call: categories of different task types (A/tie/B against a 1-7
+    rating) are not comparable, so a per-task-type table calls this once per task type;
+    language and profile fields are breakdowns within one call. Overall figures resample
+    items; each breakdown resamples its own unit (``Breakdown.unit``).
+    """
+    out: dict[str, Any] = {
+        "overall": judge_agreement(labels, k, weighting=weighting, n_boot=n_boot, seed=seed)
+    }
+    for name, bd in breakdowns.items():
+        out[name] = agreement_by_group(
+            labels,
+            k,
+            bd.codes,
+            bd.names,
+            unit=bd.unit,
+            weighting=weighting,
+            n_boot=n_boot,
+            seed=seed,
+            min_labels=min_labels,
+        )
+    return out

@@ -12,9 +12,11 @@ import pytest
 
 from annotate.analytics import agreement as ag
 from annotate.analytics.judge_agreement import (
+    Breakdown,
     agreement_by_group,
     human_majority,
     judge_agreement,
+    judge_agreement_breakdowns,
     judge_human_labels,
     kappa_from_confusion,
 )
@@ -215,3 +217,26 @@ def test_agreement_by_group_is_agreement_on_each_group():
     assert rows[0]["kappa"] == gb["kappa"] and rows[0]["n_labels"] == int((group == 0).sum())
     assert rows[0]["unit"] == "both"
     assert sum(r["n_labels"] for r in rows) == int((group >= 0).sum())
+
+
+def test_breakdowns_give_overall_and_each_grouping_with_its_unit():
+    rng = np.random.default_rng(5)
+    item = np.repeat(np.arange(60), 2)
+    ann = rng.integers(0, 6, 120)
+    human = rng.integers(0, 3, 120)
+    labels = judge_human_labels(item, ann, human, np.where(rng.random(120) < 0.8, human, 1))
+    language = item % 2  # an item attribute
+    gender = np.where(ann < 3, 0, 1)  # an annotator attribute
+    out = judge_agreement_breakdowns(
+        labels,
+        3,
+        {
+            "language": Breakdown(language, ["en", "de"], "item"),
+            "gender": Breakdown(gender, ["f", "m"], "both"),
+        },
+        n_boot=40,
+    )
+    assert out["overall"]["n_labels"] == 120 and out["overall"]["unit"] == "item"
+    assert [r["group"] for r in out["language"]] == ["en", "de"]
+    assert {r["unit"] for r in out["gender"]} == {"both"}
+    assert sum(r["n_labels"] for r in out["gender"]) == 120

@@ -8,6 +8,8 @@ import types
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from annotate.analytics import routing
 from annotate.analytics.routing import (
@@ -215,3 +217,21 @@ def test_router_beats_random_routing_at_the_same_budget():
     assert r[:, 1].mean() > r[:, 3].mean() + 0.02  # reward-model accuracy, ~+5 points
     # Predicted gain tracks realised gain, and routed items realise more than average.
     assert r[:, 4].mean() > 0.25 and (r[:, 5] > r[:, 6]).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    gains=st.lists(st.one_of(st.floats(0, 1), st.just(float("nan"))), max_size=40),
+    budget=st.floats(0, 50),
+    data=st.data(),
+)
+def test_routing_never_overspends_and_routes_the_top_gains(gains, budget, data):
+    g = np.array(gains, dtype=np.float64)
+    plan = route_by_budget(g, budget)
+    assert plan.spent <= budget and plan.to_human.sum() == len(plan.queue)
+    assert not np.isnan(g[plan.to_human]).any()
+    rest = g[~plan.to_human & np.isfinite(g)]
+    if plan.to_human.any() and len(rest):
+        assert g[plan.to_human].min() >= rest.max()  # unit costs: the top gains go
+    costs = data.draw(st.lists(st.floats(0.1, 5), min_size=len(g), max_size=len(g)))
+    assert route_by_budget(g, budget, cost=costs).spent <= budget + 1e-9
