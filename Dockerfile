@@ -26,6 +26,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY . .
 RUN pip install --no-deps -e . \
     && DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput -v0 \
+    && DJANGO_SECRET_KEY=build-only python manage.py compile_translations \
     && useradd --create-home --uid 1000 chorus \
     && mkdir -p /app/var \
     && chown -R chorus:chorus /app/var

@@ -79,10 +79,14 @@ $(RUNTIME_STAMP): | $(PY)
 	@rm -f $(VENV)/.chorus-stamp-runtime-*
 	@touch $(RUNTIME_STAMP)
 
+# Both install targets end by compiling the translation catalogs (locale/*.po -> .mo,
+# pure Python: no GNU gettext needed); only stale ones are rebuilt, so it is instant.
 install: $(DEV_STAMP) chromium
+	@$(PY) manage.py compile_translations
 
 # Runtime only: what `make run` needs on a fresh machine.
 install-runtime: $(RUNTIME_STAMP)
+	@$(PY) manage.py compile_translations
 
 # Debian's chromium drives the Playwright browser tests (never `playwright install`).
 chromium:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -71,18 +72,64 @@ class ReadOnlyInline(admin.TabularInline):
 
 class GuidelineHistoryInline(ReadOnlyInline):
     model = GuidelineVersion
-    fields = ("version", "text", "created_by", "created_at")
+    fields = ("version", "language", "text", "created_by", "created_at")
     readonly_fields = fields
     verbose_name_plural = "Guideline versions (append-only)"
 
 
+class NewGuidelineForm(forms.ModelForm):
+    language = forms.ChoiceField(choices=settings.LANGUAGES)
+
+    class Meta:
+        model = GuidelineVersion
+        fields = ("language", "text")
+
+
+class NewGuidelineFormSet(forms.BaseInlineFormSet):
+    """One row per language, the campaign's default language first; the texts filled in
+    are published together as the next version (issue 17), which needs the default
+    language's text (what languages without a translation show)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        instance = kwargs.get("instance")
+        default = instance.default_language if instance is not None else settings.LANGUAGE_CODE
+        codes = [default, *(c for c, _name in settings.LANGUAGES if c != default)]
+        kwargs.setdefault("initial", [{"language": c} for c in codes])
+        super().__init__(*args, **kwargs)
+
+    def texts(self) -> dict[str, str]:
+        return {
+            f.cleaned_data["language"]: f.cleaned_data["text"].strip()
+            for f in self.forms
+            if getattr(f, "cleaned_data", None) and (f.cleaned_data.get("text") or "").strip()
+        }
+
+    def clean(self) -> None:
+        super().clean()
+        filled = [
+            f.cleaned_data["language"]
+            for f in self.forms
+            if getattr(f, "cleaned_data", None) and (f.cleaned_data.get("text") or "").strip()
+        ]
+        if len(filled) != len(set(filled)):
+            raise ValidationError("Give each language at most one text.")
+        default = self.instance.default_language
+        if filled and default not in filled:
+            raise ValidationError(
+                f"Include the text in the campaign's default language ({default}): "
+                "languages without their own text show it."
+            )
+
+
 class NewGuidelineInline(admin.StackedInline):
-    """An empty form: saving it publishes the next version (see save_formset)."""
+    """Empty forms, one per language: saving publishes the next version (save_formset)."""
 
     model = GuidelineVersion
-    fields = ("text",)
-    extra = 1
-    max_num = 1
+    form = NewGuidelineForm
+    formset = NewGuidelineFormSet
+    fields = ("language", "text")
+    extra = len(settings.LANGUAGES)
+    max_num = len(settings.LANGUAGES)
     can_delete = False
     verbose_name = "new guideline version"
     verbose_name_plural = "Publish a new guideline version"
@@ -193,19 +240,21 @@ class CampaignAdmin(CrowdLinksAdminMixin, admin.ModelAdmin):
             return
         # The admin's change message reads these after saving.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if formset.model is GuidelineVersion:
+            # The history inline is read-only; the new-version one publishes its texts.
+            texts = formset.texts() if isinstance(formset, NewGuidelineFormSet) else {}
+            if texts:
+                formset.new_objects.append(
+                    guideline_publish(
+                        campaign=campaign,
+                        texts=texts,
+                        created_by=request.user,  # type: ignore[arg-type]
+                    )
+                )
+            return
         for inline_form in formset.forms:
             data = inline_form.cleaned_data or {}
-            if formset.model is GuidelineVersion:
-                text = (data.get("text") or "").strip()
-                if inline_form.instance.pk is None and text:
-                    formset.new_objects.append(
-                        guideline_publish(
-                            campaign=campaign,
-                            text=text,
-                            created_by=request.user,  # type: ignore[arg-type]
-                        )
-                    )
-            elif data.get("DELETE"):
+            if data.get("DELETE"):
                 if inline_form.instance.pk is not None:
                     campaign_grant_revoke(grant=inline_form.instance)
                     formset.deleted_objects.append(inline_form.instance)

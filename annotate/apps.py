@@ -23,6 +23,7 @@ class AnnotateConfig(AppConfig):
         from django.apps import apps
         from django.db.models.signals import post_migrate
 
+        from annotate.i18n.signals import connect as connect_i18n
         from annotate.security import checks as _security_checks  # noqa: F401
         from annotate.security.signals import connect
 
@@ -34,6 +35,7 @@ class AnnotateConfig(AppConfig):
             admin_json_fields_bounded()
 
         connect()
+        connect_i18n()
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="annotate_ensure_roles")
         # Issue 13: campaign completion and outgoing webhooks listen to annotate.events.
         from annotate import events

@@ -1,7 +1,18 @@
 """ISO 3166-1 alpha-2 countries for the profile survey (from the tz database list).
 
-"ZZ" stands for "prefer not to say" (ProfileVersion stores two-letter codes).
+"ZZ" stands for "prefer not to say" (ProfileVersion stores two-letter codes). Pages in
+another language show each country's name in that language, from the Unicode CLDR data
+that Babel ships (issue 17), sorted for that language.
 """
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+
+from babel import Locale, UnknownLocaleError
+from django.utils import translation
+from django.utils.translation import gettext
 
 PREFER_NOT_COUNTRY = "ZZ"
 
@@ -256,4 +267,34 @@ COUNTRIES: list[tuple[str, str]] = [
     ("ZW", "Zimbabwe"),
     ("AX", "Åland Islands"),
 ]
-COUNTRY_CHOICES = [*COUNTRIES, (PREFER_NOT_COUNTRY, "Prefer not to say")]
+
+
+def _sort_key(name: str) -> str:
+    # Accents do not move a name ("Égypte" sorts with E); other scripts keep code-point
+    # order, which is the alphabet's order for Arabic.
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(c)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def countries_in(language: str) -> tuple[tuple[str, str], ...]:
+    """(code, name) of every country, named in ``language`` and sorted for it."""
+    if language.split("-")[0] == "en":
+        return tuple(COUNTRIES)
+    try:
+        names = Locale.parse(translation.to_locale(language)).territories
+    except (UnknownLocaleError, ValueError):
+        return tuple(COUNTRIES)
+    rows = [(code, names.get(code, english)) for code, english in COUNTRIES]
+    return tuple(sorted(rows, key=lambda row: _sort_key(row[1])))
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """The survey's country choices in the active language (a callable: forms evaluate
+    it each time they render, in the language of that request)."""
+    return [
+        ("", gettext("Choose a country")),
+        *countries_in(translation.get_language() or "en"),
+        (PREFER_NOT_COUNTRY, gettext("Prefer not to say")),
+    ]

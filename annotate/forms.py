@@ -14,8 +14,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.http import QueryDict
+from django.utils.translation import gettext, gettext_lazy
 
-from annotate.countries import COUNTRY_CHOICES
+from annotate.countries import country_choices
+from annotate.i18n.languages import ui_language_choices
 from annotate.input.checks import InputError, parse_int
 from annotate.input.forms import TextField, WholeNumberField, json_field_from_post
 from annotate.models import ProfileVersion, TaskType
@@ -25,15 +27,16 @@ from annotate.payloads import PayloadError
 SELF_DESCRIBE = "self_describe"
 # The limit the page shows (textarea maxlength) is the limit the server keeps.
 PROFILE_TEXT_MAX = 2000
+_ = gettext_lazy
 PREFERENCE_LABELS = {
-    "values": "The response reflects values and beliefs close to mine",
-    "creativity": "The response is creative and original",
-    "fluency": "The response is well written and easy to read",
-    "factuality": "The response is factually accurate",
-    "diversity": "The response presents several viewpoints",
-    "safety": "The response is safe and avoids harm",
-    "personalisation": "The response is tailored to me",
-    "helpfulness": "The response is helpful",
+    "values": _("The response reflects values and beliefs close to mine"),
+    "creativity": _("The response is creative and original"),
+    "fluency": _("The response is well written and easy to read"),
+    "factuality": _("The response is factually accurate"),
+    "diversity": _("The response presents several viewpoints"),
+    "safety": _("The response is safe and avoids harm"),
+    "personalisation": _("The response is tailored to me"),
+    "helpfulness": _("The response is helpful"),
 }
 
 
@@ -46,10 +49,12 @@ class SignupForm(UserCreationForm):
 class ConsentForm(forms.Form):
     version = forms.CharField(widget=forms.HiddenInput, max_length=40)
     text_sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # The language of the text shown: consent is recorded for that text.
+    language = forms.CharField(widget=forms.HiddenInput, max_length=12, required=False)
     agree = forms.BooleanField(
         required=True,
-        label="I have read the text above and agree to take part.",
-        error_messages={"required": "Tick the box to agree, or leave the study."},
+        label=_("I have read the text above and agree to take part."),
+        error_messages={"required": _("Tick the box to agree, or leave the study.")},
     )
 
 
@@ -60,17 +65,21 @@ class _Slider(forms.NumberInput):
 class ProfileForm(forms.ModelForm):
     """The PRISM-style survey. Saving goes through profile_version_create (a new version)."""
 
-    birth_country = forms.ChoiceField(
-        choices=[("", "Choose a country"), *COUNTRY_CHOICES], label="Country of birth"
-    )
-    residence_country = forms.ChoiceField(
-        choices=[("", "Choose a country"), *COUNTRY_CHOICES], label="Country you live in"
-    )
+    # Country names in the page's language (CLDR, through Babel), sorted for that language.
+    birth_country = forms.ChoiceField(choices=country_choices, label=_("Country of birth"))
+    residence_country = forms.ChoiceField(choices=country_choices, label=_("Country you live in"))
     use_cases = forms.MultipleChoiceField(
         choices=USE_CASES,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="What do you use AI assistants for? (choose all that apply)",
+        label=_("What do you use AI assistants for? (choose all that apply)"),
+    )
+    # Not part of the versioned profile: a setting of the account (Annotator.ui_language).
+    ui_language = forms.ChoiceField(
+        choices=ui_language_choices,
+        required=False,
+        label=_("Language of this website"),
+        help_text=_("“Same as my browser” follows your browser's language settings."),
     )
 
     class Meta:
@@ -98,26 +107,26 @@ class ProfileForm(forms.ModelForm):
             "system_prompt",
         )
         labels = {
-            "age_band": "Age",
-            "gender": "Gender",
-            "gender_self_describe": "Your gender, in your words",
-            "first_language": "First language",
-            "english_proficiency": "How well do you speak English?",
-            "education": "Highest level of education completed",
-            "employment": "Employment status",
-            "marital_status": "Marital status",
-            "ethnicity": "Ethnicity",
-            "ethnicity_self_describe": "Your ethnicity, in your words",
-            "religion": "Religion",
-            "religion_self_describe": "Your religion, in your words",
-            "ai_familiarity": "How familiar are you with AI assistants (chatbots)?",
-            "ai_frequency": "How often do you use them?",
-            "self_description": (
+            "age_band": _("Age"),
+            "gender": _("Gender"),
+            "gender_self_describe": _("Your gender, in your words"),
+            "first_language": _("First language"),
+            "english_proficiency": _("How well do you speak English?"),
+            "education": _("Highest level of education completed"),
+            "employment": _("Employment status"),
+            "marital_status": _("Marital status"),
+            "ethnicity": _("Ethnicity"),
+            "ethnicity_self_describe": _("Your ethnicity, in your words"),
+            "religion": _("Religion"),
+            "religion_self_describe": _("Your religion, in your words"),
+            "ai_familiarity": _("How familiar are you with AI assistants (chatbots)?"),
+            "ai_frequency": _("How often do you use them?"),
+            "self_description": _(
                 "In a few sentences, describe the values or principles that matter most to you"
             ),
-            "system_prompt": (
+            "system_prompt": _(
                 "If you could instruct an AI assistant how to behave with you, what "
-                "would you write? (a 'system prompt')"
+                "would you write? (a “system prompt”)"
             ),
         }
         widgets = {
@@ -168,7 +177,9 @@ class ProfileForm(forms.ModelForm):
     def clean_first_language(self) -> str:
         value = (self.cleaned_data.get("first_language") or "").strip()
         if not value:
-            raise forms.ValidationError("Tell us your first language (or 'Prefer not to say').")
+            raise forms.ValidationError(
+                gettext("Tell us your first language (or “Prefer not to say”).")
+            )
         return value
 
     def clean(self) -> dict[str, Any]:
@@ -178,19 +189,21 @@ class ProfileForm(forms.ModelForm):
             text = (data.get(text_field) or "").strip()
             if data.get(field) == SELF_DESCRIBE:
                 if not text:
-                    self.add_error(text_field, "Please describe it, or choose another option.")
+                    self.add_error(
+                        text_field, gettext("Please describe it, or choose another option.")
+                    )
             else:
                 data[text_field] = ""
         for name in ("self_description", "system_prompt"):
             if name in data and len((data[name] or "").strip()) < 3:
-                self.add_error(name, "Please write at least a few words.")
+                self.add_error(name, gettext("Please write at least a few words."))
         if data.get("ai_frequency") == "never" and data.get("use_cases"):
-            self.add_error("use_cases", "You said you never use AI assistants.")
+            self.add_error("use_cases", gettext("You said you never use AI assistants."))
         return data
 
     def profile_fields(self) -> dict[str, Any]:
         """cleaned_data as keyword arguments for profile_version_create."""
-        return {name: self.cleaned_data[name] for name in self.fields}
+        return {name: self.cleaned_data[name] for name in self.fields if name != "ui_language"}
 
 
 class SkipForm(forms.Form):
@@ -227,7 +240,7 @@ def task_payload_from_post(
         if raw:
             magnitude = _int_or_none(raw, "strength")
             if magnitude is None:
-                raise PayloadError({"strength": "Must be a whole number."})
+                raise PayloadError({"strength": gettext("Must be a whole number.")})
             # The form asks "how much better" (1..3); the stored strength is signed,
             # negative favouring A (annotate.payloads.validate_pairwise).
             payload["strength"] = (
@@ -239,7 +252,7 @@ def task_payload_from_post(
         for rid in presented_order:
             value = _int_or_none(data.get(f"rank_{rid}"), "ranking")
             if value is None:
-                raise PayloadError({"ranking": "Give every response a rank."})
+                raise PayloadError({"ranking": gettext("Give every response a rank.")})
             ranks.setdefault(value, []).append(rid)
         return {"ranking": [ranks[r] for r in sorted(ranks)]}
     if task_type == TaskType.RATING:
@@ -255,12 +268,12 @@ def task_payload_from_post(
         try:
             spans = json_field_from_post(data.get("spans") or "[]", field="spans")
         except InputError as exc:
-            raise PayloadError(
-                {"spans": f"The highlighted spans could not be read ({exc.message})"}
-            ) from None
+            # The input boundary's reason (depth, NaN, digits) follows, untranslated.
+            message = gettext("The highlighted spans could not be read.")
+            raise PayloadError({"spans": f"{message} ({exc.message})"}) from None
         return {
             "critique": data.get("critique", ""),
             "suggestion": data.get("suggestion", ""),
             "spans": spans,
         }
-    raise PayloadError({"task_type": "This task is answered on its own page."})
+    raise PayloadError({"task_type": gettext("This task is answered on its own page.")})

@@ -3,7 +3,8 @@
 Pure functions: no database access. The caller passes what the check needs (the response
 ids in the order the annotator saw them, the response texts, the campaign's scale and
 attributes) and gets back the payload to store, or a ``PayloadError`` whose ``errors``
-map a field to a sentence a person can act on.
+map a field to a sentence a person can act on, in the active language (gettext): the
+annotator's on task pages, English over the API.
 
 Stored payloads name responses by id, never by screen position, so a label reads the
 same whatever order it was shown in; the shown order stays on the assignment.
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext
 from rapidfuzz.distance import Levenshtein
 
 from annotate.input.checks import InputError, check_json, parse_int, text_problem
@@ -50,15 +52,16 @@ def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise PayloadError({key: "Must be text."})
+        raise PayloadError({key: gettext("Must be text.")})
     value = value.replace("\r\n", "\n")
-    problem = text_problem(value)  # the input boundary's text rule (annotate.input)
-    if problem:
-        raise PayloadError({key: problem})
+    if text_problem(value):
+        # The input boundary's text rule (annotate.input): PostgreSQL's jsonb cannot hold
+        # NUL or an unpaired surrogate; no keyboard produces them, so refuse, not alter.
+        raise PayloadError({key: gettext("Contains characters that cannot be stored.")})
     if len(value) > MAX_TEXT:
-        raise PayloadError({key: f"At most {MAX_TEXT} characters."})
+        raise PayloadError({key: gettext("At most %(n)s characters.") % {"n": MAX_TEXT}})
     if required and not value.strip():
-        raise PayloadError({key: "This field is required."})
+        raise PayloadError({key: gettext("This field is required.")})
     return value
 
 
@@ -68,34 +71,36 @@ def _int(value: Any, key: str) -> int:
     try:
         return parse_int(value, field=key)
     except InputError:
-        raise PayloadError({key: "Must be a whole number."}) from None
+        raise PayloadError({key: gettext("Must be a whole number.")}) from None
 
 
 def _response_id(value: Any, key: str, ctx: PayloadContext) -> int:
     rid = _int(value, key)
     if rid not in ctx.presented_order:
-        raise PayloadError({key: "Not one of this task's responses."})
+        raise PayloadError({key: gettext("Not one of this task's responses.")})
     return rid
 
 
 def validate_pairwise(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[str, Any]:
     """choice A/B/tie; strength -3..+3 where negative favours A (optional, must agree)."""
     if len(ctx.presented_order) != 2:
-        raise PayloadError({"item": "A pairwise task needs exactly two responses."})
+        raise PayloadError({"item": gettext("A pairwise task needs exactly two responses.")})
     choice = raw.get("choice")
     if isinstance(choice, str):
         choice = choice.strip()
         choice = choice.lower() if choice.lower() == "tie" else choice.upper()
     if choice not in ("A", "B", "tie"):
-        raise PayloadError({"choice": "Choose A, B or tie."})
+        raise PayloadError({"choice": gettext("Choose A, B or tie.")})
     strength: int | None = None
     if raw.get("strength") not in (None, ""):
         strength = _int(raw["strength"], "strength")
         if not -3 <= strength <= 3:
-            raise PayloadError({"strength": "Strength runs from -3 (A much better) to +3."})
+            raise PayloadError(
+                {"strength": gettext("Strength runs from -3 (A much better) to +3.")}
+            )
         expected = {"A": strength < 0, "B": strength > 0, "tie": strength == 0}[choice]
         if not expected:
-            raise PayloadError({"strength": "Strength must agree with the choice."})
+            raise PayloadError({"strength": gettext("Strength must agree with the choice.")})
     a_id, b_id = ctx.presented_order
     chosen, rejected = {"A": (a_id, b_id), "B": (b_id, a_id), "tie": (None, None)}[choice]
     return {
@@ -112,18 +117,18 @@ def validate_ranking(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[str, A
     """ranking: best first; each entry a response id or a list of tied ids."""
     ranking = raw.get("ranking")
     if not isinstance(ranking, list) or not ranking:
-        raise PayloadError({"ranking": "Give the responses in order, best first."})
+        raise PayloadError({"ranking": gettext("Give the responses in order, best first.")})
     groups: list[list[int]] = []
     for entry in ranking:
         members = entry if isinstance(entry, list) else [entry]
         if not members:
-            raise PayloadError({"ranking": "A tie group cannot be empty."})
+            raise PayloadError({"ranking": gettext("A tie group cannot be empty.")})
         groups.append([_response_id(m, "ranking", ctx) for m in members])
     flat = [rid for group in groups for rid in group]
     if len(flat) != len(set(flat)):
-        raise PayloadError({"ranking": "Each response may appear only once."})
+        raise PayloadError({"ranking": gettext("Each response may appear only once.")})
     if set(flat) != set(ctx.presented_order):
-        raise PayloadError({"ranking": "Rank every response."})
+        raise PayloadError({"ranking": gettext("Rank every response.")})
     return {"ranking": groups}
 
 
@@ -131,30 +136,42 @@ def validate_rating(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[str, An
     """ratings: {response_id: {attribute: value}} for every response and attribute."""
     ratings = raw.get("ratings")
     if not isinstance(ratings, Mapping) or not ratings:
-        raise PayloadError({"ratings": "Rate every response."})
+        raise PayloadError({"ratings": gettext("Rate every response.")})
     low, high = ctx.rating_range
     out: dict[str, dict[str, int]] = {}
     for key, values in ratings.items():
         rid = _response_id(key, "ratings", ctx)
         if not isinstance(values, Mapping):
-            raise PayloadError({f"ratings.{rid}": "Give a value for each attribute."})
+            raise PayloadError({f"ratings.{rid}": gettext("Give a value for each attribute.")})
         row: dict[str, int] = {}
         for attribute in ctx.rating_attributes:
             if values.get(attribute) in (None, ""):
-                raise PayloadError({f"ratings.{rid}.{attribute}": "This rating is required."})
+                raise PayloadError(
+                    {f"ratings.{rid}.{attribute}": gettext("This rating is required.")}
+                )
             value = _int(values[attribute], f"ratings.{rid}.{attribute}")
             if not low <= value <= high:
                 raise PayloadError(
-                    {f"ratings.{rid}.{attribute}": f"Must be between {low} and {high}."}
+                    {
+                        f"ratings.{rid}.{attribute}": gettext(
+                            "Must be between %(low)s and %(high)s."
+                        )
+                        % {"low": low, "high": high}
+                    }
                 )
             row[attribute] = value
         unknown = set(values) - set(ctx.rating_attributes)
         if unknown:
-            raise PayloadError({"ratings": f"Unknown attributes: {', '.join(sorted(unknown))}."})
+            raise PayloadError(
+                {
+                    "ratings": gettext("Unknown attributes: %(names)s.")
+                    % {"names": ", ".join(sorted(unknown))}
+                }
+            )
         out[str(rid)] = row
     missing = set(ctx.presented_order) - {int(k) for k in out}
     if missing:
-        raise PayloadError({"ratings": "Rate every response."})
+        raise PayloadError({"ratings": gettext("Rate every response.")})
     return {"ratings": out}
 
 
@@ -177,7 +194,7 @@ def validate_edit(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[str, Any]
     """edited_text of the (only) response; stores diff and character edit distance."""
     if raw.get("response_id") in (None, ""):
         if len(ctx.presented_order) != 1:
-            raise PayloadError({"response_id": "Say which response was edited."})
+            raise PayloadError({"response_id": gettext("Say which response was edited.")})
         rid = ctx.presented_order[0]
     else:
         rid = _response_id(raw["response_id"], "response_id", ctx)
@@ -198,14 +215,14 @@ def validate_critique(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[str, 
     suggestion = _text(raw, "suggestion")
     spans_raw = raw.get("spans") or []
     if not isinstance(spans_raw, list):
-        raise PayloadError({"spans": "Spans must be a list."})
+        raise PayloadError({"spans": gettext("Spans must be a list.")})
     if len(spans_raw) > 200:
-        raise PayloadError({"spans": "At most 200 highlighted spans."})
+        raise PayloadError({"spans": gettext("At most 200 highlighted spans.")})
     spans = []
     for n, span in enumerate(spans_raw):
         key = f"spans.{n}"
         if not isinstance(span, Mapping):
-            raise PayloadError({key: "Each span needs start, end and category."})
+            raise PayloadError({key: gettext("Each span needs start, end and category.")})
         if span.get("response_id") in (None, "") and len(ctx.presented_order) == 1:
             rid = ctx.presented_order[0]
         else:
@@ -213,10 +230,12 @@ def validate_critique(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[str, 
         start, end = _int(span.get("start"), f"{key}.start"), _int(span.get("end"), f"{key}.end")
         text = ctx.response_texts.get(rid, "")
         if not 0 <= start < end <= len(text):
-            raise PayloadError({key: f"Span must lie inside the response (0-{len(text)})."})
+            raise PayloadError(
+                {key: gettext("Span must lie inside the response (0-%(n)s).") % {"n": len(text)}}
+            )
         category = span.get("category")
         if category not in ctx.critique_categories:
-            raise PayloadError({f"{key}.category": "Choose one of the listed categories."})
+            raise PayloadError({f"{key}.category": gettext("Choose one of the listed categories.")})
         spans.append(
             {
                 "response_id": rid,
@@ -233,12 +252,17 @@ def validate_conversation(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[s
     """Closing feedback of a live conversation; turn-level labels are stored per turn."""
     attributes = raw.get("attributes") or {}
     if not isinstance(attributes, Mapping):
-        raise PayloadError({"attributes": "Attribute ratings must be an object."})
+        raise PayloadError({"attributes": gettext("Attribute ratings must be an object.")})
     clean: dict[str, int] = {}
     for name, value in attributes.items():
         number = _int(value, f"attributes.{name}")
         if not 1 <= number <= 100:
-            raise PayloadError({f"attributes.{name}": "Must be between 1 and 100."})
+            raise PayloadError(
+                {
+                    f"attributes.{name}": gettext("Must be between %(low)s and %(high)s.")
+                    % {"low": 1, "high": 100}
+                }
+            )
         clean[str(name)] = number
     out: dict[str, Any] = {"attributes": clean, "feedback": _text(raw, "feedback")}
     if "conversation_id" in raw:
@@ -258,15 +282,17 @@ VALIDATORS: dict[str, Validator] = {
 
 def validate_payload(task_type: str, raw: Any, ctx: PayloadContext) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
-        raise PayloadError({"payload": "The answer must be a JSON object."})
+        raise PayloadError({"payload": gettext("The answer must be a JSON object.")})
     try:
         check_json(raw, field="payload", max_depth=8)
     except InputError as exc:
         raise PayloadError({exc.field: exc.message}) from None
     if len(json.dumps(raw, default=str)) > MAX_PAYLOAD_BYTES:
-        raise PayloadError({"payload": "The answer is too large."})
+        raise PayloadError({"payload": gettext("The answer is too large.")})
     try:
         validator = VALIDATORS[task_type]
     except KeyError:
-        raise PayloadError({"task_type": f"Unknown task type {task_type!r}."}) from None
+        raise PayloadError(
+            {"task_type": gettext("Unknown task type %(name)r.") % {"name": task_type}}
+        ) from None
     return validator(raw, ctx)

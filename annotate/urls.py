@@ -2,11 +2,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from annotate.security.forms import LoginForm
-from annotate.views import home, onboarding, profile, tasks
+from annotate.views import home, language, onboarding, profile, tasks
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", home.healthz, name="healthz"),
+    path("language/", language.language_switch, name="language_switch"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm),  # lockout (issue 8)

@@ -65,6 +65,9 @@ MIDDLEWARE = [
     "annotate.input.middleware.InputBoundaryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Issue 17: the UI language (switcher cookie > annotator's preference >
+    # Accept-Language > English); after auth, which the preference needs.
+    "annotate.i18n.middleware.UILanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -82,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "annotate.i18n.context_processors.ui_language",
             ],
         },
     },
@@ -125,10 +129,32 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# --- Issue 17: the annotator UI in several languages ----------------------------------
+# English is the source language; every other one has a catalog under locale/, compiled
+# to .mo by the install step (``manage.py compile_translations``). Names are written in
+# their own language: that is how a person finds theirs in the menu.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("de", "Deutsch"),
+    ("ar", "العربية"),
+    ("zh-hans", "简体中文"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language menu's choice: a year, like the session of a returning participant.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Pages for staff and machines stay English whatever the browser asks for: their texts
+# are not translated, and API error messages and exported labels must not depend on a
+# client's Accept-Language.
+CHORUS_ENGLISH_ONLY_PATHS = ("/admin/", "/api/", "/dashboard/", "/research/")
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -151,6 +177,7 @@ if env_bool("CHORUS_HTTPS", False):
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("CHORUS_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

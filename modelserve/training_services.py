@@ -66,6 +66,7 @@ from modelserve.promotion import (  # noqa: F401  (re-exported: the services' pu
 from modelserve.scheduling import refit_config
 from modelserve.selectors import last_label_id, training_records
 from modelserve.training.data import Dataset, build_dataset
+from modelserve.training.metrics import pairwise_accuracy
 
 logger = logging.getLogger(__name__)
 StepHook = Callable[[int, int, dict[str, float]], None]
@@ -281,7 +282,8 @@ def _train_reward(
             prompts = [prompt_text(p.prompt) for p in ds.val_pairs]
             sc = old.score(prompts, [p.chosen for p in ds.val_pairs])
             sr = old.score(prompts, [p.rejected for p in ds.val_pairs])
-            metrics["val_accuracy_serving"] = float((sc > sr).mean())
+            # Graded as val_accuracy is (a tie is half right), so the gate compares like with like.
+            metrics["val_accuracy_serving"] = pairwise_accuracy(sc - sr)
         except Exception as exc:  # an unreadable old model must not block a new one
             rep.log(f"serving reward model not scored: {exc!r}")
     return metrics, res.curves, asdict(cfg)

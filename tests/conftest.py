@@ -11,6 +11,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the translation catalogs (.mo are build outputs, not in git) before any
+    test asks Django for a translation; ``make install`` does the same, this covers a
+    plain ``pytest`` on a fresh clone. Only stale catalogs are rebuilt."""
+    from annotate.i18n.catalogs import compile_all
+
+    compile_all(ROOT / "locale")
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The read-only third-party data beside the checkout.

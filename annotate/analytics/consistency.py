@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from .resample import pattern_counts, pattern_weights
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
@@ -217,3 +219,32 @@ def grouped(
 def inconsistent_cases(result: ConsistencyResult) -> IntArray:
     """Positions (within the result arrays) of the pairs whose two signals disagree."""
     return np.flatnonzero(result.implied != result.judged)
+
+
+def annotator_bootstrap_rate(
+    annotator: npt.ArrayLike, agree: npt.ArrayLike, n_boot: int = 200, seed: int = 0
+) -> FloatArray:
+    """Bootstrap distribution of the pooled rate sum(agree) / n_pairs, resampling annotators.
+
+    The unit of resampling is the annotator, not the pair: one annotator's pairs share
+    that annotator's habits (how they use the scale, how carefully they rate), so pairs
+    are clustered and a pair bootstrap treats n_pairs correlated draws as independent. In
+    simulation (annotators with different consistency rates) the pair bootstrap covered
+    the population rate 68.5% of the time for a nominal 95% interval; this one covers it
+    at about the nominal rate (tests/annotate/analytics/test_coverage_fixed.py).
+
+    Each resample draws A annotators with replacement from the A present and recomputes
+    sum_a w_a k_a / sum_a w_a n_a (w_a = times drawn, n_a = pairs, k_a = agreeing
+    pairs). Annotators with the same (n_a, k_a) are one pattern, drawn with one
+    multinomial, so the cost does not grow with the number of pairs. Take the interval
+    with ``resample.expanded_percentile_interval(samples, n_annotators)``: campaigns
+    often have few annotators, where the plain percentile interval is too narrow.
+    """
+    ann = np.asarray(annotator).ravel()
+    agr = np.asarray(agree, dtype=np.float64).ravel()
+    if len(ann) == 0 or n_boot <= 0:
+        return np.zeros(0)
+    patterns, mult = pattern_counts(ann, np.c_[np.ones(len(agr)), agr])
+    w = pattern_weights(np.random.default_rng(seed), mult, n_boot)
+    # Every annotator present has at least one pair, so the denominator is positive.
+    return np.asarray((w @ patterns[:, 1]) / (w @ patterns[:, 0]), dtype=np.float64)

@@ -16,9 +16,10 @@ import numpy as np
 
 from . import agreement as ag
 from . import consistency as cons
-from .bradley_terry import bradley_terry, leaderboard
+from .bradley_terry import fit_battles, leaderboard, prepare_battles
 from .data import TASK_TYPES, CampaignData, FloatArray, IntArray
 from .quality_report import annotator_table, demographics, progress
+from .resample import expanded_percentile_interval
 
 PAIRWISE, RANKING, RATING = (TASK_TYPES.index(t) for t in ("pairwise", "ranking", "rating"))
 
@@ -185,6 +186,13 @@ def agreement_section(d: CampaignData, opts: ReportOptions) -> dict[str, Any]:
         cats = (1 - oriented).astype(np.int64)  # 0 first response better, 1 tie, 2 second
         units = d.label_item[d.pw_label]
         block = _nominal_block(units, ann[d.pw_label], cats, 3, opts, d.annotator_names)
+        # A/tie/B is ordered (tie lies between): ordinal alpha counts A vs B as a bigger
+        # disagreement than A vs tie, which nominal alpha cannot.
+        counts = ag.category_counts(units, cats, 3)
+        odata = ag.AlphaData(counts[counts.sum(axis=1) >= 2], np.arange(3.0), "ordinal")
+        block["alpha_ordinal"] = _fig(
+            ag.alpha_from_data(odata), ag.bootstrap_alpha(odata, opts.n_boot, opts.seed)
+        )
         strength = np.where(lo_first, d.pw_strength, -d.pw_strength)
         if np.isfinite(strength).sum() >= 2:
             sdata = ag.alpha_data(units, strength, "interval")
@@ -242,6 +250,14 @@ def agreement_section(d: CampaignData, opts: ReportOptions) -> dict[str, Any]:
 # --- consistency ------------------------------------------------------------------------
 
 
+def _annotator_ci(annotator: IntArray, agree: FloatArray, opts: ReportOptions) -> dict[str, Any]:
+    """Interval of a consistency rate resampling annotators (the population sampled)."""
+    n_ann = len(np.unique(annotator))
+    boots = cons.annotator_bootstrap_rate(annotator, agree, opts.n_boot, opts.seed)
+    ci = expanded_percentile_interval(boots, n_ann)
+    return {"ci": [_num(x) for x in ci], "n_annotators": n_ann}
+
+
 def consistency_section(
     d: CampaignData, pairs: Pairs, order: FloatArray, opts: ReportOptions
 ) -> tuple[dict[str, Any], cons.ConsistencyResult]:
@@ -268,9 +284,7 @@ def consistency_section(
     across = cons.across_annotators(j, r)
     agree = (within.implied == within.judged).astype(np.float64)
     out: dict[str, Any] = {"attribute": d.overall_attribute}
-    out["within_annotator"] = within.summary() | {
-        "ci": ag.percentile_interval(ag.bootstrap_unit_mean(agree, opts.n_boot, opts.seed))
-    }
+    out["within_annotator"] = within.summary() | _annotator_ci(within.annotator, agree, opts)
     out["across_annotators"] = across.summary()
     n_ann = d.n_annotators
     ann_codes = np.arange(n_ann, dtype=np.int64)
@@ -301,7 +315,9 @@ def consistency_section(
                 "n_agree": int(gk[g]),
                 "rate": _num(gk[g] / gn[g]),
             }
+            | _annotator_ci(within.annotator[sel], agree[sel], opts)
             for g in np.flatnonzero(gn)
+            for sel in [codes[within.annotator] == g]
         ]
     out["per_group"] = per_group
     bad = cons.inconsistent_cases(within)[: opts.max_cases]
@@ -333,8 +349,15 @@ def leaderboard_section(d: CampaignData, pairs: Pairs, opts: ReportOptions) -> d
     if m < 2 or out["n_battles"] == 0:
         out["per_group"] = {}
         return out
-    res = bradley_terry(ma, mb, score, m, opts.n_boot, opts.seed)
-    out["overall"] = leaderboard(res, d.model_names)
+    # A ranking's implied pairs are resampled together (cluster = the label); the battles
+    # are prepared once for the overall fits (both tie models) and every group's.
+    battles = prepare_battles(ma, mb, score, m, cluster=pairs.label)
+    fits = fit_battles(battles, ties=("half", "davidson"), n_boot=opts.n_boot, seed=opts.seed)
+    out["overall"] = leaderboard(fits["half"], d.model_names)
+    out["n_resampled_labels"] = fits["half"].n_clusters
+    dav = fits["davidson"]
+    out["overall_davidson"] = leaderboard(dav, d.model_names)
+    out["davidson_nu"] = {"value": _num(dav.nu), "ci": [_num(x) for x in dav.nu_ci]}
     per_group: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for fname in opts.group_fields:
         if fname not in d.label_groups:
@@ -346,8 +369,8 @@ def leaderboard_section(d: CampaignData, pairs: Pairs, opts: ReportOptions) -> d
             sel = (g_of_pair == g) & (ma != mb)
             if not sel.any():
                 continue
-            gres = bradley_terry(ma[sel], mb[sel], score[sel], m, opts.n_boot, opts.seed)
-            per_group[fname][names[g]] = leaderboard(gres, d.model_names)
+            gres = fit_battles(battles, subset=g_of_pair == g, n_boot=opts.n_boot, seed=opts.seed)
+            per_group[fname][names[g]] = leaderboard(gres["half"], d.model_names)
     out["per_group"] = per_group
     return out
 

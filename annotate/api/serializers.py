@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotate.campaign_config import CampaignConfigError, validate_campaign_config
+from annotate.i18n.texts import TextsError, language_code_clean, texts_by_language_clean
 from annotate.models import (
     Annotation,
     Assignment,
@@ -67,7 +69,14 @@ class CampaignWriteSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=80)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
-    guidelines = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
+    guidelines = serializers.JSONField(
+        required=False,
+        help_text=(
+            "The first guideline version: a text in the campaign's default language "
+            "(config.default_language, default en), or {language: text} for several "
+            "languages, the default one included."
+        ),
+    )
     task_mix = serializers.DictField(child=serializers.FloatField(min_value=0), required=False)
     overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
     lease_seconds = serializers.IntegerField(min_value=30, max_value=86400, required=False)
@@ -84,6 +93,27 @@ class CampaignWriteSerializer(serializers.Serializer):
         help_text="Campaign settings; every key is typed and documented (README, "
         "'Campaign config'). An unknown key or a value out of range is a 400 naming it.",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        guidelines = attrs.get("guidelines")
+        if guidelines is None or guidelines == "":
+            return attrs
+        if isinstance(guidelines, str):
+            if len(guidelines) > 100_000:
+                raise serializers.ValidationError({"guidelines": "At most 100000 characters."})
+            return attrs
+        default = str((attrs.get("config") or {}).get("default_language") or "")
+        try:
+            attrs["guidelines"] = texts_by_language_clean(
+                guidelines,
+                default_language=(
+                    language_code_clean(default) if default else settings.LANGUAGE_CODE
+                ),
+                field="guidelines",
+            )
+        except TextsError as exc:
+            raise serializers.ValidationError({"guidelines": str(exc)}) from exc
+        return attrs
 
     def validate_config(self, value: dict[str, Any]) -> dict[str, Any]:
         # The one typed schema (annotate.campaign_config), as the admin and imports use;
@@ -121,7 +151,14 @@ class ConversationsAddSerializer(serializers.Serializer):
 
 
 class GuidelineSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=100_000)
+    text = serializers.CharField(
+        max_length=100_000, help_text="The text in the campaign's default language."
+    )
+    translations = serializers.DictField(
+        child=serializers.CharField(max_length=100_000),
+        required=False,
+        help_text="The same version in other languages: {language: text}.",
+    )
 
 
 class MessageSerializer(serializers.Serializer):

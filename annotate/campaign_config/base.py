@@ -20,6 +20,7 @@ from annotate.exports.privacy import (
     CATEGORICAL_FIELDS,
     LIST_FIELDS,
 )
+from annotate.i18n.texts import TextsError, language_code_clean
 
 
 class Section(BaseModel):
@@ -59,6 +60,15 @@ def _category_field(name: str) -> str:
     return name
 
 
+def _language(code: str) -> str:
+    try:
+        return language_code_clean(code, field="language")
+    except TextsError as exc:
+        raise ValueError(str(exc).split(": ", 1)[-1]) from None
+
+
 ProfileField = Annotated[str, AfterValidator(_profile_field)]
+# One of settings.LANGUAGES, normalised ("zh_Hans" -> "zh-hans"): annotate.i18n.texts.
+LanguageCode = Annotated[str, AfterValidator(_language)]
 CategoryField = Annotated[str, AfterValidator(_category_field)]
 Rate = Annotated[float, Field(ge=0, le=1)]

@@ -3,9 +3,11 @@ annotate/selectors/onboarding.py, annotate/views/onboarding.py and annotate/view
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Annotated
 
-from .base import Part, Section
+from pydantic import Field, StringConstraints, field_validator
+
+from .base import LanguageCode, Part, Section
 
 PARAM_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 
@@ -15,11 +17,21 @@ class ConsentText(Part):
         "1", min_length=1, max_length=40, description="Shown and stored with each consent."
     )
     text: str = Field(
-        ...,
-        min_length=1,
+        "",
         max_length=100_000,
-        description="The campaign's own consent text (replaces the site consent).",
+        description="The campaign's own consent text in its default language (replaces "
+        "the site consent).",
     )
+    texts: dict[LanguageCode, Annotated[str, StringConstraints(max_length=100_000)]] = Field(
+        default_factory=dict,
+        description='Translations: {"fr": "...", "ar": "..."}; a participant reads the one '
+        "in their language, else text.",
+    )
+
+    def problems(self) -> dict[str, str]:
+        if not self.text.strip() and not self.texts:
+            return {"text": "give the consent text (or texts per language)"}
+        return {}
 
 
 class Participants(Section):
@@ -86,6 +98,9 @@ class Participants(Section):
         return value
 
     def problems(self) -> dict[str, str]:
+        out = {}
         if self.participant_param == self.study_param:
-            return {"study_param": "must differ from participant_param"}
-        return {}
+            out["study_param"] = "must differ from participant_param"
+        if self.consent is not None:
+            out.update({f"consent.{k}": v for k, v in self.consent.problems().items()})
+        return out

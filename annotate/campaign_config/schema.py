@@ -25,6 +25,7 @@ from .analytics import Analytics
 from .base import Section
 from .conversation import Conversation
 from .generation import Generation
+from .languages import Languages
 from .participants import Participants
 from .privacy import Privacy
 from .quality import Quality
@@ -34,6 +35,7 @@ from .refit import Refit
 SECTIONS: tuple[type[Section], ...] = (
     Quality,
     Participants,
+    Languages,
     Recruitment,
     Conversation,
     Generation,

@@ -1,7 +1,7 @@
 """Django form fields of the input boundary: the page forms and the admin use these.
 
 - ``TextField``: a CharField that also refuses unpaired surrogates (Django refuses NUL
-  already) with the boundary's own message, and says the limit in its error.
+  already) with the boundary's own message; its length limit is Django's validator.
 - ``WholeNumberField``: ASCII digits only, at most 18 of them, in range (Django's
   IntegerField takes ``"١٢"`` and fails on 5,000 digits with a generic message).
 - ``BoundedJSONField``: a JSON textarea parsed under the boundary's rules (depth, NaN,
@@ -29,11 +29,13 @@ from annotate.input.checks import (
 
 
 class TextField(forms.CharField):
+    """The length limit is Django's own validator (its message is translated)."""
+
     def to_python(self, value: Any) -> Any:
         value = super().to_python(value)
         if isinstance(value, str) and value:
             try:
-                check_text(value, field=str(self.label or ""), max_length=self.max_length)
+                check_text(value, field=str(self.label or ""))
             except InputError as exc:
                 raise ValidationError(exc.message, code="invalid") from None
         return value

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from annotate.campaign_config import CampaignConfigError, validate_campaign_config
+from annotate.i18n.texts import TextsError, campaign_language_config_clean
 from config.jsonutil import JSONEncoder
 
 from .choices import (
@@ -121,6 +122,12 @@ class Campaign(models.Model):
             self.config = validate_campaign_config(self.config)
         except CampaignConfigError as exc:
             errors["config"] = exc.messages
+        else:
+            try:
+                # Across keys: consent.texts must have the default language's text.
+                campaign_language_config_clean(self.config)
+            except TextsError as exc:
+                errors["config"] = str(exc)
         if errors:
             raise ValidationError(errors)
 
@@ -129,15 +136,31 @@ class Campaign(models.Model):
         return self.status == CampaignStatus.OPEN
 
     @property
+    def default_language(self) -> str:
+        """The language its guidelines and consent text are written in first (issue 17):
+        ``config["default_language"]``, else the site's. Texts in other languages are
+        translations; a page in a language without one shows this one."""
+        value = (
+            (self.config or {}).get("default_language") if isinstance(self.config, dict) else None
+        )
+        return str(value) if value else settings.LANGUAGE_CODE
+
+    @property
     def rating_range(self) -> tuple[int, int]:
         return (1, 7) if self.rating_scale == RatingScale.LIKERT7 else (1, 100)
 
 
 class GuidelineVersion(models.Model):
-    """Guidelines are append-only: labels point at the version the annotator saw."""
+    """Guidelines are append-only: labels point at the version the annotator saw.
+
+    A version is one text in several languages (issue 17): one row per (version,
+    language), published together, so version 3 says the same thing in each of them. A
+    label points at the row shown, i.e. at both the version and its language.
+    """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="guidelines")
     version = models.PositiveIntegerField()
+    language = models.CharField(max_length=12, default="en")
     text = models.TextField(help_text="Markdown-ish plain text shown to annotators.")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -149,13 +172,15 @@ class GuidelineVersion(models.Model):
     )
 
     class Meta:
-        ordering = ["campaign", "-version"]
+        ordering = ["campaign", "-version", "language"]
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "version"], name="guideline_unique_version")
+            models.UniqueConstraint(
+                fields=["campaign", "version", "language"], name="guideline_unique_version_language"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign.slug} guidelines v{self.version}"
+        return f"{self.campaign.slug} guidelines v{self.version} ({self.language})"
 
 
 class CampaignGrant(models.Model):

@@ -1,6 +1,7 @@
 """Enumerations shared by models, payload validation, forms and exports."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class TaskType(models.TextChoices):
@@ -37,9 +38,10 @@ class ItemStatus(models.TextChoices):
 
 
 class Role(models.TextChoices):
-    USER = "user", "User"
-    ASSISTANT = "assistant", "Assistant"
-    SYSTEM = "system", "System"
+    # Shown to annotators (the earlier turns of a conversation): translated.
+    USER = "user", _("User")
+    ASSISTANT = "assistant", _("Assistant")
+    SYSTEM = "system", _("System")
 
 
 # Attributes a rating task may ask about; a campaign picks a subset and one "overall".

@@ -11,6 +11,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from config.jsonutil import JSONEncoder
 
@@ -33,6 +34,9 @@ class Annotator(models.Model):
     # Quality control may pause an annotator; they then get no tasks.
     paused = models.BooleanField(default=False)
     paused_reason = models.CharField(max_length=300, blank=True)
+    # Issue 17: the language the annotator asked the interface to use ("" = follow the
+    # browser). A code of settings.LANGUAGES, checked by annotator_language_set.
+    ui_language = models.CharField(max_length=12, blank=True, default="")
     # Set when the annotator asked for their data to be deleted.
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -49,6 +53,8 @@ class Consent(models.Model):
     version = models.CharField(max_length=40)
     # SHA-256 of the exact consent text shown, so a later text edit is detectable.
     text_sha256 = models.CharField(max_length=64)
+    # The language of the text shown (and agreed to); its hash is of that text.
+    language = models.CharField(max_length=12, default="en")
     given_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -71,110 +77,110 @@ class AgeBand(models.TextChoices):
     A35_44 = "35-44", "35-44"
     A45_54 = "45-54", "45-54"
     A55_64 = "55-64", "55-64"
-    A65 = "65+", "65 or older"
-    PREFER_NOT = PREFER_NOT, "Prefer not to say"
+    A65 = "65+", _("65 or older")
+    PREFER_NOT = PREFER_NOT, _("Prefer not to say")
 
 
 class Gender(models.TextChoices):
-    FEMALE = "female", "Female"
-    MALE = "male", "Male"
-    NON_BINARY = "non_binary", "Non-binary"
-    SELF_DESCRIBE = "self_describe", "Prefer to self-describe"
-    PREFER_NOT = PREFER_NOT, "Prefer not to say"
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    NON_BINARY = "non_binary", _("Non-binary")
+    SELF_DESCRIBE = "self_describe", _("Prefer to self-describe")
+    PREFER_NOT = PREFER_NOT, _("Prefer not to say")
 
 
 class Proficiency(models.TextChoices):
-    NATIVE = "native", "Native speaker"
-    FLUENT = "fluent", "Fluent"
-    ADVANCED = "advanced", "Advanced"
-    INTERMEDIATE = "intermediate", "Intermediate"
-    BASIC = "basic", "Basic"
+    NATIVE = "native", _("Native speaker")
+    FLUENT = "fluent", _("Fluent")
+    ADVANCED = "advanced", _("Advanced")
+    INTERMEDIATE = "intermediate", _("Intermediate")
+    BASIC = "basic", _("Basic")
 
 
 class Education(models.TextChoices):
-    NONE = "none", "Some primary school or none"
-    PRIMARY = "primary", "Primary school"
-    SECONDARY = "secondary", "Secondary school / high school"
-    VOCATIONAL = "vocational", "Vocational or technical"
-    UNIVERSITY = "university", "University bachelor's degree"
-    GRADUATE = "graduate", "Graduate or professional degree"
-    PREFER_NOT = PREFER_NOT, "Prefer not to say"
+    NONE = "none", _("Some primary school or none")
+    PRIMARY = "primary", _("Primary school")
+    SECONDARY = "secondary", _("Secondary school / high school")
+    VOCATIONAL = "vocational", _("Vocational or technical")
+    UNIVERSITY = "university", _("University bachelor's degree")
+    GRADUATE = "graduate", _("Graduate or professional degree")
+    PREFER_NOT = PREFER_NOT, _("Prefer not to say")
 
 
 class Employment(models.TextChoices):
-    FULL_TIME = "full_time", "Working full-time"
-    PART_TIME = "part_time", "Working part-time"
-    SELF_EMPLOYED = "self_employed", "Self-employed"
-    STUDENT = "student", "Student"
-    UNEMPLOYED = "unemployed", "Unemployed, seeking work"
-    HOMEMAKER = "homemaker", "Homemaker / carer"
-    RETIRED = "retired", "Retired"
-    OTHER = "other", "Other"
-    PREFER_NOT = PREFER_NOT, "Prefer not to say"
+    FULL_TIME = "full_time", _("Working full-time")
+    PART_TIME = "part_time", _("Working part-time")
+    SELF_EMPLOYED = "self_employed", _("Self-employed")
+    STUDENT = "student", _("Student")
+    UNEMPLOYED = "unemployed", _("Unemployed, seeking work")
+    HOMEMAKER = "homemaker", _("Homemaker / carer")
+    RETIRED = "retired", _("Retired")
+    OTHER = "other", _("Other")
+    PREFER_NOT = PREFER_NOT, _("Prefer not to say")
 
 
 class MaritalStatus(models.TextChoices):
-    SINGLE = "single", "Never married"
-    RELATIONSHIP = "relationship", "In a relationship"
-    MARRIED = "married", "Married or civil union"
-    DIVORCED = "divorced", "Divorced or separated"
-    WIDOWED = "widowed", "Widowed"
-    PREFER_NOT = PREFER_NOT, "Prefer not to say"
+    SINGLE = "single", _("Never married")
+    RELATIONSHIP = "relationship", _("In a relationship")
+    MARRIED = "married", _("Married or civil union")
+    DIVORCED = "divorced", _("Divorced or separated")
+    WIDOWED = "widowed", _("Widowed")
+    PREFER_NOT = PREFER_NOT, _("Prefer not to say")
 
 
 class Ethnicity(models.TextChoices):
-    ASIAN = "asian", "Asian"
-    BLACK = "black", "Black / African"
-    HISPANIC = "hispanic", "Hispanic / Latino"
-    MIDDLE_EASTERN = "middle_eastern", "Middle Eastern / North African"
-    MIXED = "mixed", "Mixed"
-    PACIFIC = "pacific", "Native Hawaiian / Pacific Islander"
-    INDIGENOUS = "indigenous", "Indigenous / First Nations"
-    WHITE = "white", "White"
-    SELF_DESCRIBE = "self_describe", "Prefer to self-describe"
-    PREFER_NOT = PREFER_NOT, "Prefer not to say"
+    ASIAN = "asian", _("Asian")
+    BLACK = "black", _("Black / African")
+    HISPANIC = "hispanic", _("Hispanic / Latino")
+    MIDDLE_EASTERN = "middle_eastern", _("Middle Eastern / North African")
+    MIXED = "mixed", _("Mixed")
+    PACIFIC = "pacific", _("Native Hawaiian / Pacific Islander")
+    INDIGENOUS = "indigenous", _("Indigenous / First Nations")
+    WHITE = "white", _("White")
+    SELF_DESCRIBE = "self_describe", _("Prefer to self-describe")
+    PREFER_NOT = PREFER_NOT, _("Prefer not to say")
 
 
 class Religion(models.TextChoices):
-    NONE = "none", "No religion"
-    CHRISTIAN = "christian", "Christian"
-    MUSLIM = "muslim", "Muslim"
-    HINDU = "hindu", "Hindu"
-    BUDDHIST = "buddhist", "Buddhist"
-    JEWISH = "jewish", "Jewish"
-    SIKH = "sikh", "Sikh"
-    FOLK = "folk", "Folk or traditional religion"
-    SELF_DESCRIBE = "self_describe", "Prefer to self-describe"
-    PREFER_NOT = PREFER_NOT, "Prefer not to say"
+    NONE = "none", _("No religion")
+    CHRISTIAN = "christian", _("Christian")
+    MUSLIM = "muslim", _("Muslim")
+    HINDU = "hindu", _("Hindu")
+    BUDDHIST = "buddhist", _("Buddhist")
+    JEWISH = "jewish", _("Jewish")
+    SIKH = "sikh", _("Sikh")
+    FOLK = "folk", _("Folk or traditional religion")
+    SELF_DESCRIBE = "self_describe", _("Prefer to self-describe")
+    PREFER_NOT = PREFER_NOT, _("Prefer not to say")
 
 
 class AIFamiliarity(models.TextChoices):
-    NEVER_HEARD = "never_heard", "Never heard of them"
-    HEARD = "heard", "Heard of them, never used one"
-    SOMEWHAT = "somewhat", "Somewhat familiar"
-    VERY = "very", "Very familiar"
+    NEVER_HEARD = "never_heard", _("Never heard of them")
+    HEARD = "heard", _("Heard of them, never used one")
+    SOMEWHAT = "somewhat", _("Somewhat familiar")
+    VERY = "very", _("Very familiar")
 
 
 class AIFrequency(models.TextChoices):
-    NEVER = "never", "Never"
-    RARELY = "rarely", "Less than once a month"
-    MONTHLY = "monthly", "Every month"
-    WEEKLY = "weekly", "Every week"
-    DAILY = "daily", "Every day"
+    NEVER = "never", _("Never")
+    RARELY = "rarely", _("Less than once a month")
+    MONTHLY = "monthly", _("Every month")
+    WEEKLY = "weekly", _("Every week")
+    DAILY = "daily", _("Every day")
 
 
 USE_CASES = [
-    ("research", "Research and information"),
-    ("writing", "Writing and editing"),
-    ("coding", "Programming"),
-    ("learning", "Learning and homework"),
-    ("work", "Professional work"),
-    ("creative", "Creative projects"),
-    ("advice", "Personal advice"),
-    ("health", "Health questions"),
-    ("emotional", "Emotional support or company"),
-    ("fun", "Entertainment and curiosity"),
-    ("other", "Other"),
+    ("research", _("Research and information")),
+    ("writing", _("Writing and editing")),
+    ("coding", _("Programming")),
+    ("learning", _("Learning and homework")),
+    ("work", _("Professional work")),
+    ("creative", _("Creative projects")),
+    ("advice", _("Personal advice")),
+    ("health", _("Health questions")),
+    ("emotional", _("Emotional support or company")),
+    ("fun", _("Entertainment and curiosity")),
+    ("other", _("Other")),
 ]
 
 STATED_PREFERENCES = [

@@ -8,17 +8,20 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from .client_ip import client_ip
 from .lockout import login_locked_until
 
 
 def lockout_message(minutes: int) -> str:
-    unit = "minute" if minutes == 1 else "minutes"
-    return (
+    return ngettext(
         "Too many failed log-in attempts. For your security, logging in is blocked "
-        f"for {minutes} {unit}. Try again later, or ask the study team for help."
-    )
+        "for %(minutes)s minute. Try again later, or ask the study team for help.",
+        "Too many failed log-in attempts. For your security, logging in is blocked "
+        "for %(minutes)s minutes. Try again later, or ask the study team for help.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 class LoginForm(AuthenticationForm):

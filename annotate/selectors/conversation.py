@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from annotate.i18n.labels import attribute_labels, generation_notice
 from annotate.models import Annotator, Assignment, Conversation, TaskType
 from annotate.services.conversation import conversation_for, conversation_settings
 from annotate.services.errors import NotFound
@@ -49,6 +50,11 @@ class ConversationView:
     state: str  # "new" | "rating" | "writing" | "choosing" | "closed"
     turns: list[TurnView] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def attribute_labels(self) -> list[tuple[str, str]]:
+        """The closing ratings' attributes with the names annotators read."""
+        return attribute_labels(list(self.settings.get("attributes", [])))
 
     @property
     def current(self) -> TurnView | None:
@@ -123,7 +129,7 @@ def conversation_view(*, assignment_id: int, annotator: Annotator) -> Conversati
                     score=score,
                     chosen=step.get("chosen_request") == pk,
                     finish_reason=req.finish_reason,
-                    notice=req.notice,
+                    notice=generation_notice(req.notice),
                 )
             )
         turns.append(TurnView(step["kind"], user_text, candidates, step.get("choice", "")))

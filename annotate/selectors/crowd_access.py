@@ -16,11 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from annotate.models import Annotator, Campaign
 from annotate.services.crowd_links import crowd_proof_fresh, signature_valid
 
-REFUSAL = (
+REFUSAL = gettext_lazy(
     "Your account was opened by a study link, so that link is what proves it is you: "
     "open your personal study link again (the one ending in &sig=...) and come back "
     "within the hour. Lost it? Ask the researcher for a fresh one."
@@ -58,4 +59,4 @@ def crowd_data_refusal(
             campaign=campaign, participant_id=annotator.external_id, signature=signature
         ):
             return None
-    return REFUSAL
+    return str(REFUSAL)

@@ -1,8 +1,12 @@
 """Reads for onboarding: the consent text in force, what a participant still has to do.
 
 Campaign.config keys read here:
-- ``consent`` (object, optional): ``{"version": "2026-01", "text": "..."}``; without it
-  the site consent below applies (settings.CHORUS_CONSENT_VERSION / _TEXT override it).
+- ``consent`` (object, optional): ``{"version": "2026-01", "text": "...", "texts":
+  {"fr": "...", "ar": "..."}}``: ``text`` in the campaign's default language
+  (``default_language``, default the site's), ``texts`` its translations; a participant
+  reads the one in their language, else ``text``. Without it the site consent below
+  applies, in every UI language (settings.CHORUS_CONSENT_VERSION / _TEXT override it;
+  a text set there is shown as it is, in every language).
 - ``completion_code`` (string, optional): shown when a participant finishes.
 - ``completion_url`` (string, optional): a link back to the crowd platform, with
   ``{code}`` replaced by the completion code.
@@ -16,31 +20,42 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
+from annotate.i18n.languages import language_supported
 from annotate.models import Annotator, Campaign, CampaignStatus, Consent
 
 SITE_CONSENT_VERSION = "site-1"
-_SITE_CONSENT_SOURCE = """\
-You are invited to take part in a research study on how people judge answers written by
-AI language models. You will read prompts and responses and say which you prefer, rank,
-rate, edit or critique them. Some responses may be inaccurate or unpleasant; you can skip
-any task.
-
-We store your answers, the time you take, and the answers to a short profile survey
-(age band, gender, country, language, education, and your views on AI assistants). We
-never publish your name or username: exported data carries a random pseudonym only.
-Every demographic question offers "Prefer not to say".
-
-Taking part is voluntary. You may stop at any time without giving a reason, and you may
-ask for your data to be deleted.
-
-By clicking "I agree" you confirm you are 18 or older, have read this text, and agree to
-take part."""
-# One line per paragraph: the page turns single newlines into line breaks.
-SITE_CONSENT_TEXT = "\n\n".join(" ".join(p.split()) for p in _SITE_CONSENT_SOURCE.split("\n\n"))
+# One paragraph per message, so each is translated whole (annotate/i18n, locale/).
+SITE_CONSENT_PARAGRAPHS = [
+    gettext_noop(
+        "You are invited to take part in a research study on how people judge answers "
+        "written by AI language models. You will read prompts and responses and say which "
+        "you prefer, rank, rate, edit or critique them. Some responses may be inaccurate or "
+        "unpleasant; you can skip any task."
+    ),
+    gettext_noop(
+        "We store your answers, the time you take, and the answers to a short profile "
+        "survey (age band, gender, country, language, education, and your views on AI "
+        "assistants). We never publish your name or username: exported data carries a "
+        'random pseudonym only. Every demographic question offers "Prefer not to say".'
+    ),
+    gettext_noop(
+        "Taking part is voluntary. You may stop at any time without giving a reason, and "
+        "you may ask for your data to be deleted."
+    ),
+    gettext_noop(
+        'By clicking "I agree" you confirm you are 18 or older, have read this text, and '
+        "agree to take part."
+    ),
+]
+# The English text (the page turns single newlines into line breaks).
+SITE_CONSENT_TEXT = "\n\n".join(SITE_CONSENT_PARAGRAPHS)
 
 DEFAULT_PARTICIPANT_PARAM = "PROLIFIC_PID"
 DEFAULT_STUDY_PARAM = "STUDY_ID"
@@ -52,33 +67,89 @@ class ConsentDocument:
     text: str
     sha256: str
     campaign: Campaign | None  # None: the site-wide consent
+    # The language of ``text``: the one asked for, or the default it fell back to.
+    language: str = "en"
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def consent_document(*, campaign: Campaign | None) -> ConsentDocument:
-    """The consent a participant must give for ``campaign`` (or the site, when None)."""
+def _site_text(language: str) -> tuple[str, str]:
+    """(text, language) of the site consent; a text set in the settings has one language."""
+    custom = getattr(settings, "CHORUS_CONSENT_TEXT", None)
+    if custom is not None:
+        return str(custom), settings.LANGUAGE_CODE
+    with translation.override(language):
+        return "\n\n".join(gettext(p) for p in SITE_CONSENT_PARAGRAPHS), language
+
+
+def _campaign_text(custom: dict[str, Any], campaign: Campaign, language: str) -> tuple[str, str]:
+    """(text, language) of a campaign's consent: its text in ``language`` when
+    ``consent.texts`` has one, else ``consent.text`` in the campaign's default language."""
+    texts = custom.get("texts") if isinstance(custom.get("texts"), dict) else {}
+    for code, text in (texts or {}).items():
+        if language_supported(str(code)) == language and str(text or "").strip():
+            return str(text), language
+    default = campaign.default_language
+    if str(custom.get("text") or "").strip():
+        return str(custom["text"]), default
+    return str((texts or {}).get(default) or ""), default
+
+
+def consent_document(*, campaign: Campaign | None, language: str | None = None) -> ConsentDocument:
+    """The consent a participant must give for ``campaign`` (or the site, when None), in
+    ``language`` (default: the active one) or, without a text in it, the default one."""
+    language = language_supported(language or translation.get_language()) or (
+        settings.LANGUAGE_CODE
+    )
     config = (campaign.config or {}) if campaign is not None else {}
     custom = config.get("consent")
-    if isinstance(custom, dict) and str(custom.get("text") or "").strip():
-        text = str(custom["text"])
-        version = str(custom.get("version") or "1")[:40]
-        return ConsentDocument(version=version, text=text, sha256=_sha(text), campaign=campaign)
-    text = getattr(settings, "CHORUS_CONSENT_TEXT", SITE_CONSENT_TEXT)
+    if (
+        campaign is not None
+        and isinstance(custom, dict)
+        and (str(custom.get("text") or "").strip() or custom.get("texts"))
+    ):
+        text, shown = _campaign_text(custom, campaign, language)
+        if text.strip():
+            version = str(custom.get("version") or "1")[:40]
+            return ConsentDocument(
+                version=version, text=text, sha256=_sha(text), campaign=campaign, language=shown
+            )
+    text, shown = _site_text(language)
     version = getattr(settings, "CHORUS_CONSENT_VERSION", SITE_CONSENT_VERSION)
-    return ConsentDocument(version=version, text=text, sha256=_sha(text), campaign=None)
+    return ConsentDocument(
+        version=version, text=text, sha256=_sha(text), campaign=None, language=shown
+    )
 
 
 def consent_has_given(*, annotator: Annotator, document: ConsentDocument) -> bool:
-    """True when the annotator agreed to exactly this version and text."""
-    return Consent.objects.filter(
-        annotator=annotator,
-        campaign=document.campaign,
-        version=document.version,
-        text_sha256=document.sha256,
-    ).exists()
+    """True when the annotator agreed to this version of the text, in whichever language
+    they read it (the hash is checked against the text in that language)."""
+    given = (
+        Consent.objects.filter(
+            annotator=annotator, campaign=document.campaign, version=document.version
+        )
+        .only("text_sha256", "language")
+        .first()
+    )
+    if given is None:
+        return False
+    if given.language == document.language:
+        return given.text_sha256 == document.sha256
+    read = consent_document(campaign=document.campaign, language=given.language)
+    return (
+        read.campaign == document.campaign
+        and read.version == document.version
+        and read.language == given.language
+        and given.text_sha256 == read.sha256
+    )
+
+
+def annotator_ui_language(*, user_id: int) -> str:
+    """The interface language an account's annotator chose ("" when none, or no annotator)."""
+    found = Annotator.objects.filter(user_id=user_id).values_list("ui_language", flat=True)
+    return next(iter(found), "") or ""
 
 
 def campaigns_for_annotator(*, annotator: Annotator | None) -> QuerySet[Campaign]:

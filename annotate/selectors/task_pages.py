@@ -8,8 +8,10 @@ slowly, and a few seconds of staleness on a progress bar is harmless).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q, Sum
+from django.utils import translation
 
 from annotate.models import (
     Annotator,
@@ -21,6 +23,7 @@ from annotate.models import (
     Response,
 )
 from annotate.selectors.assignments import TaskView
+from annotate.selectors.guidelines import guideline_latest
 from annotate.services.errors import NotFound
 
 CACHE_SECONDS = 10
@@ -38,11 +41,15 @@ def assignment_for_annotator(*, assignment_id: int, annotator: Annotator) -> Ass
     return assignment
 
 
-def guideline_current(*, campaign: Campaign) -> GuidelineVersion | None:
-    key = f"chorus:guideline:{campaign.pk}"
+def guideline_current(
+    *, campaign: Campaign, language: str | None = None
+) -> GuidelineVersion | None:
+    """guideline_latest in the active language (default), cached for a few seconds."""
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
+    key = f"chorus:guideline:{campaign.pk}:{language}"
     found = cache.get(key)
     if found is None:
-        latest = campaign.guidelines.order_by("-version").first()
+        latest = guideline_latest(campaign=campaign, language=language)
         found = latest if latest is not None else False
         cache.set(key, found, CACHE_SECONDS)
     return found or None

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 
+from annotate.i18n.languages import language_codes
 from annotate.models import Annotator, ProfileVersion
 
 
@@ -35,3 +36,17 @@ def profile_version_create(*, annotator: Annotator, **fields: Any) -> ProfileVer
     annotator.current_profile = profile
     annotator.save(update_fields=["current_profile"])
     return profile
+
+
+def annotator_language_set(*, annotator: Annotator, language: str) -> Annotator:
+    """Save the interface language the annotator chose ("" = follow the browser).
+
+    Raises ValueError for a language that is not one of settings.LANGUAGES.
+    """
+    language = (language or "").strip().lower()
+    if language and language not in language_codes():
+        raise ValueError(f"Unknown language {language!r}.")
+    if annotator.ui_language != language:
+        annotator.ui_language = language
+        annotator.save(update_fields=["ui_language"])
+    return annotator

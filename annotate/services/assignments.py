@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from annotate import events
 from annotate.models import (
@@ -36,6 +37,7 @@ from annotate.models import (
     TaskType,
 )
 from annotate.payloads import PayloadContext, validate_payload
+from annotate.selectors.guidelines import guideline_latest
 
 from . import quality
 from .errors import AlreadyFinished, AnnotatorPaused, CampaignNotOpen, LeaseExpired, NotFound
@@ -85,7 +87,7 @@ def assignment_next(
     taken with SKIP LOCKED).
     """
     if campaign.status != CampaignStatus.OPEN:
-        raise CampaignNotOpen(f"Campaign {campaign.name} is not open.")
+        raise CampaignNotOpen(gettext("Campaign %(name)s is not open.") % {"name": campaign.name})
     now = now or timezone.now()
     assignments_expire_stale(now=now)
     with transaction.atomic():
@@ -94,7 +96,7 @@ def assignment_next(
             Annotator.objects.select_for_update().only("paused", "deleted_at").get(pk=annotator.pk)
         )
         if locked.paused or locked.deleted_at:
-            raise AnnotatorPaused(locked.paused_reason or "Your account is paused.")
+            raise AnnotatorPaused(quality.paused_reason_text(locked.paused_reason))
         current = (
             Assignment.objects.filter(
                 annotator=annotator,
@@ -157,7 +159,7 @@ def _lock_own_assignment(assignment_id: int, annotator: Annotator) -> Assignment
     )
     if assignment is None:
         # Someone else's assignment looks exactly like a missing one.
-        raise NotFound("No such task.")
+        raise NotFound(gettext("No such task."))
     return assignment
 
 
@@ -165,7 +167,7 @@ def _reclaim_expired_slot(assignment: Assignment) -> None:
     """An expired lease may still be answered if nobody took its slot meanwhile."""
     item = Item.objects.select_for_update().get(pk=assignment.item_id)
     if item.slots_taken >= item.overlap:
-        raise LeaseExpired("This task timed out and was given to someone else.")
+        raise LeaseExpired(gettext("This task timed out and was given to someone else."))
     Item.objects.filter(pk=item.pk).update(slots_taken=F("slots_taken") + 1)
 
 
@@ -193,7 +195,7 @@ def annotation_submit(
         if existing is not None:
             return existing, False
         if assignment.status == AssignmentStatus.SKIPPED:
-            raise AlreadyFinished("This task was skipped.")
+            raise AlreadyFinished(gettext("This task was skipped."))
         item, campaign = assignment.item, assignment.campaign
         # Only edits and critiques check text; the others skip the join.
         texts = (
@@ -256,7 +258,7 @@ def _guideline_for(campaign: Campaign, version_id: int | None) -> GuidelineVersi
         found = GuidelineVersion.objects.filter(pk=version_id, campaign=campaign).first()
         if found is not None:
             return found
-    return campaign.guidelines.order_by("-version").first()
+    return guideline_latest(campaign=campaign)
 
 
 def _notify_label(campaign: Campaign) -> None:
@@ -281,7 +283,7 @@ def assignment_skip(*, assignment_id: int, annotator: Annotator, reason: str = "
     with transaction.atomic():
         assignment = _lock_own_assignment(assignment_id, annotator)
         if assignment.status == AssignmentStatus.SUBMITTED:
-            raise AlreadyFinished("This task was already submitted.")
+            raise AlreadyFinished(gettext("This task was already submitted."))
         if assignment.status == AssignmentStatus.SKIPPED:
             return assignment
         was_active = assignment.status == AssignmentStatus.ACTIVE

@@ -29,6 +29,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from annotate.input.checks import InputError, parse_int, text_problem
 from annotate.models import (
@@ -82,9 +83,9 @@ def _lock(assignment_id: int, annotator: Annotator) -> Assignment:
         .first()
     )
     if assignment is None or assignment.item.task_type != TaskType.CONVERSATION:
-        raise NotFound("No such task.")
+        raise NotFound(gettext("No such task."))
     if assignment.status not in (AssignmentStatus.ACTIVE, AssignmentStatus.EXPIRED):
-        raise ConversationError("This conversation is already finished.")
+        raise ConversationError(gettext("This conversation is already finished."))
     # A live chat outlasts a short lease; each step renews it so the slot stays ours.
     assignment.lease_expires_at = timezone.now() + timedelta(
         seconds=assignment.campaign.lease_seconds
@@ -104,12 +105,14 @@ def conversation_for(assignment: Assignment) -> Conversation | None:
 def _clean_text(text: str) -> str:
     text = (text or "").replace("\r\n", "\n").strip()
     if not text:
-        raise ConversationError("Write a message first.")
+        raise ConversationError(gettext("Write a message first."))
     problem = text_problem(text)  # the input boundary's rule (NUL was a 500)
     if problem:
         raise ConversationError(f"text: {problem}")
     if len(text) > MAX_MESSAGE:
-        raise ConversationError(f"Keep messages under {MAX_MESSAGE} characters.")
+        raise ConversationError(
+            gettext("Keep messages under %(n)s characters.") % {"n": MAX_MESSAGE}
+        )
     return text
 
 
@@ -117,9 +120,11 @@ def _score(value: Any, name: str) -> int:
     try:
         number = parse_int(value, field=name)
     except InputError:
-        raise ConversationError(f"Give {name} a score from 1 to 100.") from None
+        raise ConversationError(
+            gettext("Give %(name)s a score from 1 to 100.") % {"name": name}
+        ) from None
     if not 1 <= number <= 100:
-        raise ConversationError(f"Scores run from 1 to 100 ({name}).")
+        raise ConversationError(gettext("Scores run from 1 to 100 (%(name)s).") % {"name": name})
     return number
 
 
@@ -187,8 +192,11 @@ def _plan(
         return candidate_plan(campaign=campaign, endpoints=endpoints, k=k, strategies=strategies)
     except (BackendError, ValueError) as exc:
         raise ConversationError(
-            f"The models of this campaign are misconfigured ({exc}); please tell the "
-            "campaign's administrator."
+            gettext(
+                "The models of this campaign are misconfigured (%(error)s); please tell the "
+                "campaign's administrator."
+            )
+            % {"error": exc}
         ) from exc
 
 
@@ -206,7 +214,7 @@ def conversation_start(*, assignment_id: int, annotator: Annotator, text: str) -
         settings = conversation_settings(campaign)
         endpoints = endpoint_pool(campaign=campaign)
         if not endpoints:
-            raise ConversationError("No models are available for this campaign yet.")
+            raise ConversationError(gettext("No models are available for this campaign yet."))
         strategies = (
             ["endpoints"]
             if len(endpoints) >= settings["k"]
@@ -232,9 +240,9 @@ def conversation_start(*, assignment_id: int, annotator: Annotator, text: str) -
 def _own_conversation(assignment: Assignment, state: str) -> Conversation:
     conversation = conversation_for(assignment)
     if conversation is None:
-        raise ConversationError("Start the conversation first.")
+        raise ConversationError(gettext("Start the conversation first."))
     if conversation.metadata.get("state") != state:
-        raise ConversationError("That step does not fit where this conversation is.")
+        raise ConversationError(gettext("That step does not fit where this conversation is."))
     return conversation
 
 
@@ -264,10 +272,12 @@ def conversation_rate_opening(
         assignment = _lock(assignment_id, annotator)
         conversation = _own_conversation(assignment, "rating")
         step = conversation.metadata["turns"][-1]
-        requests = _finished_requests(step, "Wait until every model has finished answering.")
+        requests = _finished_requests(
+            step, gettext("Wait until every model has finished answering.")
+        )
         done = [r for r in requests if r.status == GenerationStatus.DONE]
         if not done:
-            raise ConversationError("No model could answer; try again.")
+            raise ConversationError(gettext("No model could answer; try again."))
         labels = dict(zip(step["requests"], step["labels"], strict=True))
         clean = {r.pk: _score(scores.get(r.pk), labels[r.pk]) for r in done}
         best = max(done, key=lambda r: clean[r.pk])  # ties: first shown wins
@@ -315,7 +325,9 @@ def conversation_continue(*, assignment_id: int, annotator: Annotator, text: str
         conversation = _own_conversation(assignment, "writing")
         settings = conversation_settings(assignment.campaign)
         if len(conversation.metadata["turns"]) >= settings["max_turns"]:
-            raise ConversationError("That was the last turn; please finish the conversation.")
+            raise ConversationError(
+                gettext("That was the last turn; please finish the conversation.")
+            )
         endpoint = ModelEndpoint.objects.get(pk=conversation.metadata["endpoint_id"])
         plan = _plan(assignment.campaign, [endpoint], 2, [])
         parent = Turn.objects.get(pk=conversation.metadata["turns"][-1]["chosen_turn_id"])
@@ -342,14 +354,14 @@ def conversation_choose(
     choice = (choice or "").strip()
     choice = "tie" if choice.lower() == "tie" else choice.upper()
     if choice not in ("A", "B", "tie"):
-        raise ConversationError("Choose A, B or tie.")
+        raise ConversationError(gettext("Choose A, B or tie."))
     with transaction.atomic():
         assignment = _lock(assignment_id, annotator)
         conversation = _own_conversation(assignment, "choosing")
         step = conversation.metadata["turns"][-1]
-        requests = _finished_requests(step, "Wait until both replies have finished.")
+        requests = _finished_requests(step, gettext("Wait until both replies have finished."))
         if any(r.status != GenerationStatus.DONE for r in requests):
-            raise ConversationError("A reply failed; ask the model again.")
+            raise ConversationError(gettext("A reply failed; ask the model again."))
         a, b = requests
         clean = {"A": _score(scores.get("A"), "reply A"), "B": _score(scores.get("B"), "reply B")}
         turn_no = len(conversation.metadata["turns"])
@@ -395,7 +407,8 @@ def conversation_finish(
         settings = conversation_settings(assignment.campaign)
         if len(conversation.metadata["turns"]) < settings["min_turns"]:
             raise ConversationError(
-                f"Keep chatting: at least {settings['min_turns']} turns before you finish."
+                gettext("Keep chatting: at least %(n)s turns before you finish.")
+                % {"n": settings["min_turns"]}
             )
         clean = {a: _score(attributes.get(a), a) for a in settings["attributes"]}
         conversation.metadata["state"] = "closed"

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
+from django.utils.translation import gettext
 
 from annotate import events
 from annotate.models import Annotator, Campaign, CampaignAdmission, ProfileVersion
@@ -67,7 +68,7 @@ def eligibility_check(*, campaign: Campaign, profile: ProfileVersion) -> str | N
         else:
             ok = value is not None and str(value) in allowed_set
         if not ok:
-            return "This study is looking for participants with a different profile."
+            return gettext("This study is looking for participants with a different profile.")
     return None
 
 
@@ -129,7 +130,7 @@ def campaign_admit(*, campaign: Campaign, annotator: Annotator) -> CampaignAdmis
     profile = annotator.current_profile
     if campaign_needs_profile(campaign=campaign):
         if profile is None:
-            raise ProfileRequired("Please fill in your profile first.")
+            raise ProfileRequired(gettext("Please fill in your profile first."))
         reason = eligibility_check(campaign=campaign, profile=profile)
         if reason:
             raise NotEligible(reason)
@@ -145,8 +146,10 @@ def campaign_admit(*, campaign: Campaign, annotator: Annotator) -> CampaignAdmis
             taken = CampaignAdmission.objects.filter(campaign=campaign, cell=cell).count()
             if taken >= target:
                 raise QuotaFull(
-                    "Thank you for your interest. This study has all the participants it "
-                    "needs from your group, so there are no tasks for you here."
+                    gettext(
+                        "Thank you for your interest. This study has all the participants "
+                        "it needs from your group, so there are no tasks for you here."
+                    )
                 )
         admission = CampaignAdmission.objects.create(
             campaign=campaign, annotator=annotator, cell=cell, profile_version=profile

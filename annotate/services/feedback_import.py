@@ -40,6 +40,7 @@ from annotate.models import (
     TaskType,
 )
 from annotate.payloads import PayloadContext, PayloadError, validate_payload
+from annotate.selectors.guidelines import guideline_latest
 
 JUDGMENTS = {"(a)": "A", "(b)": "B", "equal": "tie"}
 
@@ -288,7 +289,7 @@ def feedback_import_sparse(
             for item, (_, _, resps, _, _) in zip(items, specs, strict=True)
         ]
     )
-    guideline = campaign.guidelines.order_by("-version").first()
+    guideline = guideline_latest(campaign=campaign)
     # Ids (and created_at) increase in file order, ratings first; analytics orders labels
     # by (created_at, id), which is what "the first rating counts" needs.
     Annotation.objects.bulk_create(

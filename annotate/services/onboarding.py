@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from annotate.campaign_config import section_values
 from annotate.campaign_config.participants import Participants
@@ -31,30 +32,43 @@ class JoinRefused(ServiceError):
 
 
 def consent_give(
-    *, annotator: Annotator, campaign: Campaign | None, version: str, text_sha256: str
+    *,
+    annotator: Annotator,
+    campaign: Campaign | None,
+    version: str,
+    text_sha256: str,
+    language: str | None = None,
 ) -> Consent:
     """Record consent to the document in force. Idempotent.
 
-    ``version`` and ``text_sha256`` are what the participant was shown; if the text changed
-    meanwhile they must read it again (ConsentOutdated). Locks the annotator row, because
-    PostgreSQL's unique constraint does not stop duplicates when ``campaign`` is NULL.
+    ``version``, ``text_sha256`` and ``language`` are what the participant was shown
+    (``language`` defaults to the active one); if the text changed meanwhile they must
+    read it again (ConsentOutdated). The record keeps the language read. Locks the
+    annotator row, because PostgreSQL's unique constraint does not stop duplicates when
+    ``campaign`` is NULL.
     """
-    document: ConsentDocument = consent_document(campaign=campaign)
-    if version != document.version or text_sha256 != document.sha256:
-        raise ConsentOutdated("The consent text was updated. Please read it again.")
+    document: ConsentDocument = consent_document(campaign=campaign, language=language)
+    if (
+        version != document.version
+        or text_sha256 != document.sha256
+        or (language and document.language != language)
+    ):
+        raise ConsentOutdated(gettext("The consent text was updated. Please read it again."))
     with transaction.atomic():
         Annotator.objects.select_for_update().filter(pk=annotator.pk).first()
         consent, _ = Consent.objects.get_or_create(
             annotator=annotator,
             campaign=document.campaign,
             version=document.version,
-            defaults={"text_sha256": document.sha256},
+            defaults={"text_sha256": document.sha256, "language": document.language},
         )
         if consent.text_sha256 != document.sha256:
-            # Same version label, different text: keep the record of what was agreed to.
+            # Same version label, different text (edited, or read in another language):
+            # keep the record of what was agreed to.
             consent.text_sha256 = document.sha256
+            consent.language = document.language
             consent.given_at = timezone.now()
-            consent.save(update_fields=["text_sha256", "given_at"])
+            consent.save(update_fields=["text_sha256", "language", "given_at"])
     return consent
 
 
@@ -117,9 +131,9 @@ def participant_join(
     external_id = (external_id or "").strip()
     study_id = (study_id or "").strip()[:200]
     if not campaign.is_open:
-        raise JoinRefused("This study is not open at the moment.")
+        raise JoinRefused(gettext("This study is not open at the moment."))
     if not EXTERNAL_ID_RE.match(external_id):
-        raise JoinRefused("The link is missing a valid participant id.")
+        raise JoinRefused(gettext("The link is missing a valid participant id."))
     User = get_user_model()
     username = _username_for(external_id)
     existing = User.objects.filter(username=username).first()
@@ -133,9 +147,11 @@ def participant_join(
     )
     if not allowed:
         raise JoinNotSigned(
-            "This link cannot be used: it lacks its signature (or the signature does not "
-            "match the participant id). Open the study from your crowd platform again, or "
-            "use the personal link you were given when you first joined."
+            gettext(
+                "This link cannot be used: it lacks its signature (or the signature does not "
+                "match the participant id). Open the study from your crowd platform again, "
+                "or use the personal link you were given when you first joined."
+            )
         )
     signed = signature_valid(campaign=campaign, participant_id=external_id, signature=signature)
     for _attempt in range(2):
@@ -148,10 +164,10 @@ def participant_join(
                     user.set_unusable_password()
                     user.save()
                 elif user.has_usable_password():
-                    raise JoinRefused("This participant id cannot be used here.")
+                    raise JoinRefused(gettext("This participant id cannot be used here."))
                 elif existing is None and not signed:
                     # A study-key first join lost a race: the id has joined meanwhile.
-                    raise JoinNotSigned("This participant id has already joined.")
+                    raise JoinNotSigned(gettext("This participant id has already joined."))
                 annotator, _ = Annotator.objects.get_or_create(
                     user=user, defaults={"external_id": external_id, "study_id": study_id}
                 )
@@ -161,7 +177,7 @@ def participant_join(
                 return Joined(user=user, annotator=annotator, signed=signed, created=created)
         except IntegrityError:
             continue  # the same participant clicked twice; the other request created it
-    raise JoinRefused("Please try the link again.")
+    raise JoinRefused(gettext("Please try the link again."))
 
 
 def admission_complete(*, campaign: Campaign, annotator: Annotator) -> None:

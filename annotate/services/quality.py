@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from annotate.models import (
     Annotation,
@@ -35,6 +36,10 @@ from annotate.models import (
 )
 
 _rng = random.SystemRandom()
+GOLD_PAUSE_REASON = gettext_noop(
+    "Your account is paused: several quality-check answers did not match the "
+    "expected answer. A researcher will review your work and contact you."
+)
 
 
 def annotation_flags(
@@ -111,11 +116,15 @@ def after_submit(*, annotation: Annotation) -> None:
     if failures >= limit:
         Annotator.objects.filter(pk=annotation.annotator_id).update(
             paused=True,
-            paused_reason=(
-                "Your account is paused: several quality-check answers did not match the "
-                "expected answer. A researcher will review your work and contact you."
-            ),
+            # Stored in English (admins read it); shown translated (paused_reason_text).
+            paused_reason=GOLD_PAUSE_REASON,
         )
+
+
+def paused_reason_text(reason: str) -> str:
+    """A stored pause reason in the active language: Chorus's own reasons are
+    translated, one an admin wrote is shown as written."""
+    return gettext(reason) if reason else gettext("Your account is paused.")
 
 
 def submit_notices(*, annotation: Annotation, campaign: Campaign) -> list[str]:
@@ -124,8 +133,12 @@ def submit_notices(*, annotation: Annotation, campaign: Campaign) -> list[str]:
     if annotation.flags.get("too_fast"):
         seconds = (campaign.config or {}).get("min_seconds", 0)
         notices.append(
-            f"That answer came in faster than the expected minimum of {seconds} seconds, "
-            "so it is flagged for review. Please take the time to read each response."
+            gettext(
+                "That answer came in faster than the expected minimum of %(seconds)s "
+                "seconds, so it is flagged for review. Please take the time to read each "
+                "response."
+            )
+            % {"seconds": seconds}
         )
     return notices
 

@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate.roles import annotator_of, is_admin, is_researcher
@@ -36,10 +37,10 @@ def tokens(request: HttpRequest) -> HttpResponse:
             new_key = api_token_rotate(user=user).key
         elif action == "revoke":
             api_token_revoke(user=user)
-            messages.info(request, "Your API token was revoked.")
+            messages.info(request, gettext("Your API token was revoked."))
             return redirect("api_tokens")
         else:
-            messages.error(request, "Unknown action.")
+            messages.error(request, gettext("Unknown action."))
             return redirect("api_tokens")
     return render(
         request,
@@ -60,7 +61,7 @@ def _crowd_refused(request: HttpRequest, annotator: Any) -> HttpResponse | None:
     return render(
         request,
         "annotate/message.html",
-        {"title": "Please confirm it is you", "message": refusal},
+        {"title": gettext("Please confirm it is you"), "message": refusal},
         status=403,
     )
 
@@ -69,7 +70,7 @@ def _crowd_refused(request: HttpRequest, annotator: Any) -> HttpResponse | None:
 def my_data_download(request: HttpRequest) -> HttpResponse:
     annotator = annotator_of(request.user)
     if annotator is None:
-        messages.error(request, "You have no annotator data.")
+        messages.error(request, gettext("You have no annotator data."))
         return redirect("api_tokens")
     refused = _crowd_refused(request, annotator)
     if refused is not None:
@@ -88,14 +89,16 @@ def my_data_delete(request: HttpRequest) -> HttpResponse:
     if refused is not None:
         return refused
     if annotator is None:
-        messages.error(request, "You have no annotator data.")
+        messages.error(request, gettext("You have no annotator data."))
     elif request.POST.get("confirm") != "DELETE":
-        messages.error(request, "Type DELETE to confirm.")
+        messages.error(request, gettext("Type DELETE to confirm."))
     else:
         annotator_data_delete(annotator=annotator)
         messages.info(
             request,
-            "Your profile was deleted and your labels were pseudonymised. "
-            "You will not receive further tasks.",
+            gettext(
+                "Your profile was deleted and your labels were pseudonymised. "
+                "You will not receive further tasks."
+            ),
         )
     return redirect("api_tokens")

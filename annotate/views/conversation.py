@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.input.checks import InputError, parse_int
@@ -41,7 +42,7 @@ def _panel(
     try:
         view = conversation_view(assignment_id=assignment_id, annotator=annotator)
     except NotFound:
-        raise Http404("No such task.") from None
+        raise Http404(gettext("No such task.")) from None
     context: dict[str, Any] = {"view": view, "error": error, "next_url": _next_url(view)}
     template = (
         "conversation/_panel.html"
@@ -59,7 +60,7 @@ def _annotator_or_403(request: HttpRequest) -> Any:
 @require_GET
 def conversation_task(request: HttpRequest, assignment_id: int) -> HttpResponse:
     if _annotator_or_403(request) is None:
-        return HttpResponseForbidden("Only annotators can open tasks.")
+        return HttpResponseForbidden(gettext("Only annotators can open tasks."))
     return _panel(request, assignment_id)
 
 
@@ -68,12 +69,12 @@ def conversation_task(request: HttpRequest, assignment_id: int) -> HttpResponse:
 def conversation_panel(request: HttpRequest, assignment_id: int) -> HttpResponse:
     """The polled partial (also what every action answers to htmx)."""
     if _annotator_or_403(request) is None:
-        return HttpResponseForbidden("Only annotators can open tasks.")
+        return HttpResponseForbidden(gettext("Only annotators can open tasks."))
     annotator = annotator_of(request.user)
     try:
         view = conversation_view(assignment_id=assignment_id, annotator=annotator)
     except NotFound:
-        raise Http404("No such task.") from None
+        raise Http404(gettext("No such task.")) from None
     return render(
         request,
         "conversation/_panel.html",
@@ -86,14 +87,14 @@ def _action(
 ) -> HttpResponse:
     annotator = annotator_of(request.user)
     if annotator is None:
-        return HttpResponseForbidden("Only annotators can answer tasks.")
+        return HttpResponseForbidden(gettext("Only annotators can answer tasks."))
     error = ""
     try:
         step(assignment_id=assignment_id, annotator=annotator, **kwargs)
     except NotFound:
-        raise Http404("No such task.") from None
+        raise Http404(gettext("No such task.")) from None
     except (ServiceError, ValueError) as exc:
-        error = str(exc) or "That did not work; please try again."
+        error = str(exc) or gettext("That did not work; please try again.")
     if not request.headers.get("HX-Request"):
         if error:
             return _panel(request, assignment_id, error=error, status=400)

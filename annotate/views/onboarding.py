@@ -9,6 +9,7 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from annotate.forms import ConsentForm, SignupForm
@@ -80,7 +81,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request,
             "annotate/message.html",
-            {"title": "We could not start the study", "message": str(exc)},
+            {"title": gettext("We could not start the study"), "message": str(exc)},
             status=status,
         )
     if request.user.is_authenticated and request.user.pk != joined.user.pk:
@@ -101,8 +102,11 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.info(
             request,
-            f"Your personal link (keep it private): {link} . Use it to come back to this "
-            "study, and to download or delete your data.",
+            gettext(
+                "Your personal link (keep it private): %(link)s . Use it to come back to this "
+                "study, and to download or delete your data."
+            )
+            % {"link": link},
         )
     return redirect(request, safe_next(request, reverse("campaign_work", args=[campaign.slug])))
 
@@ -113,7 +117,11 @@ def _consent(request: HttpRequest, annotator: Annotator, campaign: Campaign | No
         reverse("campaign_work", args=[campaign.slug]) if campaign else reverse("profile_edit")
     )
     next_url = safe_next(request, default_next)
-    fresh = {"version": document.version, "text_sha256": document.sha256}
+    fresh = {
+        "version": document.version,
+        "text_sha256": document.sha256,
+        "language": document.language,
+    }
     form = ConsentForm(request.POST if request.method == "POST" else None, initial=fresh)
     if request.method == "POST" and form.is_valid():
         try:
@@ -122,6 +130,7 @@ def _consent(request: HttpRequest, annotator: Annotator, campaign: Campaign | No
                 campaign=document.campaign,
                 version=form.cleaned_data["version"],
                 text_sha256=form.cleaned_data["text_sha256"],
+                language=form.cleaned_data["language"] or None,
             )
         except ConsentOutdated as exc:
             messages.warning(request, str(exc))

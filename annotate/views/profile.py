@@ -10,15 +10,19 @@ from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from annotate.forms import PREFERENCE_LABELS, ProfileForm
+from annotate.i18n.languages import ui_language_choices
 from annotate.models import Annotator
 from annotate.models.profile import STATED_PREFERENCES, USE_CASES
 from annotate.selectors.onboarding import consent_document, consent_has_given
 from annotate.services import profile_version_create
 
 from .common import annotator_required, redirect, safe_next
+from .language import language_remember
 
 
 @require_http_methods(["GET"])
@@ -30,13 +34,15 @@ def profile_view(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
     form = ProfileForm(instance=profile)
     rows = []
     for name in form.fields:
+        if name == "ui_language":
+            continue
         if name.startswith("pref_") or name in ("self_description", "system_prompt"):
             continue
         bound = form[name]
         value = getattr(profile, name)
         if name == "use_cases":
             labels = dict(USE_CASES)
-            shown = ", ".join(labels.get(v, v) for v in value) or "None"
+            shown = ", ".join(str(labels.get(v, v)) for v in value) or gettext("None")
         elif hasattr(profile, f"get_{name}_display"):
             shown = getattr(profile, f"get_{name}_display")()
         else:
@@ -45,6 +51,13 @@ def profile_view(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
         if name.endswith("_self_describe") and not value:
             continue
         rows.append((bound.label, shown))
+    language = annotator.ui_language
+    rows.append(
+        (
+            ProfileForm.base_fields["ui_language"].label or "",
+            dict(ui_language_choices()).get(language, language),
+        )
+    )
     prefs = [(PREFERENCE_LABELS[n], getattr(profile, f"pref_{n}")) for n in STATED_PREFERENCES]
     return render(
         request,
@@ -65,7 +78,8 @@ def profile_edit(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
         # Demographics are collected only from people who agreed to take part.
         return redirect(request, f"{reverse('consent')}?{urlencode({'next': next_url})}")
     current = annotator.current_profile
-    initial = model_to_dict(current) if current is not None else None
+    initial = model_to_dict(current) if current is not None else {}
+    initial["ui_language"] = annotator.ui_language
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -74,8 +88,16 @@ def profile_edit(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, "Your profile is saved.")
-            return redirect(request, next_url)
+            language = form.cleaned_data.get("ui_language") or ""
+            changed = language != annotator.ui_language
+            if changed:
+                # The page after this one is in the language just chosen.
+                translation.activate(language or translation.get_language())
+            messages.success(request, gettext("Your profile is saved."))
+            response = redirect(request, next_url)
+            if changed:
+                language_remember(request, response, language)
+            return response
     return render(
         request,
         "annotate/profile_form.html",

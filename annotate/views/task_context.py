@@ -10,59 +10,85 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
-from annotate.models import Campaign, TaskType
+from annotate.i18n.labels import CATEGORY_LABELS, attribute_label
+from annotate.models import Campaign, Role, TaskType
 from annotate.selectors.assignments import TaskView
 
 LETTERS = string.ascii_uppercase
 
+_ = gettext_lazy
+
 COMMON_SHORTCUTS = [
-    ("Ctrl+Enter", "Submit"),
-    ("Esc", "Leave a text field (then the letter shortcuts work)"),
-    ("g", "Show or hide the guidelines"),
-    ("s", "Skip this task (type a reason, then Enter)"),
-    ("?", "Show or hide this list"),
+    ("Ctrl+Enter", _("Submit")),
+    ("Esc", _("Leave a text field (then the letter shortcuts work)")),
+    ("g", _("Show or hide the guidelines")),
+    ("s", _("Skip this task (type a reason, then Enter)")),
+    ("?", _("Show or hide this list")),
 ]
-TYPE_SHORTCUTS: dict[str, list[tuple[str, str]]] = {
+TYPE_SHORTCUTS: dict[str, list[tuple[str, Promise]]] = {
     TaskType.PAIRWISE: [
-        ("a", "A is better"),
-        ("b", "B is better"),
-        ("t", "Tie (equally good)"),
-        ("1 / 2 / 3", "Slightly / clearly / much better"),
-        ("r", "Write a reason"),
+        ("a", _("A is better")),
+        ("b", _("B is better")),
+        ("t", _("Tie (equally good)")),
+        ("1 / 2 / 3", _("Slightly / clearly / much better")),
+        ("r", _("Write a reason")),
     ],
     TaskType.RANKING: [
-        ("j / k", "Next / previous response"),
-        ("1-9", "Give the focused response that rank (same number = tie)"),
-        ("Alt+↑ / Alt+↓", "Move the focused response up / down"),
-        ("o", "Rank all in the order shown"),
+        ("j / k", _("Next / previous response")),
+        ("1-9", _("Give the focused response that rank (same number = tie)")),
+        ("Alt+↑ / Alt+↓", _("Move the focused response up / down")),
+        ("o", _("Rank all in the order shown")),
     ],
     TaskType.RATING: [
-        ("1-7", "Rate the current question and go to the next"),
-        ("← / →", "Move a slider or choose a rating"),
-        ("j / k", "Next / previous question"),
+        ("1-7", _("Rate the current question and go to the next")),
+        ("← / →", _("Move a slider or choose a rating")),
+        ("j / k", _("Next / previous question")),
     ],
     TaskType.EDIT: [
-        ("e", "Go to the editor"),
-        ("x", "Reset the text to the original"),
+        ("e", _("Go to the editor")),
+        ("x", _("Reset the text to the original")),
     ],
     TaskType.CRITIQUE: [
-        ("h", "Go to the response to select text (Shift+arrows)"),
-        ("1-9", "Mark the selected text with that category"),
-        ("z", "Remove the last highlight"),
-        ("c", "Write the critique"),
-        ("u", "Write a suggestion"),
+        ("h", _("Go to the response to select text (Shift+arrows)")),
+        ("1-9", _("Mark the selected text with that category")),
+        ("z", _("Remove the last highlight")),
+        ("c", _("Write the critique")),
+        ("u", _("Write a suggestion")),
     ],
 }
-STRENGTHS = [(1, "Slightly better"), (2, "Clearly better"), (3, "Much better")]
-TASK_TITLES: dict[str, str] = {
-    TaskType.PAIRWISE: "Which response is better?",
-    TaskType.RANKING: "Rank the responses, best first",
-    TaskType.RATING: "Rate the response",
-    TaskType.EDIT: "Improve the response",
-    TaskType.CRITIQUE: "Critique the response",
+STRENGTHS = [(1, _("Slightly better")), (2, _("Clearly better")), (3, _("Much better"))]
+TASK_TITLES: dict[str, Promise] = {
+    TaskType.PAIRWISE: _("Which response is better?"),
+    TaskType.RANKING: _("Rank the responses, best first"),
+    TaskType.RATING: _("Rate the response"),
+    TaskType.EDIT: _("Improve the response"),
+    TaskType.CRITIQUE: _("Critique the response"),
 }
+# Suggested skip reasons (a datalist: the annotator may write their own). They are
+# stored in English whatever the page's language, so reasons can be counted.
+SKIP_REASONS = [
+    _("I don't understand the prompt"),
+    _("Offensive or upsetting content"),
+    _("Not my area of knowledge"),
+    _("The responses are broken or empty"),
+]
+
+
+def skip_reason_canonical(reason: str) -> str:
+    """A suggested reason as typed in the active language -> its English original."""
+    for suggestion in SKIP_REASONS:
+        if reason.strip() == str(suggestion):
+            with translation.override("en"):
+                return str(suggestion)
+    return reason
+
+
+def _role_label(role: str) -> str:
+    return str(Role(role).label) if role in Role.values else role
 
 
 def _error_for(errors: Mapping[str, str], *prefixes: str) -> str:
@@ -96,12 +122,18 @@ def task_context(
         "item": item,
         "campaign": campaign,
         "task_type": task_type,
-        "task_title": TASK_TITLES.get(task_type, "Task"),
+        "task_title": TASK_TITLES.get(task_type, _("Task")),
         "template_name": f"annotate/tasks/_{task_type}.html",
         "prompt_text": item.prompt.text if item.prompt else "",
-        "history": messages[:-1],
+        "history": [
+            {**m, "role_label": _role_label(str(m.get("role", "")))} for m in messages[:-1]
+        ],
         "responses": responses,
         "guideline": view.guideline,
+        # Shown in the campaign's own language: the newest version has no translation.
+        "guideline_fallback": view.guideline is not None
+        and view.guideline.language != translation.get_language(),
+        "skip_reasons": SKIP_REASONS,
         "progress": progress or {},
         "errors": errors,
         "values": values,
@@ -130,6 +162,7 @@ def task_context(
                 "attrs": [
                     {
                         "name": attr,
+                        "label": attribute_label(attr),
                         "field": f"rating_{r['id']}_{attr}",
                         "value": str(values.get(f"rating_{r['id']}_{attr}", "")),
                         "error": errors.get(f"ratings.{r['id']}.{attr}", ""),
@@ -147,7 +180,7 @@ def task_context(
             context["edited_text"] = response["text"] if edited is None else edited
         else:
             context["categories"] = [
-                {"key": str(n + 1), "name": name}
+                {"key": str(n + 1), "name": name, "label": CATEGORY_LABELS.get(name, name)}
                 for n, name in enumerate(campaign.critique_categories[:9])
             ]
             context["spans_json"] = values.get("spans") or "[]"

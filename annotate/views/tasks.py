@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.forms import SkipForm, task_payload_from_post
@@ -53,10 +54,14 @@ from annotate.services.eligibility import (
     campaign_admit,
 )
 from annotate.services.onboarding import admission_complete
-from annotate.services.quality import assignment_next_with_quality, submit_notices
+from annotate.services.quality import (
+    assignment_next_with_quality,
+    paused_reason_text,
+    submit_notices,
+)
 
 from .common import annotator_required, is_htmx, redirect
-from .task_context import task_context
+from .task_context import skip_reason_canonical, task_context
 
 PARTIAL = "annotate/tasks/_task.html"
 PAGE = "annotate/task_page.html"
@@ -80,20 +85,28 @@ def _message_page(
 def _gate(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> HttpResponse | None:
     """Everything that must hold before a participant gets tasks, in the order asked."""
     if not campaign.is_open:
-        return _message_page(request, "Not open", f"{campaign.name} is not open at the moment.")
+        return _message_page(
+            request,
+            gettext("Not open"),
+            gettext("%(name)s is not open at the moment.") % {"name": campaign.name},
+        )
     if not consent_has_given(annotator=annotator, document=consent_document(campaign=campaign)):
         return redirect(request, reverse("campaign_consent", args=[campaign.slug]))
     if annotator.current_profile_id is None:
         here = reverse("campaign_work", args=[campaign.slug])
         return redirect(request, f"{reverse('profile_edit')}?next={here}")
     if annotator.paused:
-        return _message_page(request, "Your account is paused", annotator.paused_reason)
+        return _message_page(
+            request, gettext("Your account is paused"), paused_reason_text(annotator.paused_reason)
+        )
     try:
         campaign_admit(campaign=campaign, annotator=annotator)
     except ProfileRequired:
         return redirect(request, reverse("profile_edit"))
     except (NotEligible, QuotaFull) as exc:
-        return _message_page(request, "No tasks for you in this study", str(exc), status=403)
+        return _message_page(
+            request, gettext("No tasks for you in this study"), str(exc), status=403
+        )
     return None
 
 
@@ -139,9 +152,11 @@ def _conversation_redirect(request: HttpRequest, assignment_id: int) -> HttpResp
     if url is None:
         return _message_page(
             request,
-            "Live conversation task",
-            "This task is a live conversation, which this server cannot show yet. "
-            "Please skip it to get the next task.",
+            gettext("Live conversation task"),
+            gettext(
+                "This task is a live conversation, which this server cannot show yet. "
+                "Please skip it to get the next task."
+            ),
             skip_url=reverse("task_skip", args=[assignment_id]),
         )
     return redirect(request, url)
@@ -172,9 +187,9 @@ def _next(
     try:
         assignment = assignment_next_with_quality(annotator=annotator, campaign=campaign)
     except AnnotatorPaused as exc:
-        return _message_page(request, "Your account is paused", str(exc))
+        return _message_page(request, gettext("Your account is paused"), str(exc))
     except CampaignNotOpen as exc:
-        return _message_page(request, "Not open", str(exc))
+        return _message_page(request, gettext("Not open"), str(exc))
     if assignment is None:
         return _done(request, campaign, annotator)
     if assignment.item.task_type == TaskType.CONVERSATION:
@@ -201,7 +216,7 @@ def campaign_work(request: HttpRequest, slug: str, *, annotator: Annotator) -> H
     try:
         assignment = assignment_next_with_quality(annotator=annotator, campaign=campaign)
     except AnnotatorPaused as exc:
-        return _message_page(request, "Your account is paused", str(exc))
+        return _message_page(request, gettext("Your account is paused"), str(exc))
     if assignment is None:
         return _done(request, campaign, annotator)
     if assignment.item.task_type == TaskType.CONVERSATION:
@@ -232,7 +247,7 @@ def _own_assignment(assignment_id: int, annotator: Annotator) -> Assignment:
     try:
         return assignment_for_annotator(assignment_id=assignment_id, annotator=annotator)
     except NotFound:
-        raise Http404("No such task.") from None
+        raise Http404(gettext("No such task.")) from None
 
 
 @require_GET
@@ -243,12 +258,14 @@ def task_page(request: HttpRequest, assignment_id: int, *, annotator: Annotator)
     if assignment.item.task_type == TaskType.CONVERSATION:
         return _conversation_redirect(request, assignment.pk)
     if assignment.status in (AssignmentStatus.SUBMITTED, AssignmentStatus.SKIPPED):
-        messages.info(request, "That task is already done. Here is your next one.")
+        messages.info(request, gettext("That task is already done. Here is your next one."))
         return redirect(request, work_url)
     if assignment.status == AssignmentStatus.EXPIRED or assignment.lease_expires_at <= (
         timezone.now()
     ):
-        messages.warning(request, "Your time for that task ran out. Here is your next one.")
+        messages.warning(
+            request, gettext("Your time for that task ran out. Here is your next one.")
+        )
         return redirect(request, work_url)
     view = task_view_build(assignment=assignment, campaign=assignment.campaign)
     return _render_task(request, view, annotator)
@@ -288,16 +305,19 @@ def task_submit(request: HttpRequest, assignment_id: int, *, annotator: Annotato
         view = task_view_build(assignment=assignment, campaign=campaign)
         return _render_task(request, view, annotator, status=422, errors=exc.errors)
     except LeaseExpired as exc:
-        notices.append(f"{exc} Your answer could not be saved; here is your next task.")
+        notices.append(
+            gettext("%(reason)s Your answer could not be saved; here is your next task.")
+            % {"reason": exc}
+        )
     except AlreadyFinished as exc:
-        notices.append(f"{exc} Here is your next task.")
+        notices.append(gettext("%(reason)s Here is your next task.") % {"reason": exc})
     except NotFound:
-        raise Http404("No such task.") from None
+        raise Http404(gettext("No such task.")) from None
     else:
         if created:
             notices.extend(submit_notices(annotation=annotation, campaign=campaign))
         else:
-            notices.append("That answer was already saved. Here is your next task.")
+            notices.append(gettext("That answer was already saved. Here is your next task."))
     return _next(request, campaign, annotator, notices)
 
 
@@ -311,12 +331,12 @@ def task_skip(request: HttpRequest, assignment_id: int, *, annotator: Annotator)
         view = task_view_build(assignment=assignment, campaign=assignment.campaign)
         errors = {"skip_reason": " ".join(str(e) for e in form.errors.get("reason", []))}
         return _render_task(request, view, annotator, status=422, errors=errors)
-    reason = form.cleaned_data["reason"]
+    reason = skip_reason_canonical(form.cleaned_data["reason"])
     notices: list[str] = []
     try:
         assignment_skip(assignment_id=assignment.pk, annotator=annotator, reason=reason)
     except AlreadyFinished as exc:
         notices.append(str(exc))
     except NotFound:
-        raise Http404("No such task.") from None
+        raise Http404(gettext("No such task.")) from None
     return _next(request, assignment.campaign, annotator, notices)

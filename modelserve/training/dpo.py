@@ -27,6 +27,7 @@ from torch import Tensor
 from .data import Dataset, Message, PreferencePair, RankedList
 from .lora import add_lora, merge_lora
 from .losses import dpo_loss, ipo_loss, listwise_dpo_loss, sequence_logps
+from .metrics import pairwise_accuracy
 
 StepCallback = Callable[[int, int, dict[str, float]], None]
 # (prompts, responses) -> one score each (a list or a numpy array).
@@ -257,7 +258,7 @@ def train_dpo(
                 loss, cr, rr = _pair_loss(cfg, sums, counts, ref, exs)
                 stats = {
                     "train_loss": loss.item(),
-                    "reward_accuracy": (cr > rr).float().mean().item(),
+                    "reward_accuracy": pairwise_accuracy(cr - rr),
                     "reward_margin": (cr - rr).mean().item(),
                 }
                 pairs_seen += len(exs)

@@ -14,6 +14,7 @@ from torch import Tensor
 from .data import Dataset, Message
 from .dpo import DPOConfig, Example, ScoreFn, all_logps, collate, encode_prompt
 from .losses import dpo_loss
+from .metrics import pairwise_accuracy
 
 # --- evaluation ----------------------------------------------------------------------
 
@@ -30,13 +31,13 @@ def evaluate(
     loss, cr, rr = dpo_loss(pol[:, 0], pol[:, 1], ref[:, 0], ref[:, 1], beta=cfg.beta)
     return {
         "val_loss": loss.item(),
-        "val_reward_accuracy": (cr > rr).float().mean().item(),
+        "val_reward_accuracy": pairwise_accuracy(cr - rr),
         "val_reward_margin": (cr - rr).mean().item(),
         "val_chosen_reward": cr.mean().item(),
         "val_rejected_reward": rr.mean().item(),
         # The policy's own likelihood ranks chosen above rejected (no reference involved).
-        "val_ranking_accuracy": (pol[:, 0] > pol[:, 1]).float().mean().item(),
-        "val_ranking_accuracy_reference": (ref[:, 0] > ref[:, 1]).float().mean().item(),
+        "val_ranking_accuracy": pairwise_accuracy(pol[:, 0] - pol[:, 1]),
+        "val_ranking_accuracy_reference": pairwise_accuracy(ref[:, 0] - ref[:, 1]),
     }
 
 

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .metrics import binned_ece, margin_correct
+
 
 def bradley_terry_loss(
     chosen_scores: Tensor, rejected_scores: Tensor, margin: Tensor | None = None
@@ -115,27 +117,13 @@ def sequence_logps(logits: Tensor, labels: Tensor) -> Tensor:
 
 
 def expected_calibration_error(probs: Tensor, outcomes: Tensor, n_bins: int = 10) -> float:
-    """ECE of predicted P(chosen preferred): sum_b |B|/n * |acc_b - conf_b|.
+    """ECE of predicted P(first preferred): sum_b |B_b|/n * |acc_b - conf_b|.
 
     ``probs`` is P(first preferred) and ``outcomes`` 1 where the first was preferred. The
-    predicted probability is folded to the predicted side (confidence >= 0.5), as usual for
-    binary ECE, so bins cover [0.5, 1]."""
-    p = probs.double()
-    y = outcomes.double()
+    prediction is folded to the predicted side (confidence max(p, 1 - p), bins over
+    [0.5, 1]), and a pair is graded as ``metrics.margin_correct`` grades accuracy: p = 0.5
+    (a zero margin) is half right. Prefer ``metrics.calibration_error`` on margins, which
+    cannot round a tiny margin to p = 0.5."""
+    p = probs.detach().double().cpu()
     conf = torch.maximum(p, 1 - p)
-    correct = ((p >= 0.5).double() == y).double()
-    n = p.numel()
-    if n == 0:
-        return 0.0
-    edges = torch.linspace(0.5, 1.0, n_bins + 1, dtype=torch.float64)
-    ece = 0.0
-    for b in range(n_bins):
-        lo, hi = edges[b], edges[b + 1]
-        sel = (conf >= lo) & ((conf < hi) if b < n_bins - 1 else (conf <= hi))
-        if sel.any():
-            ece += (
-                sel.double().sum().item()
-                / n
-                * abs(correct[sel].mean().item() - conf[sel].mean().item())
-            )
-    return float(ece)
+    return binned_ece(conf, margin_correct(p - 0.5, outcomes), n_bins)

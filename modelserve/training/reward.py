@@ -21,7 +21,8 @@ from torch import nn
 
 from .data import Dataset, PreferencePair, prompt_text
 from .features import MINILM, TextEncoder
-from .losses import bradley_terry_loss, expected_calibration_error
+from .losses import bradley_terry_loss
+from .metrics import calibration_error, margin_correct, pairwise_accuracy
 
 StepCallback = Callable[[int, int, dict[str, float]], None]
 
@@ -148,7 +149,7 @@ def _fit_head_loop(
             curves.setdefault("train_loss", []).append([epoch + 1, epoch_loss / max(n, 1)])
             if val is not None and val[0].shape[0]:
                 with torch.no_grad():
-                    acc = (head(val[0]) > head(val[1])).float().mean().item()
+                    acc = float(margin_correct(head(val[0]) - head(val[1])).mean())
                 curves.setdefault("val_accuracy", []).append([epoch + 1, acc])
     return head
 
@@ -162,7 +163,7 @@ def _accuracy(
         # Undefined, not a number: no validation pairs (one prompt, or val_fraction 0).
         # None is what JSON fields can store; the gates read it as "no validation accuracy".
         return None, diff
-    return float((diff > 0).float().mean().item()), diff
+    return pairwise_accuracy(diff), diff
 
 
 @dataclass
@@ -225,11 +226,10 @@ def train_reward_model(
         "texts_encoded": encoder.n_encoded,
     }
     if diff.numel():
-        # The first of each validation pair is the chosen one, so the outcome is always 1;
-        # ECE on P(chosen) works the same: confidence vs how often the model was right.
-        probs = torch.sigmoid(diff)
+        # The first of each validation pair is the chosen one. ECE grades each pair as the
+        # accuracy does (metrics.margin_correct: a zero margin is half right).
         metrics["val_loss"] = float(-torch.nn.functional.logsigmoid(diff).mean().item())
-        metrics["val_ece"] = expected_calibration_error(probs, torch.ones_like(probs))
+        metrics["val_ece"] = calibration_error(diff)
         metrics["val_accuracy_by_group"] = _by_key(ds.val_pairs, diff, lambda p: p.group)
         metrics["val_accuracy_by_source"] = _by_key(ds.val_pairs, diff, lambda p: p.source)
 
@@ -310,8 +310,8 @@ def _by_key(
     pairs: Sequence[PreferencePair], diff: torch.Tensor, key: Callable[[PreferencePair], str]
 ) -> dict[str, dict[str, float]]:
     out: dict[str, list[float]] = {}
-    for p, d in zip(pairs, diff.tolist(), strict=True):
-        out.setdefault(key(p), []).append(1.0 if d > 0 else 0.0)
+    for p, c in zip(pairs, margin_correct(diff).tolist(), strict=True):
+        out.setdefault(key(p), []).append(c)
     return {k: {"n": len(v), "accuracy": float(np.mean(v))} for k, v in sorted(out.items())}
 
 

@@ -1,5 +1,8 @@
 // Copy buttons (API token): <button data-copy-target="ID"> copies the value of the
 // element with that id (or its text). No inline handlers: the CSP blocks them.
+function chorusCopyText(key, fallback) {
+  return window.chorusT ? window.chorusT(key, null, fallback) : fallback;
+}
 document.addEventListener("click", function (event) {
   var button = event.target.closest && event.target.closest("button[data-copy-target]");
   if (!button) { return; }
@@ -10,13 +13,14 @@ document.addEventListener("click", function (event) {
   function done(message) { if (status) { status.textContent = message; } }
   if (navigator.clipboard && window.isSecureContext) {
     navigator.clipboard.writeText(text).then(
-      function () { done("Copied."); },
-      function () { source.select && source.select(); done("Press Ctrl+C to copy."); }
+      function () { done(chorusCopyText("copied", "Copied.")); },
+      function () { source.select && source.select(); done(chorusCopyText("press_copy", "Press Ctrl+C to copy.")); }
     );
   } else {
     // Plain http (a dev server): select it so the person can copy it themselves.
     if (source.select) { source.select(); }
-    done(document.execCommand && document.execCommand("copy") ? "Copied." : "Press Ctrl+C to copy.");
+    done(document.execCommand && document.execCommand("copy")
+      ? chorusCopyText("copied", "Copied.") : chorusCopyText("press_copy", "Press Ctrl+C to copy."));
   }
 });
 // Clicking into the key selects all of it.

@@ -3,6 +3,9 @@
 // the stored response text, which the server checks again.
 (function () {
   "use strict";
+  function t(key, params, fallback) {
+    return window.chorusT ? window.chorusT(key, params, fallback) : fallback;
+  }
 
   // The DOM text differs from the stored text: HTML parsing turns "\r\n" into "\n" and
   // JS counts UTF-16 units. Map a DOM offset to an offset in the stored string.
@@ -75,8 +78,8 @@
         label.textContent = s.category + ": “" + Array.from(original).slice(s.start, s.end).join("") + "”";
         const remove = document.createElement("button");
         remove.type = "button";
-        remove.textContent = "Remove";
-        remove.setAttribute("aria-label", "Remove highlight " + (i + 1));
+        remove.textContent = t("remove", null, "Remove");
+        remove.setAttribute("aria-label", t("remove_highlight", { n: i + 1 }, "Remove highlight " + (i + 1)));
         remove.addEventListener("click", function () { spans.splice(i, 1); redraw(); });
         li.append(label, " ", remove);
         list.appendChild(li);

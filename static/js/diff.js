@@ -2,6 +2,7 @@
 // distance (the stored distance is computed again on the server; this is for display).
 (function () {
   "use strict";
+  function t(key, fallback) { return window.chorusT ? window.chorusT(key, null, fallback) : fallback; }
   const MAX_CELLS = 4000000;  // beyond this an O(n*m) table would stall the page
 
   function tokens(s) { return s.match(/\s+|[^\s]+/g) || []; }
@@ -57,7 +58,7 @@
     const ops = wordDiff(tokens(original), tokens(edited));
     pane.textContent = "";
     if (ops === null) {
-      pane.textContent = "The text is too long for a live diff; your edit is still saved.";
+      pane.textContent = t("diff_too_long", "The text is too long for a live diff; your edit is still saved.");
     } else {
       for (const [op, s] of ops) {
         const el = document.createElement(op === "insert" ? "ins" : op === "delete" ? "del" : "span");
@@ -66,7 +67,7 @@
       }
     }
     const d = levenshtein(original, edited);
-    dist.textContent = d === null ? "(computed when saved)" : String(d);
+    dist.textContent = d === null ? t("distance_later", "(computed when saved)") : String(d);
   }
 
   function init(root) {

@@ -3,6 +3,10 @@
 // htmx.onLoad, which runs for the first page and for every swapped-in task.
 (function () {
   "use strict";
+  // Translated sentences (static/js/i18n.js), English when a page has none.
+  function t(key, params, fallback) {
+    return window.chorusT ? window.chorusT(key, params, fallback) : fallback;
+  }
 
   function isTyping(el) {
     if (!el || el.closest("[data-critique-text]")) return false;
@@ -21,8 +25,8 @@
       // Tell the annotator when the reservation runs out; the server has the last word.
       setTimeout(function () {
         if (!document.body.contains(lease)) return;
-        lease.textContent = "Your time for this task ran out. Submit anyway: it is kept " +
-          "if nobody else took the task, otherwise you get the next one.";
+        lease.textContent = t("lease_expired", null, "Your time for this task ran out. " +
+          "Submit anyway: it is kept if nobody else took the task, otherwise you get the next one.");
         lease.classList.add("notice", "warning");
         lease.setAttribute("role", "status");
       }, left * 1000);

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import steps_hardening, study
+from tests.e2e import steps_hardening, steps_languages, study
 from tests.e2e.browser import Participant, chromium
 from tests.e2e.harness import StudyServer, Timings
 
@@ -88,6 +88,10 @@ def _run_study(
                     timings.steps[f"2b conversation {n + 1} partial text seen"] = seen[
                         "saw_partial_text"
                     ]
+            with timings.step("2c a participant in French (Accept-Language fr)"):
+                steps_languages.french_participant(
+                    browser, server, people["admin_api"], study.STUDY, shots
+                )
             study.assert_invariants(server)
             chat_labels = server.db.value(
                 "SELECT count(*) FROM annotate_annotation a JOIN annotate_campaign c "

@@ -15,6 +15,7 @@ from annotate.models import CampaignStatus
 from annotate.selectors.analytics import analytics_snapshot_latest
 from annotate.selectors.annotations import campaigns_visible_to
 from annotate.selectors.assignments import campaign_progress
+from annotate.selectors.guidelines import guideline_languages
 from annotate.services import campaign_create, campaign_set_status, guideline_publish
 from annotate.services.crowd_links import join_link
 from annotate.services.grants import campaign_update
@@ -112,16 +113,24 @@ class CampaignCloseApi(_CampaignStatusApi):
 class GuidelinePublishApi(ChorusAPIView):
     @extend_schema(request=s.GuidelineSerializer, responses={201: dict}, tags=["campaigns"])
     def post(self, request: Request, slug: str) -> Response:
-        """Publish a new guideline version (admins); labels record the version seen."""
+        """Publish a new guideline version (admins): ``text`` in the campaign's default
+        language, ``translations`` in others; labels record the version and language seen."""
         campaign = campaign_or_404(request, slug)
         if not IsAdmin().has_permission(request, self):
             self.permission_denied(request, message=IsAdmin.message)
         data = s.GuidelineSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # A bad language is a Django ValidationError: the API's handler answers 400.
         version = guideline_publish(
-            campaign=campaign, text=data.validated_data["text"], created_by=cast(Any, request.user)
+            campaign=campaign,
+            text=data.validated_data["text"],
+            texts=data.validated_data.get("translations") or {},
+            created_by=cast(Any, request.user),
         )
-        return Response({"version": version.version}, status=status.HTTP_201_CREATED)
+        languages = guideline_languages(campaign=campaign, version=version.version)
+        return Response(
+            {"version": version.version, "languages": languages}, status=status.HTTP_201_CREATED
+        )
 
 
 class AnalyticsSnapshotApi(ChorusAPIView):

@@ -79,7 +79,7 @@ def test_form_fields():
     bad = F({"text": "toolong", "number": "²", "data": "[" * 50_000})
     assert not bad.is_valid()
     assert set(bad.errors) == {"text", "number", "data"}
-    assert "At most 5 characters" in bad.errors["text"][0]
+    assert "at most 5 characters" in bad.errors["text"][0]
     assert "levels" in bad.errors["data"][0]
     assert "[[[[" in bad.as_p()  # the textarea shows what was sent, unparsed
 

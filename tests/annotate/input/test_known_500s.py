@@ -370,7 +370,7 @@ def test_skip_reason_limit_is_the_inputs_and_is_said(annotator):
         f"/tasks/{assignment.pk}/skip/", {"reason": "x" * 501}, **HX
     )
     assert response.status_code == 422
-    assert "At most 500 characters" in response.content.decode()
+    assert "at most 500 characters" in response.content.decode()
     assignment.refresh_from_db()
     assert assignment.status == "active"
 

@@ -7,7 +7,13 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils.html import escape
 
-from annotate.models import Annotation, AssignmentStatus, CampaignGrant, ItemResponse
+from annotate.models import (
+    AnalyticsSnapshot,
+    Annotation,
+    AssignmentStatus,
+    CampaignGrant,
+    ItemResponse,
+)
 from annotate.roles import RESEARCHER_GROUP
 from annotate.services.analytics import analytics_snapshot_compute
 from tests.factories import AnnotatorFactory, AssignmentFactory, ItemFactory, UserFactory
@@ -166,3 +172,23 @@ def test_freshness_poll_reloads_the_page_when_new_figures_arrive(client, labelle
     current = client.get(url + f"?shown={snapshot.pk}", **htmx)
     assert "HX-Refresh" not in current.headers
     assert "Up to date." in current.content.decode()
+
+
+def test_dashboard_shows_the_fixed_statistics(client, labelled):
+    analytics_snapshot_compute(campaign_id=labelled.pk)
+    snap = AnalyticsSnapshot.objects.filter(campaign=labelled).latest("pk")
+    within = snap.data["consistency"]["within_annotator"]
+    assert within["n_annotators"] == 1
+    # One annotator: no interval can be drawn from a single resampled unit.
+    assert within["ci"] == [None, None]
+    # Davidson rows as the report writes them when two models have battles.
+    snap.data["leaderboard"]["overall_davidson"] = [
+        {"model": "model-x", "rating": 1012.5, "ci": [990.1, 1030.2], "battles": 9, "win_rate": 0.6}
+    ]
+    snap.data["leaderboard"]["davidson_nu"] = {"value": 0.41, "ci": [0.2, 0.7]}
+    snap.save(update_fields=["data"])
+    client.force_login(UserFactory(is_staff=True))
+    page = client.get(reverse("dashboard:campaign", args=[labelled.slug])).content.decode()
+    assert "Ties as ties (Davidson)" in page and "\u03bd = 0.410" in page
+    assert "<td>model-x</td><td>1012.5</td><td>990.1 \u2013 1030.2</td>" in page
+    assert "alpha_ordinal" in page  # pairwise A/tie/B agreement row

@@ -17,7 +17,7 @@ def fill_secrets(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("annotate", "0009_campaign_config_checked")]
+    dependencies = [("annotate", "0010_campaign_config_checked")]
 
     operations = [
         migrations.AddField(

@@ -24,6 +24,6 @@ def check_configs(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("annotate", "0008_json_encoder")]
+    dependencies = [("annotate", "0009_languages_ui_guidelines_consent")]
 
     operations = [migrations.RunPython(check_configs, migrations.RunPython.noop)]

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotate', '0010_campaign_join_secret'),
+        ('annotate', '0011_campaign_join_secret'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
