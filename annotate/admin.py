@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from annotate.exports.privacy import PrivacyConfigError, privacy_settings
 from annotate.models import (
     Campaign,
     CampaignGrant,
@@ -142,10 +143,6 @@ class CampaignAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        try:
-            from annotate.exports.privacy import PrivacyConfigError, privacy_settings
-        except ImportError:  # pragma: no cover - the export work ships with the app
-            return data
         try:
             privacy_settings(data.get("config") or {})
         except PrivacyConfigError as exc:

@@ -35,7 +35,7 @@ django.setup()
 import torch  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from modelserve.model_files import default_model_dir, load_causal_lm  # noqa: E402
+from modelserve.generation.model_files import default_model_dir, load_causal_lm  # noqa: E402
 from modelserve.training.data import (  # noqa: E402
     Dataset,
     LabelRecord,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,7 +20,9 @@ from annotate.models import (
     Role,
     TaskType,
 )
-from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
+from modelserve.generation.models import ModelEndpoint
+from modelserve.learning.models import PolicyVersion, RewardModelVersion
+from modelserve.learning.scheduling import validate_refit_config
 
 
 def _slug() -> Any:
@@ -80,10 +83,6 @@ class CampaignWriteSerializer(serializers.Serializer):
     def validate_config(self, value: dict[str, Any]) -> dict[str, Any]:
         # The refit schedule is read by beat (modelserve.scheduling): a bad one must be a
         # 400 here, not a periodic task that fails every minute.
-        from django.core.exceptions import ValidationError as DjangoValidationError
-
-        from modelserve.scheduling import validate_refit_config
-
         if "refit" in value:
             try:
                 validate_refit_config(value["refit"])

@@ -8,6 +8,7 @@ from typing import Any
 from annotate.models import Annotator, Assignment, Conversation, TaskType
 from annotate.services.conversation import conversation_for, conversation_settings
 from annotate.services.errors import NotFound
+from modelserve.generation.models import GenerationRequest
 
 
 @dataclass
@@ -83,8 +84,6 @@ class ConversationView:
 
 def conversation_view(*, assignment_id: int, annotator: Annotator) -> ConversationView:
     """The page state for the annotator's own conversation assignment (NotFound if not)."""
-    from modelserve.models import GenerationRequest
-
     assignment = (
         Assignment.objects.select_related("item", "campaign")
         .filter(pk=assignment_id, annotator=annotator)

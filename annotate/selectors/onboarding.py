@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from annotate.models import Annotator, Campaign, CampaignStatus, Consent
 
@@ -83,8 +83,6 @@ def consent_has_given(*, annotator: Annotator, document: ConsentDocument) -> boo
 
 def campaigns_for_annotator(*, annotator: Annotator | None) -> QuerySet[Campaign]:
     """Open campaigns listed on the home page (plus any the annotator was admitted to)."""
-    from django.db.models import Q
-
     # has_key first: a missing key compares as NULL, and NOT NULL would hide the campaign.
     unlisted = Q(config__has_key="listed") & Q(config__listed=False)
     listed = Q(status=CampaignStatus.OPEN) & ~unlisted

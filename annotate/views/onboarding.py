@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -73,8 +73,6 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         )
     if request.user.is_authenticated and request.user.pk != user.pk:
         # Another person's session on a shared computer must not carry over.
-        from django.contrib.auth import logout
-
         logout(request)
     if not request.user.is_authenticated:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # type: ignore[arg-type]

@@ -44,6 +44,7 @@ from annotate.services import (
     annotation_submit,
     assignment_skip,
 )
+from annotate.services.assignments import assignment_next_with_quality
 from annotate.services.eligibility import (
     NotEligible,
     ProfileRequired,
@@ -52,7 +53,7 @@ from annotate.services.eligibility import (
     campaign_admit,
 )
 from annotate.services.onboarding import admission_complete
-from annotate.services.quality import assignment_next_with_quality, submit_notices
+from annotate.services.quality import submit_notices
 
 from .common import annotator_required, is_htmx, redirect
 from .task_context import task_context

@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -220,9 +219,5 @@ class ExportReproduceApi(ChorusAPIView):
         if original is None:
             raise Http404("No such export.")
         export = svc.export_reproduce(export=original, requested_by=request.user)
-        from annotate.tasks import export_run
-        from annotate.tasks_util import enqueue
-
-        transaction.on_commit(lambda: enqueue(export_run, export.pk))  # issue 8: broker down
         body = s.ExportSerializer(export, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)

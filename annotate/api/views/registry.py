@@ -20,8 +20,9 @@ from annotate.api.base import ChorusAPIView, IdCursorPagination, IsAdmin, campai
 from annotate.api.filters import PAGING_PARAMS, check_known
 from annotate.roles import is_admin
 from annotate.selectors.annotations import campaigns_visible_to
-from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
-from modelserve.services import UnknownEndpoints, campaign_pool_add
+from modelserve.generation.models import ModelEndpoint
+from modelserve.generation.registry import UnknownEndpoints, campaign_pool_add
+from modelserve.learning.models import PolicyVersion, RewardModelVersion
 
 CAMPAIGN_PARAM = OpenApiParameter("campaign", str, description="Campaign slug.")
 PAGE_PARAMS = [
