@@ -22,6 +22,7 @@ class AnnotateConfig(AppConfig):
 
         log_entry = None
         if apps.is_installed("django.contrib.admin"):
+            # Optional app: its models import only when it is installed.
             from django.contrib.admin.models import LogEntry
 
             from annotate.security import admin as _security_admin  # noqa: F401
