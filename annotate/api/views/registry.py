@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -18,11 +17,10 @@ from rest_framework.response import Response
 from annotate.api import serializers as s
 from annotate.api.base import ChorusAPIView, IdCursorPagination, IsAdmin, campaign_or_404
 from annotate.api.filters import PAGING_PARAMS, check_known
-from annotate.roles import is_admin
-from annotate.selectors.annotations import campaigns_visible_to
-from modelserve.generation.models import ModelEndpoint
 from modelserve.generation.registry import UnknownEndpoints, campaign_pool_add
+from modelserve.generation.selectors import endpoints_visible_to
 from modelserve.learning.models import PolicyVersion, RewardModelVersion
+from modelserve.learning.selectors import versions_visible_to
 
 CAMPAIGN_PARAM = OpenApiParameter("campaign", str, description="Campaign slug.")
 PAGE_PARAMS = [
@@ -47,25 +45,19 @@ class ModelEndpointListApi(ChorusAPIView):
     )
     def get(self, request: Request) -> Response:
         check_known(request.query_params, ("campaign", *PAGING_PARAMS))
-        visible = campaigns_visible_to(request.user)
-        qs = ModelEndpoint.objects.prefetch_related(
-            Prefetch("campaigns", queryset=visible.only("id", "slug"))
+        qs = endpoints_visible_to(
+            user=request.user, campaign_slug=str(request.query_params.get("campaign") or "")
         )
-        if not is_admin(request.user):
-            qs = qs.filter(campaigns__in=visible.values("pk")).distinct()
-        if request.query_params.get("campaign"):
-            qs = qs.filter(campaigns__slug=request.query_params["campaign"]).distinct()
         return _paginate(self, request, qs, s.ModelEndpointSerializer)
 
 
 def _versions(request: Request, model: Any) -> Any:
     check_known(request.query_params, ("campaign", *PAGING_PARAMS))
-    qs = model.objects.select_related("campaign")
-    if not is_admin(request.user):
-        qs = qs.filter(campaign__in=campaigns_visible_to(request.user).values("pk"))
-    if request.query_params.get("campaign"):
-        qs = qs.filter(campaign__slug=request.query_params["campaign"])
-    return qs
+    return versions_visible_to(
+        user=request.user,
+        model=model,
+        campaign_slug=str(request.query_params.get("campaign") or ""),
+    )
 
 
 class PolicyVersionListApi(ChorusAPIView):
