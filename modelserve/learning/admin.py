@@ -124,7 +124,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
     def curves_svg(self, obj: TrainingRun) -> SafeString:
         curves = obj.curves or {}
         # Each series gets its own chart: losses and accuracies live on different scales.
-        # line_chart escapes every text it writes, so the markup is safe to inline.
+        # line_chart escapes every text it writes (a SafeString), so it joins as is.
         charts = [line_chart(name, {name: pts}) for name, pts in sorted(curves.items())]
         return mark_safe("".join(charts) or "no curves yet")
 
