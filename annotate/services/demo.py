@@ -157,7 +157,7 @@ def _user(username: str, report: DemoReport, *, reset_password: bool) -> Abstrac
         user.set_password(password)
         report.passwords[username] = password
         user.save()
-    return user  # type: ignore[return-value]
+    return user
 
 
 @transaction.atomic

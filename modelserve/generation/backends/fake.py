@@ -17,6 +17,8 @@ from modelserve.generation.backends.base import (
     BackendConfigError,
     BackendError,
     BatchByLoop,
+    BatchResult,
+    BatchRow,
     GenerationResult,
     Message,
     OnText,
@@ -29,7 +31,7 @@ class FakeBackend(BatchByLoop):
     calls = 0  # class-wide counter: tests read it to see retries happen
     batch_calls = 0  # how many generate_batch calls (one per turn and set of weights)
 
-    def generate_batch(self, rows):  # type: ignore[no-untyped-def]
+    def generate_batch(self, rows: Sequence[BatchRow]) -> list[BatchResult]:
         FakeBackend.batch_calls += 1
         return super().generate_batch(rows)
 
