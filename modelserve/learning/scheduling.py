@@ -17,7 +17,8 @@ campaign's "Serving and refits" page, or as JSON in the campaign's config):
 - ``gates`` (object): ``reward_min_val_accuracy`` (0.5), ``reward_max_accuracy_drop`` (0.0,
   against the serving reward model scored on the same validation pairs),
   ``dpo_max_ranking_accuracy_drop`` (0.02, against the reference policy on the same
-  held-out pairs), ``dpo_max_kl`` (null: no limit).
+  held-out pairs), ``dpo_max_kl`` (null: no limit; KL(reference || policy) along the
+  reference's samples of held-out prompts, see modelserve.training.dpo_eval).
 - ``keep_previous_policies`` (bool, default false): leave earlier refit policies in the
   generation pool when a new one is promoted.
 - ``active_sampling`` (bool, default false): after a reward model is promoted, set
