@@ -81,7 +81,7 @@ class CampaignWriteSerializer(serializers.Serializer):
     config = serializers.DictField(required=False)
 
     def validate_config(self, value: dict[str, Any]) -> dict[str, Any]:
-        # The refit schedule is read by beat (modelserve.scheduling): a bad one must be a
+        # The refit schedule is read by beat (modelserve.learning.scheduling): a bad one must be a
         # 400 here, not a periodic task that fails every minute.
         if "refit" in value:
             try:

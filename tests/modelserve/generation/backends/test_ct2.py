@@ -34,7 +34,8 @@ def policy_dir(tiny_model_dir, tmp_path):
 
 def test_converted_once_under_a_lock_and_cached_beside_the_folder(policy_dir, monkeypatch):
     from ctranslate2.converters import TransformersConverter
-    from modelserve.backends.ct2_files import ct2_dir
+
+    from modelserve.generation.backends.ct2_files import ct2_dir
 
     calls: list[str] = []
     real = TransformersConverter.convert
