@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -21,7 +22,7 @@ from annotate.models import (
     Role,
     TaskType,
 )
-from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
+from modelserve.learning.scheduling import validate_refit_config
 
 
 def _slug() -> Any:
@@ -108,12 +109,8 @@ class CampaignWriteSerializer(serializers.Serializer):
         return attrs
 
     def validate_config(self, value: dict[str, Any]) -> dict[str, Any]:
-        # The refit schedule is read by beat (modelserve.scheduling): a bad one must be a
+        # The refit schedule is read by beat (modelserve.learning.scheduling): a bad one must be a
         # 400 here, not a periodic task that fails every minute.
-        from django.core.exceptions import ValidationError as DjangoValidationError
-
-        from modelserve.scheduling import validate_refit_config
-
         if "refit" in value:
             try:
                 validate_refit_config(value["refit"])
@@ -322,63 +319,6 @@ class AnnotatorProfilePageSerializer(serializers.Serializer):
     k_anonymity = serializers.IntegerField()
     profile_fields = serializers.ListField(child=serializers.CharField())
     results = AnnotatorProfileSerializer(many=True)
-
-
-class ModelEndpointSerializer(serializers.ModelSerializer):
-    campaigns = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ModelEndpoint
-        fields = [
-            "id",
-            "name",
-            "anon_label",
-            "backend",
-            "model",
-            "params",
-            "policy_version",
-            "enabled",
-            "campaigns",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_campaigns(self, endpoint: ModelEndpoint) -> list[str]:
-        # Prefetched with only the campaigns the caller may see (views.registry).
-        return [c.slug for c in endpoint.campaigns.all()]
-
-
-_VERSION_FIELDS = [
-    "id",
-    "campaign",
-    "version",
-    "status",
-    "base_model",
-    "data_hash",
-    "config",
-    "metrics",
-    "training_run",
-    "created_at",
-]
-
-
-class PolicyVersionSerializer(serializers.ModelSerializer):
-    campaign = _slug()
-
-    class Meta:
-        model = PolicyVersion
-        fields = [*_VERSION_FIELDS, "parent"]
-        read_only_fields = fields
-
-
-class RewardModelVersionSerializer(serializers.ModelSerializer):
-    campaign = _slug()
-
-    class Meta:
-        model = RewardModelVersion
-        fields = _VERSION_FIELDS
-        read_only_fields = fields
 
 
 class GrantCreateSerializer(serializers.Serializer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -19,7 +19,7 @@ from annotate.selectors.onboarding import (
     consent_has_given,
     join_param_names,
 )
-from annotate.services import annotator_get_or_create
+from annotate.services.annotators import annotator_sign_up
 from annotate.services.onboarding import (
     ConsentOutdated,
     JoinRefused,
@@ -41,8 +41,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect(request, reverse("home"))
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        annotator_get_or_create(user=user)
+        user = annotator_sign_up(
+            username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
+        )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         next_url = safe_next(request, reverse("home"))
         return redirect(request, _with_next(reverse("consent"), next_url))
@@ -74,8 +75,6 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         )
     if request.user.is_authenticated and request.user.pk != user.pk:
         # Another person's session on a shared computer must not carry over.
-        from django.contrib.auth import logout
-
         logout(request)
     if not request.user.is_authenticated:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # type: ignore[arg-type]

@@ -7,7 +7,7 @@
 
 The campaign's model pool (admin: Model endpoints -> campaigns) generates
 ``candidates_per_prompt`` responses per prompt and turns each prompt into an item of a
-task type drawn from the campaign's task mix (see modelserve/pool.py for the config keys).
+task type drawn from the campaign's task mix (config keys: modelserve/generation/pool.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from annotate.models import Campaign
-from modelserve.pool import pool_status, pool_topup, prompt_add
+from modelserve.generation.pool import pool_topup, prompt_add
+from modelserve.generation.selectors import pool_status
 
 
 class Command(BaseCommand):
