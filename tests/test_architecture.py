@@ -37,6 +37,7 @@ ANNOTATE_MAY_IMPORT_MODELSERVE = {
     "annotate.services.demo",
     # The REST surface of the model registry, versions and refit settings.
     "annotate.api.serializers",
+    "annotate.api.serializers_registry",
     "annotate.api.views.registry",
 }
 
