@@ -108,7 +108,7 @@ migrate: install-runtime
 lint: install
 	$(RUFF) format --check .
 	$(RUFF) check .
-	$(MYPY) annotate modelserve config
+	$(MYPY)
 
 format: install
 	$(RUFF) format .
@@ -137,7 +137,7 @@ test: install
 	}; \
 	step ruff-format $(RUFF) format --check .; \
 	step ruff-check $(RUFF) check .; \
-	step mypy $(MYPY) annotate modelserve config; \
+	step mypy $(MYPY); \
 	step pytest env $(PYTEST_CMD); \
 	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; exit 1; fi; \
 	echo "make test: all steps passed"

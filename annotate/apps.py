@@ -1,16 +1,4 @@
-from typing import Any
-
 from django.apps import AppConfig
-
-
-def _ensure_roles(sender: Any, **kwargs: Any) -> None:
-    """The researcher group exists on every install, so an admin can put a user in it on
-    the admin site without seeding the demo first (a fresh install had no such group)."""
-    from django.contrib.auth.models import Group
-
-    from annotate.roles import RESEARCHER_GROUP
-
-    Group.objects.using(kwargs.get("using") or "default").get_or_create(name=RESEARCHER_GROUP)
 
 
 class AnnotateConfig(AppConfig):
@@ -19,30 +7,33 @@ class AnnotateConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Issue 8: login lockout counting, the audit log hooks and its admin page.
+        # Django's documented hook: this module is imported while the app registry is
+        # still loading, so everything that imports models is imported here, once models
+        # are ready. django.contrib.admin's LogEntry is importable only when the admin is
+        # installed.
         from django.apps import apps
         from django.db.models.signals import post_migrate
 
+        from annotate import listeners
+        from annotate import tasks as _tasks  # noqa: F401  (registers the tasks by name)
         from annotate.i18n.signals import connect as connect_i18n
+        from annotate.roles import roles_ensure
         from annotate.security import checks as _security_checks  # noqa: F401
-        from annotate.security.signals import connect
+        from annotate.security import signals as security_signals
 
+        log_entry = None
         if apps.is_installed("django.contrib.admin"):
-            from annotate.input.admin import admin_json_fields_bounded
+            # Optional app: its models import only when it is installed.
+            from django.contrib.admin.models import LogEntry
+
+            from annotate.input.admin import admin_json_fields_bounded  # the admin's forms
             from annotate.security import admin as _security_admin  # noqa: F401
 
-            # Issue 13: the admin's JSON textareas parse through the input boundary.
+            log_entry = LogEntry
+            # Issue 13: every admin JSON textarea parses through the input boundary.
             admin_json_fields_bounded()
-
-        connect()
+        # Issue 8: login lockout counting, the audit log hooks and its admin page.
+        security_signals.connect(admin_log_entry=log_entry)
+        listeners.connect()
         connect_i18n()
-        post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="annotate_ensure_roles")
-        # Issue 13: campaign completion and outgoing webhooks listen to annotate.events.
-        from annotate import events
-        from annotate.services import campaign_done
-        from annotate.webhooks import listeners as webhook_listeners
-
-        events.labels_received.connect(
-            campaign_done.on_labels_received, dispatch_uid="annotate_campaign_done"
-        )
-        webhook_listeners.connect()
+        post_migrate.connect(roles_ensure, sender=self, dispatch_uid="annotate_ensure_roles")

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Group
+
+from annotate.models import Annotator
 
 RESEARCHER_GROUP = "researcher"
 
@@ -40,8 +42,6 @@ def annotator_of(user: UserLike) -> Any:
     if not user or not user.is_authenticated:
         return None
     if not hasattr(user, "_chorus_annotator"):
-        from annotate.models import Annotator
-
         user._chorus_annotator = Annotator.objects.filter(user=user).first()
     return user._chorus_annotator
 
@@ -59,3 +59,10 @@ def roles_of(user: UserLike) -> list[str]:
     if is_annotator(user):
         roles.append("annotator")
     return roles
+
+
+def roles_ensure(sender: Any, **kwargs: Any) -> None:
+    """``post_migrate`` handler: the researcher group exists on every install, so an admin
+    can put a user in it on the admin site without seeding the demo first (a fresh
+    install had no such group)."""
+    Group.objects.using(kwargs.get("using") or "default").get_or_create(name=RESEARCHER_GROUP)

@@ -103,7 +103,7 @@ def _setup_django(env: dict[str, str]) -> None:
 
 
 def _rows(n: int, tokens: int, temps: list[float] | None = None, offset: int = 0) -> list:
-    from modelserve.backends import BatchRow, SamplingParams
+    from modelserve.generation.backends import BatchRow, SamplingParams
 
     return [
         BatchRow(
@@ -131,7 +131,7 @@ def _timed(backend: Any, rows: list) -> tuple[float, list]:
 def bench_in_process(engine: str) -> dict[str, Any]:
     from django.conf import settings
 
-    from modelserve.backends import backend_get
+    from modelserve.generation.backends import backend_get
 
     settings.CHORUS_LOCAL_ENGINE = engine
     backend = backend_get(backend="local", model="default")
@@ -208,7 +208,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _wait_done(ids: list[int], timeout_s: float) -> float:
-    from modelserve.models import GenerationRequest
+    from modelserve.generation.models import GenerationRequest
 
     started = time.perf_counter()
     while time.perf_counter() - started < timeout_s:
@@ -224,9 +224,9 @@ def _turns(campaign, endpoint, n: int, tokens: int, tag: str) -> list[list[int]]
     """n turns of 4 candidates, each enqueued as one job per turn (as the page does)."""
     from django.db import transaction
 
-    from modelserve.generation import generation_requests_create
-    from modelserve.models import GenerationPurpose
-    from modelserve.pool import prompt_add
+    from modelserve.generation.models import GenerationPurpose
+    from modelserve.generation.pool import prompt_add
+    from modelserve.generation.requests import generation_requests_create
 
     turns = []
     with transaction.atomic():
@@ -246,7 +246,7 @@ def _turns(campaign, endpoint, n: int, tokens: int, tag: str) -> list[list[int]]
 
 
 def _first_text_ms(ids: list[int], started: float, timeout_s: float) -> float:
-    from modelserve.models import GenerationRequest
+    from modelserve.generation.models import GenerationRequest
 
     while time.perf_counter() - started < timeout_s:
         if GenerationRequest.objects.filter(pk__in=ids).exclude(partial_text="").exists():
@@ -316,7 +316,7 @@ def main() -> int:
     if env["DATABASE_URL"].startswith("postgres"):
         _ensure_database(env["DATABASE_URL"])
     _setup_django(env)
-    from modelserve.model_files import default_model_dir
+    from modelserve.generation.model_files import default_model_dir
 
     default_model_dir()
     engines = [e for e in args.engines.split(",") if e]
@@ -325,7 +325,7 @@ def main() -> int:
     if use_queue:
         from annotate.models import Campaign
         from config.celery import app
-        from modelserve.models import ModelEndpoint
+        from modelserve.generation.models import ModelEndpoint
 
         endpoint = ModelEndpoint.objects.update_or_create(
             name="bench-smollm2", defaults={"backend": "local", "model": "default"}

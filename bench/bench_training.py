@@ -6,10 +6,14 @@ Prints plain lines:
 - a reward refit on 10,000 pairs with warm features (pairs drawn from those rows), and the
   cold time extrapolated from the measured encoder throughput;
 - DPO on the default model (SmolLM2-135M-Instruct): tokens/s and pairs/s of the lean loop,
-  and the same epoch (same pairs, batch, lengths, beta, lr) with TRL's DPOTrainer, as a ratio.
+  and the same epoch (same pairs, batch, lengths, beta, lr) with TRL's DPOTrainer, as a ratio;
+- the peak memory of a DPO refit with its held-out evaluation on (the default), above the
+  loaded model, next to the model's own size: a second copy of the model would show as
+  about that much more.
 
 No database needed. ``python bench/bench_training.py``; ``BENCH_DPO_PAIRS`` (default 16)
-sets the DPO slice; ``BENCH_SKIP_TRL=1`` skips TRL.
+sets the DPO slice; ``BENCH_SKIP_TRL=1`` skips TRL; ``BENCH_ONLY=dpo_memory`` runs only
+the memory measurement (a quick smoke test).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,7 +40,7 @@ django.setup()
 import torch  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from modelserve.model_files import default_model_dir, load_causal_lm  # noqa: E402
+from modelserve.generation.model_files import default_model_dir, load_causal_lm  # noqa: E402
 from modelserve.training.data import (  # noqa: E402
     Dataset,
     LabelRecord,
@@ -250,14 +255,83 @@ def bench_trl(path: Path, ds: Dataset, cfg: DPOConfig) -> tuple[float, float]:
         return time.perf_counter() - t0, time.process_time() - c0
 
 
+def _rss_bytes() -> int:
+    """Resident set size of this process now (Linux)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRss:
+    """Samples the resident set size every 5 ms while the block runs; ``peak`` is the
+    highest seen. (ru_maxrss would include everything the process did before.)"""
+
+    def __enter__(self) -> PeakRss:
+        self.peak = _rss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss_bytes())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_bytes())
+
+
+def bench_dpo_memory() -> None:
+    """Peak memory of a short DPO refit with the held-out evaluation on (eval prompts,
+    KL and samples), the case that used to deep-copy the policy."""
+    path = default_model_dir()
+    model, tokenizer = load_causal_lm(path)
+    cfg = DPOConfig(
+        batch_size=4,
+        max_prompt_tokens=64,
+        max_response_tokens=48,
+        max_steps=2,
+        eval_prompts=int(os.environ.get("BENCH_DPO_EVAL_PROMPTS", "8")),
+        eval_max_new_tokens=int(os.environ.get("BENCH_DPO_EVAL_TOKENS", "48")),
+        device="cuda" if torch.cuda.is_available() else "cpu",
+    )
+    records = hh_records(40)
+    ds = build_dataset(records, val_fraction=0.3, seed=0)
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    if cfg.device == "cuda":
+        model.to("cuda")
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    baseline = _rss_bytes()
+    with PeakRss() as rss:
+        train_dpo(model, tokenizer, ds, cfg)
+    mb = 1024 * 1024
+    print(
+        f"dpo memory: SmolLM2-135M-Instruct fp32 ({weights / mb:.0f} MB of weights), "
+        f"{len(ds.train_pairs)} train / {len(ds.val_pairs)} val pairs, {cfg.max_steps} steps, "
+        f"eval_prompts {cfg.eval_prompts} x {cfg.eval_max_new_tokens} new tokens, {cfg.device}"
+    )
+    print(f"dpo peak RSS above the loaded model: {(rss.peak - baseline) / mb:.0f} MB")
+    if cfg.device == "cuda":
+        peak = torch.cuda.max_memory_allocated() - base
+        print(f"dpo peak CUDA memory above the loaded model: {peak / mb:.0f} MB")
+    print(f"dpo a second model copy would add about: {weights / mb:.0f} MB")
+
+
 def main() -> None:
     if not HH.is_file():
         print(f"bench_training: {HH} missing; nothing measured")
         return
-    cache = Path(settings.CHORUS_MODEL_DIR) / "feature-cache"
     t0 = time.perf_counter()
+    if os.environ.get("BENCH_ONLY") == "dpo_memory":
+        bench_dpo_memory()
+        print(f"bench_training total: {time.perf_counter() - t0:.0f} s")
+        return
+    cache = Path(settings.CHORUS_MODEL_DIR) / "feature-cache"
     bench_reward(cache)
     bench_dpo()
+    bench_dpo_memory()
     print(f"bench_training total: {time.perf_counter() - t0:.0f} s")
 
 

@@ -1,26 +1,16 @@
 """The Celery application shared by web processes, workers and beat."""
 
 import os
-from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("chorus")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
-# The learning loop's tasks live in modelserve/training_tasks.py (named modelserve.tasks.*).
-app.autodiscover_tasks(related_name="training_tasks")
-# Outgoing webhooks (annotate/webhook_tasks.py).
-app.autodiscover_tasks(related_name="webhook_tasks")
-
-
-@worker_process_init.connect(dispatch_uid="chorus_warm_models")
-def _warm_models(**kwargs: Any) -> None:
-    # Every prefork pool process on the "generate" queue loads the default model at start
-    # (CHORUS_WARM_MODELS=0 turns it off); see modelserve.signals.worker_process_warm.
-    from modelserve.signals import worker_process_warm
-
-    worker_process_warm(**kwargs)
+# The tasks.py of each package that has one. The modelserve packages' task names keep
+# the "modelserve.tasks." prefix that CELERY_TASK_ROUTES and beat rows use. (The apps'
+# AppConfig.ready() imports these modules too, so every process knows every task by name;
+# it also connects the signal handlers, e.g. the model warm-up at worker_process_init,
+# and runs in the worker before the pool forks.)
+app.autodiscover_tasks(["annotate", "modelserve.generation", "modelserve.learning"])

@@ -222,7 +222,7 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "annotate.models.choices.CampaignStatus",
         "AssignmentStatusEnum": "annotate.models.choices.AssignmentStatus",
         "ExportStatusEnum": "annotate.models.exports.ExportStatus",
-        "VersionStatusEnum": "modelserve.models.VersionStatus",
+        "VersionStatusEnum": "modelserve.learning.models.VersionStatus",
     },
 }
 

@@ -7,14 +7,15 @@ class ModelserveConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Issue 4: a new lease may drain a campaign's pre-generated pool; top it up.
-        from django.db.models.signals import post_save
+        # Django's documented hook: this module is imported while the app registry is
+        # still loading, so the listener modules (which import models) and the Celery
+        # task modules are imported here, once models are ready.
+        from modelserve.generation import listeners as generation_listeners
+        from modelserve.generation import tasks as _generation_tasks  # noqa: F401
+        from modelserve.learning import listeners as learning_listeners
+        from modelserve.learning import tasks as _learning_tasks  # noqa: F401
 
-        from annotate.models import Assignment, Campaign
-        from modelserve.signals import assignment_created, campaign_saved
-
-        post_save.connect(
-            assignment_created, sender=Assignment, dispatch_uid="modelserve_pool_topup"
-        )
-        # Refit schedules live in Campaign.config["refit"]; beat reads PeriodicTask rows.
-        post_save.connect(campaign_saved, sender=Campaign, dispatch_uid="modelserve_refit_sync")
+        # Importing the task modules registers every task in each process, so services
+        # can enqueue them by name (annotate.tasks_util.enqueue) without importing them.
+        generation_listeners.connect()
+        learning_listeners.connect()

@@ -7,7 +7,7 @@ from typing import Any
 from annotate.models import Item, TaskType
 from annotate.services import assignment_next
 
-FAKE_BACKENDS = {"fake": "modelserve.backends.fake.FakeBackend"}
+FAKE_BACKENDS = {"fake": "modelserve.generation.backends.fake.FakeBackend"}
 
 
 def conversation_campaign(
@@ -46,8 +46,8 @@ def lease_conversation(campaign, annotator):
 
 
 def run_pending_generations() -> int:
-    from modelserve.generation import generation_run
-    from modelserve.models import GenerationRequest
+    from modelserve.generation.batch import generation_run
+    from modelserve.generation.models import GenerationRequest
 
     ids = list(
         GenerationRequest.objects.filter(status__in=["pending", "running"]).values_list(

@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +147,12 @@ def test_make_test_lints_types_and_runs_pytest_against_the_services() -> None:
     out = _make_dry_run(
         "test", DATABASE_URL="postgres://u@db:5432/x", CELERY_BROKER_URL="redis://r:6379/3"
     )
-    for needle in ("ruff format --check .", "ruff check .", "mypy annotate modelserve config"):
+    for needle in ("ruff format --check .", "ruff check .", "step mypy .venv/bin/mypy;"):
         assert needle in out
+    # A bare `mypy` knows what to check (pyproject's [tool.mypy] files).
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert mypy["files"] == ["annotate", "modelserve", "config"]
+    assert mypy["warn_unused_ignores"] is True
     pytest_line = next(line for line in out.splitlines() if line.startswith("step pytest"))
     assert "DATABASE_URL='postgres://u@db:5432/x'" in pytest_line
     assert "CELERY_BROKER_URL='redis://r:6379/3'" in pytest_line

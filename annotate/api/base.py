@@ -31,7 +31,7 @@ from annotate.input.drf import query_int
 from annotate.models import Campaign
 from annotate.roles import is_admin
 from annotate.security.client_ip import client_ip
-from annotate.selectors.annotations import campaigns_visible_to
+from annotate.selectors.annotations import campaign_visible_to
 from annotate.services import errors as service_errors
 
 log = logging.getLogger("annotate.api")
@@ -224,7 +224,7 @@ class ApiJsonErrorsMiddleware:
 
 
 def campaign_or_404(request: Request, slug: str) -> Campaign:
-    campaign = campaigns_visible_to(request.user).filter(slug=slug).first()
+    campaign = campaign_visible_to(user=request.user, slug=slug)
     if campaign is None:
         raise Http404("No such campaign.")
     return campaign

@@ -25,7 +25,6 @@ from annotate.models import (
 )
 from annotate.models.webhooks import SUBSCRIBABLE as WEBHOOK_EVENTS
 from annotate.services.items import ITEM_TEXT_MAX
-from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
 
 
 def _slug() -> Any:
@@ -326,63 +325,6 @@ class AnnotatorProfilePageSerializer(serializers.Serializer):
     k_anonymity = serializers.IntegerField()
     profile_fields = serializers.ListField(child=serializers.CharField())
     results = AnnotatorProfileSerializer(many=True)
-
-
-class ModelEndpointSerializer(serializers.ModelSerializer):
-    campaigns = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ModelEndpoint
-        fields = [
-            "id",
-            "name",
-            "anon_label",
-            "backend",
-            "model",
-            "params",
-            "policy_version",
-            "enabled",
-            "campaigns",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_campaigns(self, endpoint: ModelEndpoint) -> list[str]:
-        # Prefetched with only the campaigns the caller may see (views.registry).
-        return [c.slug for c in endpoint.campaigns.all()]
-
-
-_VERSION_FIELDS = [
-    "id",
-    "campaign",
-    "version",
-    "status",
-    "base_model",
-    "data_hash",
-    "config",
-    "metrics",
-    "training_run",
-    "created_at",
-]
-
-
-class PolicyVersionSerializer(serializers.ModelSerializer):
-    campaign = _slug()
-
-    class Meta:
-        model = PolicyVersion
-        fields = [*_VERSION_FIELDS, "parent"]
-        read_only_fields = fields
-
-
-class RewardModelVersionSerializer(serializers.ModelSerializer):
-    campaign = _slug()
-
-    class Meta:
-        model = RewardModelVersion
-        fields = _VERSION_FIELDS
-        read_only_fields = fields
 
 
 class GrantCreateSerializer(serializers.Serializer):

@@ -1,5 +1,5 @@
-"""Pre-generation and sampling (top level), read by modelserve/pool.py and
-modelserve/generation.py."""
+"""Pre-generation and sampling (top level), read by modelserve/generation/pool.py and
+modelserve/generation/requests.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ DEFAULT_STRATEGIES: tuple[Strategy, ...] = ("endpoints",)
 
 class SamplingOverrides(Part):
     """Sampling overrides for the whole campaign, applied over each endpoint's params
-    (the keys of modelserve.backends.SamplingParams)."""
+    (the keys of modelserve.generation.backends.SamplingParams)."""
 
     temperature: float | None = Field(None, ge=0, le=5, description="0-5.")
     top_p: float | None = Field(None, gt=0, le=1, description="(0, 1].")
@@ -30,7 +30,7 @@ class SamplingOverrides(Part):
 
 class Generation(Section):
     title = "Pre-generation and sampling"
-    read_by = "modelserve/pool.py, modelserve/generation.py"
+    read_by = "modelserve/generation/pool.py, modelserve/generation/requests.py"
     admin_keys = ("pregen_pool_size", "items_per_prompt", "candidates_per_prompt")
 
     pregen_pool_size: int = Field(

@@ -1,5 +1,5 @@
-"""Scheduled refits (``config["refit"]``), read by modelserve/scheduling.py and
-modelserve/training_services.py. ``reward`` and ``dpo`` override the fields of
+"""Scheduled refits (``config["refit"]``), read by modelserve/learning/scheduling.py and
+modelserve/learning/refits.py. ``reward`` and ``dpo`` override the fields of
 modelserve.training's RewardConfig and DPOConfig (tests check the names agree)."""
 
 from __future__ import annotations
@@ -74,9 +74,9 @@ class Gates(Part):
 class Refit(Section):
     key = "refit"
     title = "Scheduled refits"
-    read_by = "modelserve/scheduling.py"
+    read_by = "modelserve/learning/scheduling.py"
     # No typed fields on the campaign page: the "Campaign servings" admin page edits the
-    # schedule (modelserve/admin_training.py), through this same schema.
+    # schedule (modelserve/learning/admin.py), through this same schema.
 
     enabled: bool = Field(False, description="Keep a beat schedule for the campaign.")
     every_minutes: int = Field(

@@ -60,7 +60,7 @@ class UILanguageMiddleware:
         fixed = english_only(request)
         language = settings.LANGUAGE_CODE if fixed else request_language(request)
         translation.activate(language)
-        request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = translation.get_language()
         request.chorus_language_menu = not fixed  # type: ignore[attr-defined]
         try:
             response = self.get_response(request)

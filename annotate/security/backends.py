@@ -21,7 +21,7 @@ from .lockout import login_locked_until
 
 
 class ThrottledModelBackend(ModelBackend):
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,

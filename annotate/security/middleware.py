@@ -11,6 +11,7 @@ Settings read (all optional):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -18,6 +19,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from annotate.services.audit import current_request
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -133,12 +136,10 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OperationalError | InterfaceError):
-            import logging
-
             # Outer middleware may still fail on the way out (SessionMiddleware reading a
             # session it could not load): __call__ then turns that 500 into this 503 too.
             request._chorus_db_unavailable = True  # type: ignore[attr-defined]
-            logging.getLogger(__name__).warning(
+            logger.warning(
                 "database unavailable on %s %s: %s", request.method, request.path, exception
             )
             return database_unavailable_response(request)

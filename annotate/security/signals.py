@@ -17,7 +17,9 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from rest_framework.authtoken.models import Token
 
+from annotate.models import CampaignGrant, Export
 from annotate.services.audit import audit_record
 
 from .client_ip import client_ip
@@ -170,26 +172,19 @@ on_user_perms_changed = _m2m_audit("permission.user_permissions", "user_permissi
 on_group_perms_changed = _m2m_audit("permission.group_permissions", "permissions")
 
 
-def connect() -> None:
-    from django.apps import apps
-
-    from annotate.models import CampaignGrant, Export
-
+def connect(*, admin_log_entry: Any = None) -> None:
+    """Connect every handler. ``admin_log_entry`` is django.contrib.admin's LogEntry when
+    the admin is installed (importable only then, so AnnotateConfig.ready passes it)."""
     User = get_user_model()
     uid = "chorus_security_"
     user_login_failed.connect(on_login_failed, dispatch_uid=uid + "login_failed")
     user_logged_in.connect(on_logged_in, dispatch_uid=uid + "logged_in")
-    if apps.is_installed("django.contrib.admin"):
-        from django.contrib.admin.models import LogEntry
-
-        post_save.connect(on_admin_log, sender=LogEntry, dispatch_uid=uid + "admin_log")
+    if admin_log_entry is not None:
+        post_save.connect(on_admin_log, sender=admin_log_entry, dispatch_uid=uid + "admin_log")
     post_save.connect(on_grant_saved, sender=CampaignGrant, dispatch_uid=uid + "grant_saved")
     post_delete.connect(on_grant_deleted, sender=CampaignGrant, dispatch_uid=uid + "grant_del")
     post_save.connect(on_export_saved, sender=Export, dispatch_uid=uid + "export")
-    if apps.is_installed("rest_framework.authtoken"):
-        from rest_framework.authtoken.models import Token
-
-        post_save.connect(on_token_saved, sender=Token, dispatch_uid=uid + "token")
+    post_save.connect(on_token_saved, sender=Token, dispatch_uid=uid + "token")
     pre_save.connect(on_user_pre_save, sender=User, dispatch_uid=uid + "user_pre")
     post_save.connect(on_user_saved, sender=User, dispatch_uid=uid + "user_post")
     m2m_changed.connect(on_groups_changed, sender=User.groups.through, dispatch_uid=uid + "groups")

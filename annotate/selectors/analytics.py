@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.db.models.fields.json import KT
 from django.db.models.functions import MD5
 
@@ -303,6 +303,20 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
 def analytics_snapshot_latest(*, campaign: Campaign) -> AnalyticsSnapshot | None:
     return (
         AnalyticsSnapshot.objects.filter(campaign=campaign).order_by("-computed_at", "-id").first()
+    )
+
+
+def dashboard_campaigns(*, limit: int = 200) -> list[Campaign]:
+    """The newest campaigns, each annotated with its latest snapshot's label count and
+    time (``snapshot_labels``, ``snapshot_at``; None before the first): one query."""
+    latest = AnalyticsSnapshot.objects.filter(campaign=OuterRef("pk")).order_by(
+        "-computed_at", "-id"
+    )
+    return list(
+        Campaign.objects.annotate(
+            snapshot_labels=Subquery(latest.values("n_labels")[:1]),
+            snapshot_at=Subquery(latest.values("computed_at")[:1]),
+        ).order_by("-created_at")[:limit]
     )
 
 

@@ -32,6 +32,10 @@ def campaigns_visible_to(user: Any) -> QuerySet[Campaign]:
     return Campaign.objects.none()
 
 
+def campaign_visible_to(*, user: Any, slug: str) -> Campaign | None:
+    return campaigns_visible_to(user).filter(slug=slug).first()
+
+
 def annotations_visible_to(user: Any) -> QuerySet[Annotation]:
     """Admins all; researchers their granted campaigns; annotators their own labels."""
     if is_admin(user):
@@ -44,6 +48,36 @@ def annotations_visible_to(user: Any) -> QuerySet[Annotation]:
     if annotator is not None:
         scope |= Q(annotator=annotator)
     return Annotation.objects.filter(scope)
+
+
+def annotations_for_api(
+    *, user: Any, campaign: Campaign | None = None, filters: dict[str, Any] | None = None
+) -> QuerySet[Annotation]:
+    """The labels ``user`` may read (``annotations_visible_to``), in one campaign if given,
+    filtered, with what the serializer shows joined: one query per page."""
+    qs = annotations_visible_to(user)
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    qs = annotations_filter(qs, filters or {})
+    return qs.select_related("campaign", "annotator", "guideline_version", "profile_version")
+
+
+def annotation_for_api(*, user: Any, annotation_id: int) -> Annotation | None:
+    return annotations_for_api(user=user).filter(pk=annotation_id).first()
+
+
+def campaign_of_annotations(*, user: Any, slug: str) -> Campaign | None:
+    """The campaign ``slug`` when ``user`` may list its labels: researchers and admins a
+    campaign they can read, annotators one they have labels in (only theirs then)."""
+    campaign = campaigns_visible_to(user).filter(slug=slug).first()
+    if campaign is not None:
+        return campaign
+    annotator = annotator_of(user)
+    if annotator is None:
+        return None
+    return Campaign.objects.filter(
+        slug=slug, pk__in=Annotation.objects.filter(annotator=annotator).values("campaign_id")
+    ).first()
 
 
 def annotations_filter(qs: QuerySet[Annotation], filters: dict[str, Any]) -> QuerySet[Annotation]:

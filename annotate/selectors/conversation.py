@@ -9,6 +9,7 @@ from annotate.i18n.labels import attribute_labels, generation_notice
 from annotate.models import Annotator, Assignment, Conversation, TaskType
 from annotate.services.conversation import conversation_for, conversation_settings
 from annotate.services.errors import NotFound
+from modelserve.generation.models import GenerationRequest
 
 
 @dataclass
@@ -89,8 +90,6 @@ class ConversationView:
 
 def conversation_view(*, assignment_id: int, annotator: Annotator) -> ConversationView:
     """The page state for the annotator's own conversation assignment (NotFound if not)."""
-    from modelserve.models import GenerationRequest
-
     assignment = (
         Assignment.objects.select_related("item", "campaign")
         .filter(pk=assignment_id, annotator=annotator)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 
@@ -154,8 +154,6 @@ def annotator_ui_language(*, user_id: int) -> str:
 
 def campaigns_for_annotator(*, annotator: Annotator | None) -> QuerySet[Campaign]:
     """Open campaigns listed on the home page (plus any the annotator was admitted to)."""
-    from django.db.models import Q
-
     # has_key first: a missing key compares as NULL, and NOT NULL would hide the campaign.
     unlisted = Q(config__has_key="listed") & Q(config__listed=False)
     listed = Q(status=CampaignStatus.OPEN) & ~unlisted

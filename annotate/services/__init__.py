@@ -4,6 +4,7 @@ from .annotators import annotator_get_or_create, profile_version_create
 from .assignments import (
     annotation_submit,
     assignment_next,
+    assignment_next_with_quality,
     assignment_skip,
     assignments_expire_stale,
     item_retire,
@@ -39,6 +40,7 @@ __all__ = [
     "annotation_submit",
     "annotator_get_or_create",
     "assignment_next",
+    "assignment_next_with_quality",
     "assignment_skip",
     "assignments_expire_stale",
     "campaign_create",

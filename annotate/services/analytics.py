@@ -27,9 +27,12 @@ from annotate.selectors.analytics import (
     campaign_analytics_data,
     latest_label_time,
 )
+from annotate.tasks_util import enqueue
 
 logger = logging.getLogger(__name__)
 KEEP_SNAPSHOTS = 5
+# Celery task name (see annotate.tasks); enqueued by name, not imported.
+ANALYTICS_SNAPSHOT_REFRESH = "annotate.tasks.analytics_snapshot_refresh"
 
 
 def _debounce_seconds() -> int:
@@ -56,19 +59,13 @@ def analytics_snapshot_request(*, campaign_id: int, immediate: bool = False) -> 
     if not added and not immediate:
         return False
 
-    def enqueue() -> None:
-        from annotate.tasks import analytics_snapshot_refresh
-
-        try:
-            analytics_snapshot_refresh.apply_async(
-                kwargs={"campaign_id": campaign_id}, countdown=countdown, queue="default"
-            )
-        except Exception:
-            # Broker down: drop the flag so the next label tries again.
-            logger.exception("could not enqueue analytics snapshot for %s", campaign_id)
+    def send() -> None:
+        options = {"countdown": countdown, "queue": "default"}
+        if enqueue(ANALYTICS_SNAPSHOT_REFRESH, _options=options, campaign_id=campaign_id) is None:
+            # Broker down (enqueue logged it): drop the flag so the next label tries again.
             cache.delete(_flag_key(campaign_id))
 
-    transaction.on_commit(enqueue, robust=True)
+    transaction.on_commit(send, robust=True)
     return True
 
 

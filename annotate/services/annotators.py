@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
@@ -19,6 +20,15 @@ def annotator_get_or_create(
         user=user, defaults={"external_id": external_id, "study_id": study_id}
     )
     return annotator
+
+
+@transaction.atomic
+def annotator_sign_up(*, username: str, password: str) -> Any:
+    """A new account that annotates: the user (password hashed) and its Annotator, in one
+    transaction, so a failure leaves neither. The caller validated both (SignupForm)."""
+    user = get_user_model().objects.create_user(username=username, password=password)
+    annotator_get_or_create(user=user)
+    return user
 
 
 @transaction.atomic

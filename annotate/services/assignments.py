@@ -150,6 +150,29 @@ def assignment_next(
         return assignment
 
 
+def assignment_next_with_quality(
+    *,
+    annotator: Annotator,
+    campaign: Campaign,
+    task_types: list[str] | None = None,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> Assignment | None:
+    """assignment_next, mixing in gold items and attention checks at the configured rates
+    (annotate.services.quality). Raises what assignment_next raises (CampaignNotOpen,
+    AnnotatorPaused)."""
+    now = now or timezone.now()
+    kind = quality.quality_item_kind(campaign=campaign, rng=rng)
+    if kind is not None and campaign.is_open:
+        # Same locks and rules as any lease; only the candidates differ.
+        leased = assignment_next(
+            annotator=annotator, campaign=campaign, item_filter=Q(**{kind: True}), now=now
+        )
+        if leased is not None:
+            return leased
+    return assignment_next(annotator=annotator, campaign=campaign, task_types=task_types, now=now)
+
+
 def _lock_own_assignment(assignment_id: int, annotator: Annotator) -> Assignment:
     assignment = (
         Assignment.objects.select_for_update(of=("self",))
@@ -246,7 +269,8 @@ def annotation_submit(
         )
         Item.objects.filter(pk=item.pk).update(n_submitted=F("n_submitted") + 1)
         quality.after_submit(annotation=annotation)
-        transaction.on_commit(lambda: _notify_label(campaign))
+        # Listeners (analytics snapshot, reward-feature warm-up) react after commit and
+        # never fail the submit: annotate.listeners, modelserve.learning.listeners.
         events.send_on_commit(
             events.labels_received, campaign_id=campaign.pk, annotation_ids=[annotation.pk]
         )
@@ -259,22 +283,6 @@ def _guideline_for(campaign: Campaign, version_id: int | None) -> GuidelineVersi
         if found is not None:
             return found
     return guideline_latest(campaign=campaign)
-
-
-def _notify_label(campaign: Campaign) -> None:
-    """Labels changed: refresh the analytics snapshot and the reward features (both
-    debounced, both cheap). Never fails a submit: the label is already stored."""
-    from annotate.services.analytics import analytics_snapshot_request
-    from modelserve.features_warm import reward_features_warm_request
-
-    for request in (
-        lambda: analytics_snapshot_request(campaign_id=campaign.pk),
-        lambda: reward_features_warm_request(campaign=campaign),
-    ):
-        try:
-            request()
-        except Exception:  # a stale dashboard or a colder refit is not worth a 500
-            logger.exception("post-submit request failed")
 
 
 def assignment_skip(*, assignment_id: int, annotator: Annotator, reason: str = "") -> Assignment:

@@ -43,6 +43,19 @@ from annotate.models import (
     TaskType,
     Turn,
 )
+from modelserve.generation.backends import BackendError
+from modelserve.generation.models import (
+    GenerationPurpose,
+    GenerationRequest,
+    GenerationStatus,
+    ModelEndpoint,
+)
+from modelserve.generation.requests import (
+    candidate_plan,
+    generation_requests_create,
+    generation_retry,
+)
+from modelserve.generation.selectors import endpoint_pool
 
 from .assignments import annotation_submit
 from .conversation_labels import conversation_item_answered, conversation_rating_payload
@@ -145,9 +158,6 @@ def _ask(
     plan: list[tuple[Any, dict[str, Any]]],
 ) -> dict[str, Any]:
     """Write the user turn and its prompt snapshot, then request the answers."""
-    from modelserve.generation import generation_requests_create
-    from modelserve.models import GenerationPurpose
-
     history: list[dict[str, str]] = []
     node = parent
     while node is not None:
@@ -185,9 +195,6 @@ def _plan(
     campaign: Campaign, endpoints: list[Any], k: int, strategies: list[str]
 ) -> list[tuple[Any, dict[str, Any]]]:
     """The candidates to request; a misconfigured endpoint is a clear error, not a 500."""
-    from modelserve.backends import BackendError
-    from modelserve.generation import candidate_plan
-
     try:
         return candidate_plan(campaign=campaign, endpoints=endpoints, k=k, strategies=strategies)
     except (BackendError, ValueError) as exc:
@@ -202,7 +209,6 @@ def _plan(
 
 def conversation_start(*, assignment_id: int, annotator: Annotator, text: str) -> Conversation:
     """Open the conversation with the annotator's first message; K models answer."""
-    from modelserve.generation import endpoint_pool
 
     text = _clean_text(text)
     with transaction.atomic():
@@ -248,7 +254,6 @@ def _own_conversation(assignment: Assignment, state: str) -> Conversation:
 
 def _finished_requests(step: dict[str, Any], wait: str) -> list[Any]:
     """The step's generation requests, in order; ``wait`` is said while any still runs."""
-    from modelserve.models import GenerationRequest
 
     by_id = {
         r.pk: r
@@ -266,7 +271,6 @@ def conversation_rate_opening(
     *, assignment_id: int, annotator: Annotator, scores: dict[int, Any]
 ) -> Conversation:
     """Rate the K opening answers (1-100); the best-rated model carries the chat on."""
-    from modelserve.models import GenerationStatus
 
     with transaction.atomic():
         assignment = _lock(assignment_id, annotator)
@@ -317,7 +321,6 @@ def conversation_rate_opening(
 
 def conversation_continue(*, assignment_id: int, annotator: Annotator, text: str) -> Conversation:
     """The annotator's next message; the chosen model answers twice (an A/B pair)."""
-    from modelserve.models import ModelEndpoint
 
     text = _clean_text(text)
     with transaction.atomic():
@@ -349,7 +352,6 @@ def conversation_choose(
     *, assignment_id: int, annotator: Annotator, choice: str, scores: dict[str, Any]
 ) -> Conversation:
     """Pick A or B (or tie) and score both; the chosen reply continues the chat."""
-    from modelserve.models import GenerationStatus
 
     choice = (choice or "").strip()
     choice = "tie" if choice.lower() == "tie" else choice.upper()
@@ -428,7 +430,6 @@ def conversation_finish(
 
 def conversation_retry_failed(*, assignment_id: int, annotator: Annotator) -> int:
     """Ask again for the current turn's failed replies."""
-    from modelserve.generation import generation_retry
 
     with transaction.atomic():
         assignment = _lock(assignment_id, annotator)

@@ -19,6 +19,7 @@ from django.db import transaction
 from annotate import demo_content
 from annotate.models import Campaign, CampaignGrant, CampaignStatus, Item, ItemResponse, TaskType
 from annotate.roles import RESEARCHER_GROUP
+from modelserve.generation.registry import endpoint_ensure_default
 
 from .annotators import annotator_get_or_create
 from .campaigns import campaign_create
@@ -156,7 +157,7 @@ def _user(username: str, report: DemoReport, *, reset_password: bool) -> Abstrac
         user.set_password(password)
         report.passwords[username] = password
         user.save()
-    return user  # type: ignore[return-value]
+    return user
 
 
 @transaction.atomic
@@ -178,24 +179,14 @@ def demo_seed(*, reset_passwords: bool = False) -> DemoReport:
 
 
 def demo_attach_models(*, campaign: Campaign) -> str:
-    """Give a campaign the default local model endpoint(s), when modelserve can.
+    """Give a campaign the default local model endpoints (the packaged SmolLM2).
 
     Call it outside (after) ``demo_seed``'s transaction: it may be slow or fail, and the
-    demo must exist either way. ``modelserve.services.endpoint_ensure_default`` belongs
-    to the model-serving work and may not exist yet; the demo works without it (the
-    campaign then has no model pool).
+    demo must exist either way (the campaign then has no model pool).
     """
     try:
-        from modelserve import services as modelserve_services
-    except ImportError:
-        return "model pool: modelserve.services is not available; no endpoint attached"
-    ensure = getattr(modelserve_services, "endpoint_ensure_default", None)
-    if ensure is None:
-        return "model pool: endpoint_ensure_default is not available; no endpoint attached"
-    try:
-        result = ensure(campaign=campaign)
+        result = endpoint_ensure_default(campaign=campaign)
     except Exception:  # the demo must still come up if model serving is misconfigured
         logger.exception("endpoint_ensure_default failed for %s", campaign.slug)
         return "model pool: attaching the default endpoint failed (see the log)"
-    names = ", ".join(str(e) for e in result) if isinstance(result, list | tuple) else result
-    return f"model pool of {campaign.slug}: {names}"
+    return f"model pool of {campaign.slug}: {', '.join(str(e) for e in result)}"

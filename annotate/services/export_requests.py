@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from annotate.api.filters import (
@@ -62,9 +61,5 @@ def export_request(
         is_async=run_async,
     )
     if run_async:
-        from annotate.tasks import export_run
-        from annotate.tasks_util import enqueue
-
-        # After commit, so the worker finds the row; enqueue() survives a broker outage.
-        transaction.on_commit(lambda: enqueue(export_run, export.pk))
+        svc.export_queue(export=export)
     return export

@@ -33,9 +33,12 @@ from annotate.exports.schemas import columns_for, prism_columns
 from annotate.exports.writers import Tally, _Drain, write
 from annotate.models import Campaign, Export, ExportStatus
 from annotate.selectors import exports as sel
+from annotate.tasks_util import enqueue
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 20_000  # base rows between progress writes of a running job
+# Celery task name (see annotate.tasks); enqueued by name, not imported.
+EXPORT_RUN = "annotate.tasks.export_run"
 
 
 def sync_max_rows() -> int:
@@ -81,8 +84,8 @@ def export_create(
 def export_reproduce(*, export: Export, requested_by: Any) -> Export:
     """A new export with the same campaign, shape, format, options, filters and newest
     annotation id as ``export``: the same bytes (same SHA-256) unless an annotator has
-    deleted their data since. Runs as a background job."""
-    return Export.objects.create(
+    deleted their data since. Runs as a background job, queued once this commits."""
+    again = Export.objects.create(
         campaign=export.campaign,
         requested_by=requested_by if getattr(requested_by, "pk", None) else None,
         shape=export.shape,
@@ -93,6 +96,14 @@ def export_reproduce(*, export: Export, requested_by: Any) -> Export:
         is_async=True,
         status=ExportStatus.QUEUED,
     )
+    export_queue(export=again)
+    return again
+
+
+def export_queue(*, export: Export) -> None:
+    """Send a queued export to a worker once the caller commits (the worker must find the
+    row). ``enqueue`` survives a broker outage (issue 8): the export stays queued."""
+    transaction.on_commit(lambda: enqueue(EXPORT_RUN, export.pk))
 
 
 def export_count(*, campaign: Campaign, filters: dict[str, Any]) -> int:

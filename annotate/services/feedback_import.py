@@ -41,6 +41,7 @@ from annotate.models import (
 )
 from annotate.payloads import PayloadContext, PayloadError, validate_payload
 from annotate.selectors.guidelines import guideline_latest
+from annotate.services.analytics import analytics_snapshot_request
 
 JUDGMENTS = {"(a)": "A", "(b)": "B", "equal": "tie"}
 
@@ -306,8 +307,6 @@ def feedback_import_sparse(
             for a, item, (task, _, _, payload, _) in zip(assignments, items, specs, strict=True)
         ]
     )
-    from annotate.services.analytics import analytics_snapshot_request
-
     analytics_snapshot_request(campaign_id=campaign.pk)
     return ImportSummary(
         source=source,

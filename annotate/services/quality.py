@@ -19,17 +19,13 @@ the rate above is then what decides how often they are served.
 from __future__ import annotations
 
 import random
-from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from annotate.models import (
     Annotation,
     Annotator,
-    Assignment,
     Campaign,
     Item,
     TaskType,
@@ -143,33 +139,13 @@ def submit_notices(*, annotation: Annotation, campaign: Campaign) -> list[str]:
     return notices
 
 
-def assignment_next_with_quality(
-    *,
-    annotator: Annotator,
-    campaign: Campaign,
-    task_types: list[str] | None = None,
-    now: datetime | None = None,
-    rng: random.Random | None = None,
-) -> Assignment | None:
-    """assignment_next, mixing in gold items and attention checks at the configured rates.
-
-    Raises what assignment_next raises (CampaignNotOpen, AnnotatorPaused).
-    """
-    from .assignments import assignment_next
-
-    now = now or timezone.now()
+def quality_item_kind(*, campaign: Campaign, rng: random.Random | None = None) -> str | None:
+    """Which special item a lease should try first at the configured rates: the Item flag
+    ``"is_attention_check"`` or ``"is_gold"``, or None for the ordinary queue."""
     draw = (rng or _rng).random()
     gold_rate, attention_rate = _rate(campaign, "gold_rate"), _rate(campaign, "attention_rate")
-    kind = None
     if draw < attention_rate:
-        kind = "is_attention_check"
-    elif draw < attention_rate + gold_rate:
-        kind = "is_gold"
-    if kind is not None and campaign.is_open:
-        # Same locks and rules as any lease; only the candidates differ.
-        leased = assignment_next(
-            annotator=annotator, campaign=campaign, item_filter=Q(**{kind: True}), now=now
-        )
-        if leased is not None:
-            return leased
-    return assignment_next(annotator=annotator, campaign=campaign, task_types=task_types, now=now)
+        return "is_attention_check"
+    if draw < attention_rate + gold_rate:
+        return "is_gold"
+    return None

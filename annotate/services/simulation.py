@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 
+from annotate.analytics.report import ReportOptions, campaign_report
 from annotate.models import Campaign, Response, TaskType
+from annotate.selectors.analytics import campaign_analytics_data
 from annotate.simulation.driver import Label
 from annotate.simulation.model import (
     CrowdConfig,
@@ -185,9 +187,6 @@ def simulation_compare(
     lookup: dict[int, Any],
 ) -> dict[str, Any]:
     """Analytics recovered from the database next to the simulated truth."""
-    from annotate.analytics.report import ReportOptions, campaign_report
-    from annotate.selectors.analytics import campaign_analytics_data
-
     data = campaign_analytics_data(campaign=campaign)
     report = campaign_report(data, ReportOptions(n_boot=100))
     truth = simulation_truth(config=config, people=people, labels=labels, lookup=lookup)

@@ -55,9 +55,9 @@ def annotator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
                 current = urlsplit(request.headers.get("HX-Current-URL", ""))
                 here = current.path or "/"
             return redirect(request, f"{login}?{urlencode({'next': here})}")
-        annotator: Annotator = annotator_get_or_create(user=request.user)  # type: ignore[arg-type]
-        annotator.user = request.user  # type: ignore[assignment]
-        request.user.annotator = annotator  # type: ignore[union-attr]  # templates: no re-query
+        annotator: Annotator = annotator_get_or_create(user=request.user)
+        annotator.user = request.user
+        request.user.annotator = annotator  # templates: no re-query
         return view(request, *args, annotator=annotator, **kwargs)
 
     return wrapper

@@ -6,8 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from annotate.models import Annotator
-from annotate.roles import is_researcher
+from annotate.roles import annotator_of, is_researcher
 from annotate.selectors.onboarding import (
     campaigns_for_annotator,
     consent_document,
@@ -19,7 +18,7 @@ from annotate.selectors.onboarding import (
 def home(request: HttpRequest) -> HttpResponse:
     """Annotators: their campaigns and a start button. Staff: links to admin and dashboard.
     Researchers and staff: the research page (campaigns, API token, exports)."""
-    annotator = Annotator.objects.filter(user_id=request.user.pk or 0).first()
+    annotator = annotator_of(request.user)
     is_staff = bool(getattr(request.user, "is_staff", False))
     researcher = is_researcher(request.user)
     # A researcher who does not annotate has no studies to take part in: no empty list.

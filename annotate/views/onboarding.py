@@ -19,7 +19,7 @@ from annotate.selectors.onboarding import (
     consent_has_given,
     join_param_names,
 )
-from annotate.services import annotator_get_or_create
+from annotate.services.annotators import annotator_sign_up
 from annotate.services.crowd_links import (
     SIGNATURE_PARAM,
     STUDY_KEY_PARAM,
@@ -48,8 +48,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect(request, reverse("home"))
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        annotator_get_or_create(user=user)
+        user = annotator_sign_up(
+            username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
+        )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         next_url = safe_next(request, reverse("home"))
         return redirect(request, _with_next(reverse("consent"), next_url))

@@ -46,6 +46,7 @@ from annotate.services import (
     annotation_submit,
     assignment_skip,
 )
+from annotate.services.assignments import assignment_next_with_quality
 from annotate.services.eligibility import (
     NotEligible,
     ProfileRequired,
@@ -54,11 +55,7 @@ from annotate.services.eligibility import (
     campaign_admit,
 )
 from annotate.services.onboarding import admission_complete
-from annotate.services.quality import (
-    assignment_next_with_quality,
-    paused_reason_text,
-    submit_notices,
-)
+from annotate.services.quality import paused_reason_text, submit_notices
 
 from .common import annotator_required, is_htmx, redirect
 from .task_context import skip_reason_canonical, task_context
@@ -176,10 +173,19 @@ def _done(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> Htt
     return redirect(request, reverse("campaign_done", args=[campaign.slug]))
 
 
-def _next(
-    request: HttpRequest, campaign: Campaign, annotator: Annotator, notices: list[str]
+def _serve_next(
+    request: HttpRequest,
+    campaign: Campaign,
+    annotator: Annotator,
+    *,
+    notices: list[str],
+    after_post: bool,
 ) -> HttpResponse:
-    """Answer with the annotator's next task (fragment for htmx, else a redirect)."""
+    """The one flow that serves an annotator's next task, after the gate (opening the
+    campaign's work page) or after a submit or skip: the task limit, a new lease (quality
+    items mixed in), then the task. A paused annotator or a campaign that closed
+    meanwhile gets a message, never a 500. After a POST, a full page is redirected to the
+    task's own URL (so a reload does not post again); htmx gets the fragment."""
     progress = _progress(campaign, annotator)
     limit = _task_limit(campaign)
     if limit and progress.get("done", 0) >= limit:
@@ -194,7 +200,7 @@ def _next(
         return _done(request, campaign, annotator)
     if assignment.item.task_type == TaskType.CONVERSATION:
         return _conversation_redirect(request, assignment.pk)
-    if not is_htmx(request):
+    if after_post and not is_htmx(request):
         for notice in notices:
             messages.warning(request, notice)
         return redirect(request, reverse("task", args=[assignment.pk]))
@@ -209,20 +215,7 @@ def campaign_work(request: HttpRequest, slug: str, *, annotator: Annotator) -> H
     blocked = _gate(request, campaign, annotator)
     if blocked is not None:
         return blocked
-    progress = _progress(campaign, annotator)
-    limit = _task_limit(campaign)
-    if limit and progress.get("done", 0) >= limit:
-        return _done(request, campaign, annotator)
-    try:
-        assignment = assignment_next_with_quality(annotator=annotator, campaign=campaign)
-    except AnnotatorPaused as exc:
-        return _message_page(request, gettext("Your account is paused"), str(exc))
-    if assignment is None:
-        return _done(request, campaign, annotator)
-    if assignment.item.task_type == TaskType.CONVERSATION:
-        return _conversation_redirect(request, assignment.pk)
-    view = task_view_build(assignment=assignment, campaign=campaign)
-    return _render_task(request, view, annotator, progress=progress, push=True)
+    return _serve_next(request, campaign, annotator, notices=[], after_post=False)
 
 
 @require_GET
@@ -318,7 +311,7 @@ def task_submit(request: HttpRequest, assignment_id: int, *, annotator: Annotato
             notices.extend(submit_notices(annotation=annotation, campaign=campaign))
         else:
             notices.append(gettext("That answer was already saved. Here is your next task."))
-    return _next(request, campaign, annotator, notices)
+    return _serve_next(request, campaign, annotator, notices=notices, after_post=True)
 
 
 @require_POST
@@ -339,4 +332,4 @@ def task_skip(request: HttpRequest, assignment_id: int, *, annotator: Annotator)
         notices.append(str(exc))
     except NotFound:
         raise Http404(gettext("No such task.")) from None
-    return _next(request, assignment.campaign, annotator, notices)
+    return _serve_next(request, assignment.campaign, annotator, notices=notices, after_post=True)

@@ -1,6 +1,6 @@
 """Training data from labels: plain records in, preference pairs and ranked lists out.
 
-No Django here. ``modelserve.selectors`` turns Annotation rows into ``LabelRecord``s; this
+No Django here. ``modelserve.learning.snapshots`` turns Annotation rows into ``LabelRecord``s; this
 module turns those into what the reward model and DPO loops train on:
 
 - pairwise: chosen over rejected, ``margin = |strength| / 3`` (strength -3..3), ties dropped;

@@ -1,22 +1,39 @@
 """Held-out evaluation of a DPO run: implicit-reward and likelihood ranking accuracy on
 validation pairs, and on sampled answers to held-out prompts the KL to the reference, the
 mean length and the reward model's score of new against old samples. No Django.
+
+The reference is the policy before training, and no copy of it is kept: before the first
+update, ``reference_samples`` draws the reference's answers to the held-out prompts and
+keeps, at each sampled completion position, its log-probabilities over the vocabulary
+(on CPU). After training, ``sample_metrics`` scores the same sequences with the trained
+policy. So the KL reported is KL(reference || policy) along the reference's own samples:
+exact per token (a sum over the vocabulary), summed over each sample's positions, averaged
+over samples; it is always >= 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from .data import Dataset, Message
-from .dpo import DPOConfig, Example, ScoreFn, all_logps, collate, encode_prompt
+from .dpo_batch import (
+    DPOConfig,
+    Example,
+    ScoreFn,
+    all_logps,
+    collate,
+    completion_logits,
+    encode_prompt,
+)
 from .losses import dpo_loss
 from .metrics import pairwise_accuracy
 
-# --- evaluation ----------------------------------------------------------------------
+Sample = tuple[list[int], list[int]]  # (prompt ids, sampled completion ids)
 
 
 @torch.no_grad()
@@ -41,17 +58,6 @@ def evaluate(
     }
 
 
-@torch.no_grad()
-def _completion_logprobs(model: Any, batch: dict[str, Tensor]) -> Tensor:
-    body = getattr(model, model.base_model_prefix)
-    hidden = body(
-        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-    ).last_hidden_state
-    where = batch["labels"][:, 1:] != -100
-    logits = model.get_output_embeddings()(hidden[:, :-1][where])
-    return torch.log_softmax(logits.float(), dim=-1)
-
-
 def eval_prompts_of(ds: Dataset, n: int) -> list[tuple[Message, ...]]:
     seen: dict[str, tuple[Message, ...]] = {}
     for p in ds.val_pairs:
@@ -62,9 +68,9 @@ def eval_prompts_of(ds: Dataset, n: int) -> list[tuple[Message, ...]]:
 @torch.no_grad()
 def sample(
     model: Any, tokenizer: Any, prompts: Sequence[Sequence[Message]], cfg: DPOConfig
-) -> list[tuple[list[int], list[int]]]:
+) -> list[Sample]:
     """(prompt ids, sampled completion ids) per prompt, at temperature 1 (KL needs samples
-    of the policy itself), seeded so old and new policies are compared on equal terms."""
+    of the model itself), seeded so old and new policies are compared on equal terms."""
     out = []
     gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
     for prompt in prompts:
@@ -86,35 +92,65 @@ def sample(
     return out
 
 
+@torch.no_grad()
+def _completion_logprobs(model: Any, samples: Sequence[Sample], pad_id: int, device: str) -> Tensor:
+    """Log-probabilities over the vocabulary at every completion position of ``samples``
+    (rows in order, positions in order; empty completions have none)."""
+    exs = [Example(p, [c], [0]) for p, c in samples if c]
+    batch = {k: v.to(device) for k, v in collate(exs, pad_id).items()}
+    logits, _ = completion_logits(model, batch)
+    return torch.log_softmax(logits.float(), dim=-1)
+
+
+@dataclass
+class ReferenceSamples:
+    """All the evaluation keeps of the reference: its samples and, at each sampled
+    position, its log-probabilities over the vocabulary, on CPU (positions x vocab x 4
+    bytes: at most ``eval_prompts * eval_max_new_tokens`` rows)."""
+
+    prompts: list[tuple[Message, ...]]
+    samples: list[Sample]
+    logprobs: Tensor | None  # None when no sample has a completion token
+
+
+def reference_samples(
+    model: Any, tokenizer: Any, prompts: Sequence[Sequence[Message]], cfg: DPOConfig
+) -> ReferenceSamples:
+    """Call before the first update, while ``model`` is still the reference."""
+    pad_id = getattr(tokenizer, "pad_token_id", None) or 0
+    samples = sample(model, tokenizer, prompts, cfg)
+    logprobs = None
+    if any(c for _, c in samples):
+        logprobs = _completion_logprobs(model, samples, pad_id, cfg.device).cpu()
+    return ReferenceSamples([tuple(p) for p in prompts], samples, logprobs)
+
+
 def sample_metrics(
     model: Any,
-    reference: Any,
     tokenizer: Any,
-    prompts: Sequence[Sequence[Message]],
-    old: Sequence[tuple[list[int], list[int]]],
+    ref: ReferenceSamples,
     cfg: DPOConfig,
     score_fn: ScoreFn | None,
 ) -> dict[str, float]:
-    new = sample(model, tokenizer, prompts, cfg)
-    exs = [Example(p, [c], [0]) for p, c in new if c]
-    pad_id = tokenizer.pad_token_id or 0
+    """Compare the trained ``model`` with the reference captured in ``ref``."""
+    new = sample(model, tokenizer, ref.prompts, cfg)
+    old = ref.samples
+    pad_id = getattr(tokenizer, "pad_token_id", None) or 0
     kl = 0.0
-    if exs:
-        # KL(policy || reference) per sequence along the policy's own samples: the exact
-        # per-token KL over the vocabulary, summed over the sampled positions (always >= 0,
-        # far less noisy than log p - log q of the sampled tokens).
-        batch = {k: v.to(cfg.device) for k, v in collate(exs, pad_id).items()}
-        lp, lq = _completion_logprobs(model, batch), _completion_logprobs(reference, batch)
-        kl = float((lp.exp() * (lp - lq)).sum().item()) / len(exs)
+    if ref.logprobs is not None:
+        lq = ref.logprobs.to(cfg.device)
+        lp = _completion_logprobs(model, old, pad_id, cfg.device)
+        kl = float((lq.exp() * (lq - lp)).sum().item()) / sum(1 for _, c in old if c)
     out = {
         "kl_to_reference": kl,
         "mean_response_tokens": sum(len(c) for _, c in new) / max(len(new), 1),
         "mean_response_tokens_reference": sum(len(c) for _, c in old) / max(len(old), 1),
     }
     if score_fn is not None and new:
-        texts = [str(m[-1]["content"]) if m else "" for m in prompts]
-        dec = [tokenizer.decode(c, skip_special_tokens=True) for _, c in new]
-        dec_old = [tokenizer.decode(c, skip_special_tokens=True) for _, c in old]
+        decode = tokenizer.decode
+        texts = [str(m[-1]["content"]) if m else "" for m in ref.prompts]
+        dec = [decode(c, skip_special_tokens=True) for _, c in new]
+        dec_old = [decode(c, skip_special_tokens=True) for _, c in old]
         # RewardScorer.score returns a float32 array: Python floats here, so the metrics
         # are plain numbers wherever they go (the refit stores them in JSON fields).
         s_new = [float(s) for s in score_fn(texts, dec)]

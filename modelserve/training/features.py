@@ -108,6 +108,7 @@ class TextEncoder:
         self.n_encoded = 0
 
     def _load(self) -> None:
+        # Heavy, optional: only a worker that encodes loads transformers.
         from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
         config = AutoConfig.from_pretrained(self.path)

@@ -1,42 +1,24 @@
 // Edit task: live word diff of the editor against the original, and the character edit
 // distance (the stored distance is computed again on the server; this is for display).
+// The diff is jsdiff's (static/vendor/jsdiff, loaded before this file): Myers' algorithm,
+// O((N+M)D) time and linear memory, so a long text with a small edit is instant. A
+// rewrite so large that it would take longer than DIFF_TIMEOUT_MS is reported instead.
 (function () {
   "use strict";
   function t(key, fallback) { return window.chorusT ? window.chorusT(key, null, fallback) : fallback; }
-  const MAX_CELLS = 4000000;  // beyond this an O(n*m) table would stall the page
-
-  function tokens(s) { return s.match(/\s+|[^\s]+/g) || []; }
+  const DIFF_TIMEOUT_MS = 300;
+  // The distance keeps two rows of memory; its time grows with length x length.
+  const MAX_DISTANCE_CELLS = 25000000;
 
   function wordDiff(a, b) {
-    const n = a.length, m = b.length;
-    if (n * m > MAX_CELLS) return null;
-    const w = m + 1;
-    const t = new Uint32Array((n + 1) * w);
-    for (let i = n - 1; i >= 0; i--) {
-      for (let j = m - 1; j >= 0; j--) {
-        t[i * w + j] = a[i] === b[j] ? t[(i + 1) * w + j + 1] + 1
-          : Math.max(t[(i + 1) * w + j], t[i * w + j + 1]);
-      }
-    }
-    const out = [];
-    let i = 0, j = 0;
-    function push(op, s) {
-      const last = out[out.length - 1];
-      if (last && last[0] === op) last[1] += s; else out.push([op, s]);
-    }
-    while (i < n && j < m) {
-      if (a[i] === b[j]) { push("equal", a[i]); i++; j++; }
-      else if (t[(i + 1) * w + j] >= t[i * w + j + 1]) { push("delete", a[i]); i++; }
-      else { push("insert", b[j]); j++; }
-    }
-    while (i < n) push("delete", a[i++]);
-    while (j < m) push("insert", b[j++]);
-    return out;
+    // Words and the whitespace between them are tokens, so a changed line break shows.
+    // undefined: jsdiff gave up at the timeout.
+    return window.Diff.diffWordsWithSpace(a, b, { timeout: DIFF_TIMEOUT_MS });
   }
 
   function levenshtein(a, b) {
     const x = Array.from(a), y = Array.from(b);  // code points, as Python counts them
-    if (x.length * y.length > MAX_CELLS) return null;
+    if (x.length * y.length > MAX_DISTANCE_CELLS) return null;
     let prev = new Uint32Array(y.length + 1), cur = new Uint32Array(y.length + 1);
     for (let j = 0; j <= y.length; j++) prev[j] = j;
     for (let i = 1; i <= x.length; i++) {
@@ -55,14 +37,14 @@
     const pane = box.querySelector("[data-diff]");
     const dist = box.querySelector("[data-edit-distance]");
     const edited = editor.value.replace(/\r\n/g, "\n");
-    const ops = wordDiff(tokens(original), tokens(edited));
+    const parts = wordDiff(original, edited);
     pane.textContent = "";
-    if (ops === null) {
+    if (parts === undefined) {
       pane.textContent = t("diff_too_long", "The text is too long for a live diff; your edit is still saved.");
     } else {
-      for (const [op, s] of ops) {
-        const el = document.createElement(op === "insert" ? "ins" : op === "delete" ? "del" : "span");
-        el.textContent = s;  // text, never HTML
+      for (const part of parts) {
+        const el = document.createElement(part.added ? "ins" : part.removed ? "del" : "span");
+        el.textContent = part.value;  // text, never HTML
         pane.appendChild(el);
       }
     }

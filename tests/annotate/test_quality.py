@@ -8,12 +8,8 @@ import pytest
 from django.urls import reverse
 
 from annotate.models import Annotation, Assignment, Item, TaskType
-from annotate.services import AnnotatorPaused, annotation_submit
-from annotate.services.quality import (
-    assignment_next_with_quality,
-    quality_failures,
-    submit_notices,
-)
+from annotate.services import AnnotatorPaused, annotation_submit, assignment_next_with_quality
+from annotate.services.quality import quality_failures, submit_notices
 from tests.annotate.ui_helpers import HX, campaign_with, client_for, onboarded_annotator
 from tests.factories import ItemFactory
 

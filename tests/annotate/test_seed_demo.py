@@ -41,7 +41,7 @@ def passwords(output: str) -> dict[str, str]:
 
 
 def snapshot() -> dict[str, int]:
-    from modelserve.models import ModelEndpoint
+    from modelserve.generation.models import ModelEndpoint
 
     models = (Campaign, Item, Response, ItemResponse, Conversation, GuidelineVersion)
     counts = {m.__name__: m.objects.count() for m in models}
@@ -178,12 +178,13 @@ def test_an_existing_plain_admin_account_is_not_promoted():
     assert "left unchanged" in output
 
 
-def test_model_pool_guard_without_modelserve_function(monkeypatch):
-    import modelserve.services
+def test_model_pool_failure_leaves_the_demo_without_a_pool(monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("model serving misconfigured")
 
-    monkeypatch.delattr(modelserve.services, "endpoint_ensure_default")
+    monkeypatch.setattr(demo_service, "endpoint_ensure_default", broken)
     output = seed()
-    assert "endpoint_ensure_default is not available" in output
+    assert "attaching the default endpoint failed" in output
     assert not Campaign.objects.get(slug="demo-conversation").model_pool.exists()
     assert Campaign.objects.filter(slug="demo").exists()
 

@@ -247,7 +247,8 @@ def shared_default_model() -> Path:
     env.update(PYTHONPATH=str(ROOT), DJANGO_SETTINGS_MODULE="config.settings_test")
     code = (
         "import sys, django; django.setup(); "
-        "from pathlib import Path; from modelserve.model_files import default_model_dir; "
+        "from pathlib import Path; "
+        "from modelserve.generation.model_files import default_model_dir; "
         "print(default_model_dir(Path(sys.argv[1])))"
     )
     subprocess.run(

@@ -11,7 +11,8 @@ Steps (each one's wall time goes to test-artifacts/e2e-timings-<mode>.json):
    model pool, a demographic quota and a refit schedule) and imports HH-RLHF items;
 2. simulated annotators answer every task type over HTTP; participants in Chromium
    hold live conversations with SmolLM2: rated, continued, finished;
-3. the dashboard shows the new labels within the debounce, nobody pressing a button;
+3. the dashboard shows the new labels within the debounce, nobody pressing a button; the
+   admin reads it in Chromium, one tab per section (steps_dashboard);
 4. a researcher, on the research page in Chromium, makes a token and downloads one
    export directly and one from a background job; then, with that token, every export
    shape in every format for every campaign over the API;
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import steps_hardening, steps_languages, study
+from tests.e2e import steps_dashboard, steps_hardening, steps_languages, study
 from tests.e2e.browser import Participant, chromium
 from tests.e2e.harness import StudyServer, Timings
 
@@ -103,6 +104,11 @@ def _run_study(
                 study.dashboard_catches_up(
                     server, people["admin"], slug=study.CHAT, debounce=DEBOUNCE_S
                 )
+            with timings.step("3c the admin reads the dashboard tab by tab (Chromium)"):
+                heights = steps_dashboard.dashboard_tabs(
+                    browser, server.url, slug=study.STUDY, shots=shots
+                )
+                timings.steps["3c tallest dashboard tab (px)"] = max(heights.values())
             with timings.step("4 researcher exports every shape and format"):
                 exported = study.export_everything(
                     server, scale, artifacts / f"e2e-{mode}-export", browser

@@ -1,4 +1,6 @@
-"""Fixtures for generation tests: a tiny random model and the scripted fake backend."""
+"""Fixtures of the modelserve tests: tiny random models (a byte-level one for generation,
+one with SmolLM2's tokenizer for training), the default model's folder and the scripted
+fake backend."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-FAKE_BACKENDS = {"fake": "modelserve.backends.fake.FakeBackend"}
+FAKE_BACKENDS = {"fake": "modelserve.generation.backends.fake.FakeBackend"}
 CHAT_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + "
     "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
@@ -60,9 +62,34 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def fake_backends(settings):  # type: ignore[no-untyped-def]
     """Register the scripted backend (endpoints with backend="fake")."""
-    from modelserve.backends.fake import FakeBackend
+    from modelserve.generation.backends.fake import FakeBackend
 
     settings.CHORUS_GENERATION_BACKENDS = FAKE_BACKENDS
     FakeBackend.calls = 0
     FakeBackend.batch_calls = 0
     return FakeBackend
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir() -> Path:
+    """The default model's folder (converted from the packaged GGUF once per machine)."""
+    from django.conf import settings
+
+    from modelserve.generation.model_files import default_model_dir
+
+    return default_model_dir(Path(settings.CHORUS_MODEL_DIR))
+
+
+@pytest.fixture(scope="session")
+def tiny_policy_dir(tmp_path_factory, tokenizer_dir) -> Path:
+    """A randomly initialised 2-layer Llama with SmolLM2's tokenizer, saved in HF format."""
+    from transformers import AutoTokenizer
+
+    from tests.tiny_models import tiny_llama
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    model = tiny_llama(vocab_size=len(tok), eos_id=tok.eos_token_id, bos_id=tok.bos_token_id)
+    folder = tmp_path_factory.mktemp("tiny-policy")
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

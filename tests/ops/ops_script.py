@@ -16,7 +16,8 @@ def main(argv: list[str]) -> None:
     from django.db import transaction
 
     from annotate.models import Campaign, Prompt
-    from modelserve.generation import candidate_plan, endpoint_pool, generation_requests_create
+    from modelserve.generation.requests import candidate_plan, generation_requests_create
+    from modelserve.generation.selectors import endpoint_pool
 
     if argv[0] == "create_generation":
         campaign = Campaign.objects.get(pk=int(argv[1]))
@@ -36,7 +37,7 @@ def main(argv: list[str]) -> None:
         campaign = simulation_campaign_create(slug=argv[1], n_models=3, n_prompts=8, overlap=4)
         print("campaign", campaign.pk)
     elif argv[0] == "requeue":
-        from modelserve.recovery import generation_requeue_stalled
+        from modelserve.generation.recovery import generation_requeue_stalled
 
         print("requeued", generation_requeue_stalled(older_than_s=0))
     else:

@@ -12,7 +12,7 @@ import os
 from config.settings_test import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CHORUS_GENERATION_BACKENDS = {"fake": "modelserve.backends.fake.FakeBackend"}
+CHORUS_GENERATION_BACKENDS = {"fake": "modelserve.generation.backends.fake.FakeBackend"}
 DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -18,7 +18,7 @@ from annotate.models import Annotation
 from annotate.services.simulation import simulation_campaign_create, simulation_lookup
 from annotate.simulation.driver import RunResult, percentile, run_crowd
 from annotate.simulation.model import CrowdConfig, draw_people
-from modelserve.models import GenerationRequest, ModelEndpoint
+from modelserve.generation.models import GenerationRequest, ModelEndpoint
 from tests.config.helpers import wait_until
 from tests.factories import PromptFactory
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from modelserve.models import CampaignServing, RewardModelVersion, RunStatus, TrainingRun
-from modelserve.training_services import training_run_create, training_run_execute
-from modelserve.training_tasks import refit_run
+from modelserve.learning.models import CampaignServing, RewardModelVersion, RunStatus, TrainingRun
+from modelserve.learning.refits import training_run_create, training_run_execute
+from modelserve.learning.tasks import refit_run
 from tests.factories import CampaignFactory
-from tests.modelserve.training.helpers import annotator_with_profile, pairwise_campaign_labels
+from tests.modelserve.learning.helpers import annotator_with_profile, pairwise_campaign_labels
 
 pytestmark = pytest.mark.django_db
 

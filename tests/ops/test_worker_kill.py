@@ -13,15 +13,8 @@ import time
 import pytest
 
 from annotate.models import Response
-from modelserve.models import (
-    CampaignServing,
-    GenerationRequest,
-    GenerationStatus,
-    ModelEndpoint,
-    RewardModelVersion,
-    RunStatus,
-    TrainingRun,
-)
+from modelserve.generation.models import GenerationRequest, GenerationStatus, ModelEndpoint
+from modelserve.learning.models import CampaignServing, RewardModelVersion, RunStatus, TrainingRun
 from tests.config.helpers import wait_until
 from tests.factories import CampaignFactory, PromptFactory
 
@@ -39,7 +32,7 @@ def _serving_snapshot(campaign):
 
 
 def test_generation_worker_killed_mid_task_is_redone_once(tmp_path):
-    from modelserve.tasks import generate_response
+    from modelserve.generation.tasks import generate_response
 
     campaign = CampaignFactory()
     prompt = PromptFactory(campaign=campaign, text="Tell me about tides in twelve words please")
@@ -82,9 +75,9 @@ def test_generation_worker_killed_mid_task_is_redone_once(tmp_path):
 
 
 def test_refit_worker_killed_mid_run_fails_cleanly(tmp_path):
-    from modelserve.training_services import training_run_create, training_runs_reap_stale
-    from modelserve.training_tasks import refit_run
-    from tests.modelserve.training.helpers import annotator_with_profile, pairwise_campaign_labels
+    from modelserve.learning.refits import training_run_create, training_runs_reap_stale
+    from modelserve.learning.tasks import refit_run
+    from tests.modelserve.learning.helpers import annotator_with_profile, pairwise_campaign_labels
 
     campaign = CampaignFactory(
         config={"refit": {"val_fraction": 0.3, "reward": {"epochs": 4000, "max_length": 48}}}

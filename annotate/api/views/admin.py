@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from annotate.api import serializers as s
 from annotate.api.base import ChorusAPIView, IdCursorPagination, IsAdmin
 from annotate.api.filters import PAGING_PARAMS, check_known
-from annotate.models import CampaignGrant
+from annotate.selectors.grants import grant_get, grants_list
 from annotate.services.grants import campaign_grant_create, campaign_grant_revoke
 
 
@@ -30,9 +30,7 @@ class GrantListApi(ChorusAPIView):
     )
     def get(self, request: Request) -> Response:
         check_known(request.query_params, ("campaign", *PAGING_PARAMS))
-        qs = CampaignGrant.objects.select_related("campaign", "user", "granted_by")
-        if request.query_params.get("campaign"):
-            qs = qs.filter(campaign__slug=request.query_params["campaign"])
+        qs = grants_list(campaign_slug=str(request.query_params.get("campaign") or ""))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(s.GrantSerializer(page, many=True).data)
@@ -73,7 +71,7 @@ class GrantRevokeApi(ChorusAPIView):
 
     @extend_schema(responses={204: None}, tags=["grants"])
     def delete(self, request: Request, grant_id: int) -> Response:
-        grant = CampaignGrant.objects.filter(pk=grant_id).first()
+        grant = grant_get(grant_id=grant_id)
         if grant is None:
             raise Http404("No such grant.")
         campaign_grant_revoke(grant=grant)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -20,16 +19,17 @@ from annotate.api import serializers as s
 from annotate.api.base import ChorusAPIView, IdCursorPagination, IsAdmin, campaign_or_404
 from annotate.api.filters import PAGING_PARAMS, check_known, filter_param_names
 from annotate.api.filters import parse_filters as parse_filter_params
-from annotate.exports.privacy import PrivacyConfigError, privacy_settings, suppress
-from annotate.exports.privacy import publishable_values as publishable
+from annotate.exports.privacy import PrivacyConfigError, privacy_settings
 from annotate.input.drf import query_int
-from annotate.models import Annotation, Annotator, Assignment, Item, ItemResponse
-from annotate.roles import annotator_of, is_admin
+from annotate.roles import is_admin
 from annotate.selectors.annotations import (
-    annotations_filter,
-    annotations_visible_to,
-    campaigns_visible_to,
+    annotation_for_api,
+    annotations_for_api,
+    campaign_of_annotations,
 )
+from annotate.selectors.annotators import annotator_profiles
+from annotate.selectors.assignments import assignment_visible_to, assignments_visible_to
+from annotate.selectors.items import item_of_campaign, items_of_campaign
 from annotate.services import ItemSpec, ItemSpecError, ResponseSpec, items_add
 from annotate.services.items import conversation_items_add
 
@@ -56,15 +56,6 @@ PAGE_DOCS = [
 ]
 
 
-def _items_queryset() -> Any:
-    return Item.objects.select_related("campaign", "prompt").prefetch_related(
-        Prefetch(
-            "item_responses",
-            queryset=ItemResponse.objects.select_related("response").order_by("position"),
-        )
-    )
-
-
 class ItemListApi(ChorusAPIView):
     pagination_class = IdCursorPagination
 
@@ -81,9 +72,7 @@ class ItemListApi(ChorusAPIView):
         campaign = campaign_or_404(request, slug)
         check_known(request.query_params, ("task_type", *PAGING_PARAMS))
         filters = parse_filter_params(request.query_params, privacy=None, admin=True)
-        qs = _items_queryset().filter(campaign=campaign)
-        if filters.get("task_type"):
-            qs = qs.filter(task_type__in=filters["task_type"])
+        qs = items_of_campaign(campaign=campaign, task_types=filters.get("task_type"))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(s.ItemSerializer(page, many=True).data)
@@ -93,7 +82,7 @@ class ItemDetailApi(ChorusAPIView):
     @extend_schema(responses=s.ItemSerializer, tags=["items"])
     def get(self, request: Request, slug: str, item_id: int) -> Response:
         campaign = campaign_or_404(request, slug)
-        item = _items_queryset().filter(campaign=campaign, pk=item_id).first()
+        item = item_of_campaign(campaign=campaign, item_id=item_id)
         if item is None:
             raise Http404("No such item.")
         return Response(s.ItemSerializer(item).data)
@@ -171,10 +160,6 @@ class ConversationsAddApi(ChorusAPIView):
         )
 
 
-def _annotations_queryset(qs: Any) -> Any:
-    return qs.select_related("campaign", "annotator", "guideline_version", "profile_version")
-
-
 class AnnotationListApi(ChorusAPIView):
     pagination_class = IdCursorPagination
 
@@ -191,34 +176,17 @@ class AnnotationListApi(ChorusAPIView):
         """Labels you may read (annotators: their own), filtered; newest first."""
         params = request.query_params
         check_known(params, ("campaign", *filter_param_names(), *PAGING_PARAMS))
-        qs = annotations_visible_to(request.user)
-        privacy = None
+        campaign = privacy = None
         if params.get("campaign"):
-            campaign = _campaign_for_annotations(request, str(params["campaign"]))
-            qs = qs.filter(campaign=campaign)
+            campaign = campaign_of_annotations(user=request.user, slug=str(params["campaign"]))
+            if campaign is None:
+                raise Http404("No such campaign.")
             privacy = _privacy(campaign)
         filters = parse_filter_params(params, privacy=privacy, admin=is_admin(request.user))
-        qs = _annotations_queryset(annotations_filter(qs, filters))
+        qs = annotations_for_api(user=request.user, campaign=campaign, filters=filters)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(s.AnnotationSerializer(page, many=True).data)
-
-
-def _campaign_for_annotations(request: Request, slug: str) -> Any:
-    """Researchers/admins: a visible campaign. Annotators: one they have labels in."""
-    campaign = campaigns_visible_to(request.user).filter(slug=slug).first()
-    if campaign is None:
-        annotator = annotator_of(request.user)
-        if annotator is not None:
-            label = (
-                Annotation.objects.filter(annotator=annotator, campaign__slug=slug)
-                .select_related("campaign")
-                .first()
-            )
-            campaign = label.campaign if label else None
-    if campaign is None:
-        raise Http404("No such campaign.")
-    return campaign
 
 
 def _privacy(campaign: Any) -> Any:
@@ -231,26 +199,10 @@ def _privacy(campaign: Any) -> Any:
 class AnnotationDetailApi(ChorusAPIView):
     @extend_schema(responses=s.AnnotationSerializer, tags=["annotations"])
     def get(self, request: Request, annotation_id: int) -> Response:
-        annotation = (
-            _annotations_queryset(annotations_visible_to(request.user))
-            .filter(pk=annotation_id)
-            .first()
-        )
+        annotation = annotation_for_api(user=request.user, annotation_id=annotation_id)
         if annotation is None:
             raise Http404("No such annotation.")
         return Response(s.AnnotationSerializer(annotation).data)
-
-
-def _assignments_visible(request: Request) -> Any:
-    if is_admin(request.user):
-        return Assignment.objects.all()
-    scope = Q(pk__in=[])
-    campaigns = campaigns_visible_to(request.user).values("pk")
-    scope |= Q(campaign_id__in=campaigns)
-    annotator = annotator_of(request.user)
-    if annotator is not None:
-        scope |= Q(annotator=annotator)
-    return Assignment.objects.filter(scope)
 
 
 class AssignmentListApi(ChorusAPIView):
@@ -269,13 +221,12 @@ class AssignmentListApi(ChorusAPIView):
         """Assignments you may read (annotators: their own)."""
         params = request.query_params
         check_known(params, ("campaign", "status", *PAGING_PARAMS))
-        qs = _assignments_visible(request).select_related("campaign")
-        if params.get("campaign"):
-            qs = qs.filter(campaign__slug=params["campaign"])
-        if params.get("status"):
-            if params["status"] not in {"active", "submitted", "skipped", "expired"}:
-                raise ValidationError({"status": "Choose active, submitted, skipped or expired."})
-            qs = qs.filter(status=params["status"])
+        status = str(params.get("status") or "")
+        if status and status not in {"active", "submitted", "skipped", "expired"}:
+            raise ValidationError({"status": "Choose active, submitted, skipped or expired."})
+        qs = assignments_visible_to(
+            user=request.user, campaign_slug=str(params.get("campaign") or ""), status=status
+        )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(s.AssignmentSerializer(page, many=True).data)
@@ -284,12 +235,7 @@ class AssignmentListApi(ChorusAPIView):
 class AssignmentDetailApi(ChorusAPIView):
     @extend_schema(responses=s.AssignmentSerializer, tags=["annotations"])
     def get(self, request: Request, assignment_id: int) -> Response:
-        found = (
-            _assignments_visible(request)
-            .select_related("campaign")
-            .filter(pk=assignment_id)
-            .first()
-        )
+        found = assignment_visible_to(user=request.user, assignment_id=assignment_id)
         if found is None:
             raise Http404("No such assignment.")
         return Response(s.AssignmentSerializer(found).data)
@@ -312,33 +258,7 @@ class AnnotatorProfileListApi(ChorusAPIView):
         check_known(request.query_params, ("page_size",))
         privacy = _privacy(campaign)
         limit = _page_size(request)
-        fields = [f"current_profile__{f}" for f in privacy.profile_fields]
-        rows = list(
-            Annotator.objects.filter(annotations__campaign=campaign)
-            .annotate(n=Count("annotations", filter=Q(annotations__campaign=campaign)))
-            .order_by("pseudonym")
-            .values("pseudonym", "n", "deleted_at", "current_profile__version", *fields)[:limit]
-        )
-        profiles = [
-            (
-                r["pseudonym"],
-                {f: r[f"current_profile__{f}"] for f in privacy.profile_fields}
-                if r["current_profile__version"] is not None
-                else None,
-            )
-            for r in rows
-        ]
-        allowed = publishable(((p, prof) for p, prof in profiles if prof), privacy)
-        results = [
-            {
-                "annotator_id": r["pseudonym"],
-                "n_annotations": r["n"],
-                "profile_version": r["current_profile__version"],
-                "deleted": r["deleted_at"] is not None,
-                "profile": suppress(prof, privacy, allowed),
-            }
-            for r, (_, prof) in zip(rows, profiles, strict=True)
-        ]
+        results = annotator_profiles(campaign=campaign, privacy=privacy, limit=limit)
         return Response(
             s.AnnotatorProfilePageSerializer(
                 {

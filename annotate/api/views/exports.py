@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -28,7 +27,7 @@ from annotate.exports.schemas import SHAPES
 from annotate.exports.writers import CONTENT_TYPES, FORMATS
 from annotate.models import ExportStatus
 from annotate.roles import is_admin
-from annotate.selectors.research import exports_visible_to
+from annotate.selectors.research import exports_visible_to, research_export
 from annotate.services import exports as svc
 from annotate.services.export_requests import export_request
 
@@ -151,10 +150,6 @@ class CampaignExportApi(ChorusAPIView):
         return response
 
 
-def _exports_visible(request: Request) -> Any:
-    return exports_visible_to(user=request.user)
-
-
 class ExportListApi(ChorusAPIView):
     pagination_class = IdCursorPagination
 
@@ -170,7 +165,9 @@ class ExportListApi(ChorusAPIView):
         """Your exports (admins: all), with filters, row counts and checksums."""
         check_known(request.query_params, PAGING_PARAMS)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(_exports_visible(request), request, view=self)
+        page = paginator.paginate_queryset(
+            exports_visible_to(user=request.user), request, view=self
+        )
         data = s.ExportSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 
@@ -179,7 +176,7 @@ class ExportDetailApi(ChorusAPIView):
     @extend_schema(responses=s.ExportSerializer, tags=["exports"])
     def get(self, request: Request, export_id: int) -> Response:
         """An export's status, progress, and download link once done."""
-        export = _exports_visible(request).filter(pk=export_id).first()
+        export = research_export(user=request.user, export_id=export_id)
         if export is None:
             raise Http404("No such export.")
         return Response(s.ExportSerializer(export, context={"request": request}).data)
@@ -195,7 +192,7 @@ class ExportDownloadApi(ChorusAPIView):
     )
     def get(self, request: Request, export_id: int) -> Any:
         """The file of a finished background export."""
-        export = _exports_visible(request).filter(pk=export_id).first()
+        export = research_export(user=request.user, export_id=export_id)
         if export is None or export.status != ExportStatus.DONE or not export.file_path:
             raise Http404("No such export file (yet).")
         path = Path(export.file_path)
@@ -216,13 +213,9 @@ class ExportReproduceApi(ChorusAPIView):
 
         Compare the new ``sha256`` with the old one to check a dataset you hold.
         """
-        original = _exports_visible(request).filter(pk=export_id).first()
+        original = research_export(user=request.user, export_id=export_id)
         if original is None:
             raise Http404("No such export.")
         export = svc.export_reproduce(export=original, requested_by=request.user)
-        from annotate.tasks import export_run
-        from annotate.tasks_util import enqueue
-
-        transaction.on_commit(lambda: enqueue(export_run, export.pk))  # issue 8: broker down
         body = s.ExportSerializer(export, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)

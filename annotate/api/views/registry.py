@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotate.api import serializers as s
+from annotate.api import serializers_registry as rs
 from annotate.api.base import ChorusAPIView, IdCursorPagination, IsAdmin, campaign_or_404
 from annotate.api.filters import PAGING_PARAMS, check_known
-from annotate.roles import is_admin
-from annotate.selectors.annotations import campaigns_visible_to
-from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
-from modelserve.services import UnknownEndpoints, campaign_pool_add
+from modelserve.generation.registry import UnknownEndpoints, campaign_pool_add
+from modelserve.generation.selectors import endpoints_visible_to
+from modelserve.learning.models import PolicyVersion, RewardModelVersion
+from modelserve.learning.selectors import versions_visible_to
 
 CAMPAIGN_PARAM = OpenApiParameter("campaign", str, description="Campaign slug.")
 PAGE_PARAMS = [
@@ -41,30 +41,24 @@ class ModelEndpointListApi(ChorusAPIView):
 
     @extend_schema(
         parameters=[CAMPAIGN_PARAM, *PAGE_PARAMS],
-        responses=s.ModelEndpointSerializer(many=True),
+        responses=rs.ModelEndpointSerializer(many=True),
         tags=["models"],
     )
     def get(self, request: Request) -> Response:
         check_known(request.query_params, ("campaign", *PAGING_PARAMS))
-        visible = campaigns_visible_to(request.user)
-        qs = ModelEndpoint.objects.prefetch_related(
-            Prefetch("campaigns", queryset=visible.only("id", "slug"))
+        qs = endpoints_visible_to(
+            user=request.user, campaign_slug=str(request.query_params.get("campaign") or "")
         )
-        if not is_admin(request.user):
-            qs = qs.filter(campaigns__in=visible.values("pk")).distinct()
-        if request.query_params.get("campaign"):
-            qs = qs.filter(campaigns__slug=request.query_params["campaign"]).distinct()
-        return _paginate(self, request, qs, s.ModelEndpointSerializer)
+        return _paginate(self, request, qs, rs.ModelEndpointSerializer)
 
 
 def _versions(request: Request, model: Any) -> Any:
     check_known(request.query_params, ("campaign", *PAGING_PARAMS))
-    qs = model.objects.select_related("campaign")
-    if not is_admin(request.user):
-        qs = qs.filter(campaign__in=campaigns_visible_to(request.user).values("pk"))
-    if request.query_params.get("campaign"):
-        qs = qs.filter(campaign__slug=request.query_params["campaign"])
-    return qs
+    return versions_visible_to(
+        user=request.user,
+        model=model,
+        campaign_slug=str(request.query_params.get("campaign") or ""),
+    )
 
 
 class PolicyVersionListApi(ChorusAPIView):
@@ -72,13 +66,13 @@ class PolicyVersionListApi(ChorusAPIView):
 
     @extend_schema(
         parameters=[CAMPAIGN_PARAM, *PAGE_PARAMS],
-        responses=s.PolicyVersionSerializer(many=True),
+        responses=rs.PolicyVersionSerializer(many=True),
         tags=["models"],
     )
     def get(self, request: Request) -> Response:
         """DPO policy versions with their config, data hash and metrics."""
         return _paginate(
-            self, request, _versions(request, PolicyVersion), s.PolicyVersionSerializer
+            self, request, _versions(request, PolicyVersion), rs.PolicyVersionSerializer
         )
 
 
@@ -87,13 +81,13 @@ class RewardModelVersionListApi(ChorusAPIView):
 
     @extend_schema(
         parameters=[CAMPAIGN_PARAM, *PAGE_PARAMS],
-        responses=s.RewardModelVersionSerializer(many=True),
+        responses=rs.RewardModelVersionSerializer(many=True),
         tags=["models"],
     )
     def get(self, request: Request) -> Response:
         """Reward-model versions with their config, data hash and metrics."""
         return _paginate(
-            self, request, _versions(request, RewardModelVersion), s.RewardModelVersionSerializer
+            self, request, _versions(request, RewardModelVersion), rs.RewardModelVersionSerializer
         )
 
 
@@ -102,7 +96,7 @@ class CampaignModelsApi(ChorusAPIView):
 
     @extend_schema(
         request=s.CampaignModelsSerializer,
-        responses={200: s.ModelEndpointSerializer(many=True)},
+        responses={200: rs.ModelEndpointSerializer(many=True)},
         tags=["models"],
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -121,4 +115,4 @@ class CampaignModelsApi(ChorusAPIView):
             )
         except UnknownEndpoints as exc:
             raise ValidationError({"endpoints": str(exc)}) from exc
-        return Response(s.ModelEndpointSerializer(pool, many=True).data)
+        return Response(rs.ModelEndpointSerializer(pool, many=True).data)

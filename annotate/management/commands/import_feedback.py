@@ -8,6 +8,7 @@ See annotate.services.feedback_import for the file format and how rows map to la
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,6 @@ class Command(BaseCommand):
 
 
 def _fingerprint(*paths: Path) -> str:
-    import hashlib
-
     h = hashlib.sha256()
     for path in paths:
         h.update(path.read_bytes())

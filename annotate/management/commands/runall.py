@@ -35,6 +35,7 @@ from django.core.management.commands.migrate import Command as MigrateCommand
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from annotate.models import Campaign
 from config.runner import ProcessSpec, Supervisor
 
 DEFAULT_QUEUES = "generate,train,default"
@@ -355,10 +356,8 @@ class Command(BaseCommand):
     def _seed_if_empty(self, steps: _Steps, *, skip: bool) -> str:
         """Run ``seed_demo`` on a database without campaigns; return its logins, indented.
 
-        The command belongs to the demo area; until it exists this step is a no-op.
+        Without a ``seed_demo`` command (a trimmed install) this step is a no-op.
         """
-        from annotate.models import Campaign
-
         if skip:
             steps.skip("Seeding the demo", "--no-seed")
             return ""

@@ -29,7 +29,7 @@ from annotate.services.simulation import (
     simulation_lookup,
 )
 from annotate.simulation.driver import percentile, run_crowd
-from annotate.simulation.model import CrowdConfig, config_from_dict, draw_people
+from annotate.simulation.model import CrowdConfig, config_from_dict, draw_people, make_response
 
 
 class Command(BaseCommand):
@@ -136,6 +136,4 @@ class Command(BaseCommand):
 
 
 def _unknown(config: CrowdConfig, rid: int) -> Any:
-    from annotate.simulation.model import make_response
-
     return make_response(config, rid, -1)

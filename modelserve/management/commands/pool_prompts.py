@@ -7,7 +7,7 @@
 
 The campaign's model pool (admin: Model endpoints -> campaigns) generates
 ``candidates_per_prompt`` responses per prompt and turns each prompt into an item of a
-task type drawn from the campaign's task mix (see modelserve/pool.py for the config keys).
+task type drawn from the campaign's task mix (config keys: modelserve/generation/pool.py).
 
 The whole file is checked before anything is written (annotate.input, the input
 boundary): it must be UTF-8 text without NUL characters (a binary file is refused as
@@ -26,7 +26,8 @@ from django.db import transaction
 from annotate.input.checks import InputError, check_text, loads_json
 from annotate.models import Campaign
 from annotate.services.items import ITEM_TEXT_MAX
-from modelserve.pool import pool_status, pool_topup, prompt_add
+from modelserve.generation.pool import pool_topup, prompt_add
+from modelserve.generation.selectors import pool_status
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 

@@ -15,7 +15,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from modelserve.model_files import (
+from modelserve.generation.backends.ct2 import engine_device, local_engine
+from modelserve.generation.backends.ct2_files import MODEL_FILE, Ct2ConversionError, ct2_dir
+from modelserve.generation.model_files import (
     DEFAULT_MODEL_LABEL,
     ModelFilesError,
     default_model_dir,
@@ -65,12 +67,9 @@ class Command(BaseCommand):
         """The CTranslate2 copy the default engine serves (int8 on CPU), converted now so
         no worker converts it on the first request. A failure is not fatal: generation
         falls back to transformers and says so in the worker log."""
-        from modelserve.backends.ct2 import _device, local_engine
-        from modelserve.backends.ct2_files import MODEL_FILE, Ct2ConversionError, ct2_dir
-
         if local_engine() != "ctranslate2":
             return
-        _, quantization = _device()
+        _, quantization = engine_device()
         target = path / f"ct2-{quantization}"
         if (target / MODEL_FILE).exists():
             self.stdout.write(f"CTranslate2 copy ({quantization}) already prepared at {target}")

@@ -7,7 +7,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotate.models import Campaign
-from modelserve.models import RunKind
+from modelserve.learning.models import RunKind
+from modelserve.learning.refits import (
+    RefitAlreadyActive,
+    training_run_create,
+    training_run_enqueue,
+    training_run_execute,
+)
 
 
 class Command(BaseCommand):
@@ -23,13 +29,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from modelserve.training_services import (
-            RefitAlreadyActive,
-            training_run_create,
-            training_run_enqueue,
-            training_run_execute,
-        )
-
         campaign = Campaign.objects.filter(slug=opts["campaign"]).first()
         if campaign is None:
             raise CommandError(f"No campaign with slug {opts['campaign']!r}.")

@@ -17,7 +17,7 @@ from annotate.models import (
 )
 from annotate.selectors.analytics import analytics_options, campaign_analytics_data
 from annotate.services.analytics import analytics_snapshot_compute, analytics_snapshot_request
-from modelserve.models import ModelEndpoint
+from modelserve.generation.models import ModelEndpoint
 from tests.factories import (
     AnnotatorFactory,
     AssignmentFactory,

@@ -6,8 +6,8 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from annotate.models import Campaign, Item, TaskType
-from modelserve.models import ModelEndpoint
-from modelserve.scheduling import schedule_name
+from modelserve.generation.models import ModelEndpoint
+from modelserve.learning.scheduling import schedule_name
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -92,7 +92,7 @@ def test_django_405_outside_drf_becomes_json_and_keeps_headers():
 
 def test_exception_in_a_view_is_json_500_without_traceback(world, monkeypatch, caplog):
     monkeypatch.setattr(
-        "annotate.api.base.campaigns_visible_to", _raiser(ZeroDivisionError("secret-detail"))
+        "annotate.api.base.campaign_visible_to", _raiser(ZeroDivisionError("secret-detail"))
     )
     with caplog.at_level(logging.ERROR, logger="annotate.api"):
         response = world.client("res_a").get("/api/v1/campaigns/alpha/")
@@ -121,7 +121,7 @@ DJANGO_ERRORS = [
 def test_django_and_service_errors_in_a_view_get_their_status(
     world, monkeypatch, exc, status, body
 ):
-    monkeypatch.setattr("annotate.api.base.campaigns_visible_to", _raiser(exc))
+    monkeypatch.setattr("annotate.api.base.campaign_visible_to", _raiser(exc))
     response = world.client("res_a").get("/api/v1/campaigns/alpha/")
     assert response.status_code == status
     data = _json(response)
@@ -135,7 +135,7 @@ def test_django_and_service_errors_in_a_view_get_their_status(
 
 def test_database_down_stays_a_503_not_a_500(world, monkeypatch):
     monkeypatch.setattr(
-        "annotate.api.base.campaigns_visible_to", _raiser(OperationalError("connection refused"))
+        "annotate.api.base.campaign_visible_to", _raiser(OperationalError("connection refused"))
     )
     client = world.client("res_a")
     client.raise_request_exception = False

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from annotate.models import AnalyticsSnapshot, Export
-from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
+from modelserve.generation.models import ModelEndpoint
+from modelserve.learning.models import PolicyVersion, RewardModelVersion
 
 ROLES = ("anon", "ann_1", "res_a", "res_b", "admin")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from annotate.models import ExportStatus, TaskType
-from modelserve.models import ModelEndpoint, PolicyVersion, RewardModelVersion
+from modelserve.generation.models import ModelEndpoint
+from modelserve.learning.models import PolicyVersion, RewardModelVersion
 from tests.factories import CampaignFactory, ItemFactory
 
 from .conftest import label_everything

@@ -22,7 +22,7 @@ def tokenizer_dir() -> Path:
     """SmolLM2's folder (converted from the packaged GGUF once per machine, then cached)."""
     from django.conf import settings
 
-    from modelserve.model_files import default_model_dir
+    from modelserve.generation.model_files import default_model_dir
 
     return default_model_dir(Path(settings.CHORUS_MODEL_DIR))
 

@@ -24,9 +24,9 @@ from annotate.campaign_config.refit import DPOOverrides, Gates, Refit, RewardOve
 from annotate.campaign_config.repair import config_repair, repair_report
 from annotate.exports.privacy import DEFAULT_K, DEFAULT_PROFILE_FIELDS
 from annotate.services.conversation import DEFAULT_ATTRIBUTES
-from modelserve.backends.base import PARAM_NAMES
-from modelserve.generation import DEFAULT_SYSTEM_PROMPTS, DEFAULT_TEMPERATURES
-from modelserve.scheduling import DEFAULTS as REFIT_DEFAULTS
+from modelserve.generation.backends.base import PARAM_NAMES
+from modelserve.generation.requests import DEFAULT_SYSTEM_PROMPTS, DEFAULT_TEMPERATURES
+from modelserve.learning.scheduling import DEFAULTS as REFIT_DEFAULTS
 from modelserve.training.dpo import DPOConfig
 from modelserve.training.reward import RewardConfig
 

@@ -25,8 +25,8 @@ from django.core.management.base import OutputWrapper
 
 from annotate.management.commands import runall
 from annotate.management.commands.runall import DEFAULT_QUEUES, build_specs
-from modelserve import model_files
-from modelserve.model_files import DEFAULT_MODEL_NAME
+from modelserve.generation import model_files
+from modelserve.generation.model_files import DEFAULT_MODEL_NAME
 from tests.config.helpers import (
     ROOT,
     alive,

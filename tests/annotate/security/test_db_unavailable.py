@@ -40,7 +40,7 @@ def test_htmx_and_api_get_json_503(world, monkeypatch):
     )
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
-    monkeypatch.setattr("annotate.api.base.campaigns_visible_to", _boom)
+    monkeypatch.setattr("annotate.api.base.campaign_visible_to", _boom)
     client.force_login(world.researcher)
     response = client.get(f"/api/v1/campaigns/{world.campaign.slug}/")
     assert response.status_code == 503

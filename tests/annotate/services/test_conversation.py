@@ -14,7 +14,7 @@ from annotate.services.conversation import (
     conversation_start,
 )
 from annotate.services.errors import NotFound
-from modelserve.models import GenerationRequest
+from modelserve.generation.models import GenerationRequest
 from tests.conversation_helpers import (
     FAKE_BACKENDS,
     conversation_campaign,
@@ -162,7 +162,7 @@ def test_someone_elses_conversation_is_not_found():
 
 
 def test_misconfigured_endpoint_is_a_clear_error_not_a_crash():
-    from modelserve.models import ModelEndpoint
+    from modelserve.generation.models import ModelEndpoint
 
     campaign, endpoints = conversation_campaign(k=2)
     ModelEndpoint.objects.filter(pk=endpoints[0].pk).update(params={"temprature": 0.5})

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from annotate.models import Annotation, TaskType
-from modelserve.models import GenerationRequest
+from modelserve.generation.models import GenerationRequest
 from tests.conversation_helpers import (
     FAKE_BACKENDS,
     conversation_campaign,

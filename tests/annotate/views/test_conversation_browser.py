@@ -4,7 +4,7 @@ Chromium (Playwright) drives the page from the opening prompt to the closing fee
 replies come from the scripted fake backend (with a delay per word, so tokens visibly
 stream in) through the real path: on_commit enqueue -> broker -> worker thread ->
 progressive text in the database -> htmx polling. The real model is covered by
-tests/modelserve/backends/test_local_real.py.
+tests/modelserve/generation/backends/test_local_real.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from annotate.models import Annotation, AssignmentStatus, Role, TaskType, Turn
-from modelserve.models import GenerationRequest
+from modelserve.generation.models import GenerationRequest
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conversation_helpers import FAKE_BACKENDS, conversation_campaign, lease_conversation
 from tests.factories import AnnotatorFactory, UserFactory

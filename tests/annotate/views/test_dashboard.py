@@ -16,6 +16,7 @@ from annotate.models import (
 )
 from annotate.roles import RESEARCHER_GROUP
 from annotate.services.analytics import analytics_snapshot_compute
+from annotate.views.dashboard_tabs import TABS
 from tests.factories import AnnotatorFactory, AssignmentFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +99,25 @@ def test_staff_sees_every_panel(client, labelled, django_assert_max_num_queries)
     ):
         assert text in page, text
     assert "cdn" not in page.lower()
+    # One section per tab: each renders its own figures, and only those.
+    expected = {
+        "progress": "Labels per",
+        "agreement": "Measure",
+        "consistency": "Least consistent annotators",
+        "cases": "1 inconsistent case",
+        "annotators": "Median s",
+        "leaderboard": "Bradley-Terry ratings",
+        "people": "Against quota targets",
+    }
+    url = reverse("dashboard:campaign", args=[labelled.slug])
+    for tab, text in expected.items():
+        body = client.get(f"{url}?tab={tab}").content.decode()
+        assert f'data-tab="{tab}"' in body and text in body, tab
+        assert f'<a href="?tab={tab}" aria-current="page">' in body
+        others = [t for k, t in expected.items() if k != tab and t not in ("Measure",)]
+        assert not any(t in body for t in others if t != text), tab
+    bad = client.get(f"{url}?tab=nope").content.decode()
+    assert 'data-tab="progress"' in bad
     # The drill-down shows the inconsistent case: prompt, both responses, ratings, judgment.
     with django_assert_max_num_queries(8):
         cases = client.get(reverse("dashboard:cases", args=[labelled.slug])).content.decode()
@@ -150,10 +170,12 @@ def test_unknown_campaign_is_404(client):
 def test_campaign_without_labels_renders(client, campaign):
     analytics_snapshot_compute(campaign_id=campaign.pk)
     client.force_login(UserFactory(is_staff=True))
-    page = client.get(reverse("dashboard:campaign", args=[campaign.slug]))
-    assert page.status_code == 200
-    text = page.content.decode()
-    assert "No labels yet" in text and "No battles between different models yet" in text
+    url = reverse("dashboard:campaign", args=[campaign.slug])
+    pages = {tab: client.get(f"{url}?tab={tab}") for tab, _ in TABS}
+    assert {tab: r.status_code for tab, r in pages.items()} == {tab: 200 for tab, _ in TABS}
+    assert "No labels yet" in pages["progress"].content.decode()
+    assert "No battles between different models yet" in pages["leaderboard"].content.decode()
+    assert "No inconsistent cases" in pages["cases"].content.decode()
     assert client.get(reverse("dashboard:cases", args=[campaign.slug])).status_code == 200
 
 
@@ -188,7 +210,65 @@ def test_dashboard_shows_the_fixed_statistics(client, labelled):
     snap.data["leaderboard"]["davidson_nu"] = {"value": 0.41, "ci": [0.2, 0.7]}
     snap.save(update_fields=["data"])
     client.force_login(UserFactory(is_staff=True))
-    page = client.get(reverse("dashboard:campaign", args=[labelled.slug])).content.decode()
+    url = reverse("dashboard:campaign", args=[labelled.slug])
+    page = client.get(url + "?tab=leaderboard").content.decode()
     assert "Ties as ties (Davidson)" in page and "\u03bd = 0.410" in page
     assert "<td>model-x</td><td>1012.5</td><td>990.1 \u2013 1030.2</td>" in page
+    page = client.get(url + "?tab=agreement").content.decode()
     assert "alpha_ordinal" in page  # pairwise A/tie/B agreement row
+    page = client.get(url + "?tab=consistency").content.decode()
+    assert "resampling annotators: n = 1" not in page  # no interval from one annotator
+
+
+def test_campaign_list_is_one_query_whatever_the_number_of_campaigns(
+    client, labelled, django_assert_max_num_queries
+):
+    from tests.factories import CampaignFactory
+
+    analytics_snapshot_compute(campaign_id=labelled.pk)
+    client.force_login(UserFactory(is_staff=True))
+    url = reverse("dashboard:index")
+    for n in range(6):
+        other = CampaignFactory(slug=f"other-{n}")
+        analytics_snapshot_compute(campaign_id=other.pk)
+    # Session, user, the page header's annotator lookup, then the campaigns with their
+    # newest snapshot's figures joined: no query per campaign.
+    with django_assert_max_num_queries(4):
+        page = client.get(url).content.decode()
+    assert page.count("/dashboard/other-") == 6
+    latest = labelled.analytics_snapshots.order_by("-computed_at").first()
+    assert f"<td>{latest.n_labels}</td>" in page
+
+
+def test_cases_and_annotators_page_through(client, labelled):
+    """Ten cases a page with a pager that keeps the annotator filter; the annotators table
+    pages too, keeping its sort and filters."""
+    from annotate.views import dashboard_tabs
+
+    snapshot = analytics_snapshot_compute(campaign_id=labelled.pk)
+    case = snapshot.data["consistency"]["cases"][0]
+    snapshot.data["consistency"]["cases"] = [
+        dict(case, label_id=n, annotator="ann-x" if n % 2 else "ann-y") for n in range(25)
+    ]
+    snapshot.data["annotators"] = [
+        dict(snapshot.data["annotators"][0], annotator=f"ann-{n:02d}", n_labels=n)
+        for n in range(30)
+    ]
+    snapshot.save(update_fields=["data"])
+    client.force_login(UserFactory(is_staff=True))
+    cases_url = reverse("dashboard:cases", args=[labelled.slug])
+    first = client.get(cases_url).content.decode()
+    assert first.count('<details class="case">') == dashboard_tabs.CASES_PER_PAGE
+    assert "25 inconsistent cases" in first and "page 1 of 3" in first
+    assert f'hx-get="{cases_url}?page=2"' in first
+    last = client.get(cases_url + "?page=3").content.decode()
+    assert last.count('<details class="case">') == 5 and "page 3 of 3" in last
+    mine = client.get(cases_url + "?annotator=ann-x&page=2").content.decode()
+    assert "12 inconsistent cases for <strong>ann-x</strong>" in mine
+    assert mine.count('<details class="case">') == 2
+    assert f'hx-get="{cases_url}?annotator=ann-x&amp;page=1"' in mine
+    people = reverse("dashboard:annotators", args=[labelled.slug])
+    page2 = client.get(people + "?sort=n_labels&dir=asc&page=2").content.decode()
+    assert "30 annotators" in page2 and "page 2 of 2" in page2
+    assert "ann-25" in page2 and "ann-24" not in page2  # ascending: 25..29 on page 2
+    assert "sort=n_labels&amp;dir=asc" in page2  # the pager keeps the order

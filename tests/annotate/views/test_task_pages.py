@@ -467,3 +467,29 @@ def test_edit_task_keeps_the_reply_as_plain_text(client):
     response.save()
     body = client.get(reverse("campaign_work", args=[campaign.slug])).content.decode()
     assert "Use **care**." in body and "<strong>care</strong>" not in body
+
+
+@pytest.mark.parametrize("step", ["open", "submit", "skip"])
+def test_campaign_closing_mid_flow_is_a_message_not_a_500(client, monkeypatch, step):
+    """The campaign page, a submit and a skip all serve the next task through one flow:
+    a campaign closed between the gate and the lease is the same message on each."""
+    from annotate.models import CampaignStatus
+    from annotate.services import CampaignNotOpen
+
+    campaign = campaign_with(TaskType.PAIRWISE, n_items=3)
+    a = _lease(client, campaign)
+    if step == "open":
+        # The gate saw it open; it closed before the lease (a race the gate cannot see).
+        def closed(**kwargs):
+            raise CampaignNotOpen(f"{campaign.name} is not open.")
+
+        monkeypatch.setattr("annotate.views.tasks.assignment_next_with_quality", closed)
+        r = client.get(reverse("campaign_work", args=[campaign.slug]), **HX)
+    else:
+        type(campaign).objects.filter(pk=campaign.pk).update(status=CampaignStatus.CLOSED)
+        if step == "submit":
+            r = _submit(client, a, {"choice": "A"}, **HX)
+        else:
+            r = client.post(reverse("task_skip", args=[a.pk]), {"reason": "unclear"}, **HX)
+    assert r.status_code == 200
+    assert b"Not open" in r.content

@@ -4,14 +4,16 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from annotate.models import Prompt
-from modelserve.models import GenerationRequest
+from modelserve.generation.models import GenerationRequest
 from tests.factories import CampaignFactory, ModelEndpointFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_adds_prompts_and_tops_up(tmp_path, settings):
-    settings.CHORUS_GENERATION_BACKENDS = {"fake": "modelserve.backends.fake.FakeBackend"}
+    settings.CHORUS_GENERATION_BACKENDS = {
+        "fake": "modelserve.generation.backends.fake.FakeBackend"
+    }
     campaign = CampaignFactory(config={"pregen_pool_size": 1}, task_mix={"pairwise": 1})
     ModelEndpointFactory(pool=[campaign])
     path = tmp_path / "p.jsonl"

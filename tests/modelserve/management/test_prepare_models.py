@@ -12,8 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from modelserve import model_files
-from modelserve.model_files import DEFAULT_MODEL_NAME, ModelFilesError
+from modelserve.generation import model_files
+from modelserve.generation.model_files import DEFAULT_MODEL_NAME, ModelFilesError
 
 
 def _run(*args: str) -> str:
@@ -77,7 +77,7 @@ def test_prepare_models_also_makes_the_ctranslate2_copy_once(settings, tmp_path)
 
     from django.core.management import call_command
 
-    from modelserve.model_files import DEFAULT_MODEL_NAME, default_model_dir
+    from modelserve.generation.model_files import DEFAULT_MODEL_NAME, default_model_dir
 
     shared = default_model_dir()  # the suite's converted SmolLM2 (HF format)
     folder = tmp_path / DEFAULT_MODEL_NAME

@@ -45,7 +45,7 @@ def dataset(n: int = 24, with_lists: bool = False):
 
 
 def load(folder):
-    from modelserve.model_files import load_causal_lm
+    from modelserve.generation.model_files import load_causal_lm
 
     return load_causal_lm(folder)
 

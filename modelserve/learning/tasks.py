@@ -1,0 +1,51 @@
+"""Celery tasks of the learning loop (found by ``config/celery.py``'s autodiscovery).
+
+Names keep the ``modelserve.tasks.`` prefix (queued messages and beat's PeriodicTask rows
+carry them): CELERY_TASK_ROUTES sends ``refit_*`` and ``train_*`` to the "train" queue (a
+GPU worker consumes only that queue); ``schedule_refits`` is the cheap beat-triggered
+check and stays on "default". Each task takes ids, re-checks state and calls one service;
+running one twice is harmless (the run is claimed atomically).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from modelserve.learning.features import TRAIN_FEATURES_WARM, reward_features_warm
+from modelserve.learning.refits import REFIT_RUN, refits_start_due, training_run_execute
+from modelserve.learning.scheduling import PERIODIC_TASK
+from modelserve.learning.selectors import campaign_by_id
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name=REFIT_RUN, acks_late=True, reject_on_worker_lost=True)
+def refit_run(run_id: int) -> str:
+    """Execute one queued TrainingRun (reward model or DPO)."""
+    try:
+        run = training_run_execute(run_id=run_id)
+    except Exception:
+        # The run row already says failed, with the traceback; a retry would fail the same.
+        logger.exception("refit run %s failed", run_id)
+        return "failed"
+    return str(run.status)
+
+
+@shared_task(name=PERIODIC_TASK)
+def schedule_refits(campaign_id: int) -> list[int]:
+    """Beat entry point: start the refits that are due for one campaign."""
+    campaign = campaign_by_id(campaign_id=campaign_id)
+    if campaign is None:
+        return []
+    return [run.pk for run in refits_start_due(campaign=campaign)]
+
+
+@shared_task(name=TRAIN_FEATURES_WARM, acks_late=True)
+def train_features_warm(campaign_id: int) -> int:
+    """Encode a campaign's newly labelled texts so the next reward refit only fits."""
+    campaign = campaign_by_id(campaign_id=campaign_id)
+    if campaign is None:
+        return 0
+    return reward_features_warm(campaign=campaign)
