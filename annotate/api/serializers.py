@@ -21,9 +21,7 @@ from annotate.models import (
     RatingScale,
     Role,
     TaskType,
-    Webhook,
 )
-from annotate.models.webhooks import SUBSCRIBABLE as WEBHOOK_EVENTS
 from annotate.services.items import ITEM_TEXT_MAX
 
 
@@ -413,44 +411,3 @@ class DeleteConfirmSerializer(serializers.Serializer):
     sig = serializers.CharField(
         required=False, max_length=64, help_text="Crowd accounts: the signature of your join link."
     )
-
-
-class JoinLinksSerializer(serializers.Serializer):
-    participants = serializers.ListField(
-        child=serializers.RegexField(r"^[A-Za-z0-9_.:@-]{1,200}$", max_length=200),
-        min_length=1,
-        max_length=10_000,
-        help_text="Participant ids (as the crowd platform names them).",
-    )
-    study_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
-
-
-class JoinLinkSerializer(serializers.Serializer):
-    participant = serializers.CharField()
-    url = serializers.CharField()
-
-
-class WebhookInSerializer(serializers.Serializer):
-    url = serializers.URLField(max_length=2000)
-    events = serializers.ListField(
-        child=serializers.ChoiceField(choices=WEBHOOK_EVENTS),
-        required=False,
-        max_length=len(WEBHOOK_EVENTS),
-        help_text="Default: every event.",
-    )
-    description = serializers.CharField(required=False, allow_blank=True, max_length=200)
-
-
-class WebhookSerializer(serializers.ModelSerializer):
-    campaign = _slug()
-
-    class Meta:
-        model = Webhook
-        fields = ["id", "campaign", "url", "description", "events", "enabled", "created_at"]
-        read_only_fields = fields
-
-
-class WebhookCreatedSerializer(WebhookSerializer):
-    class Meta(WebhookSerializer.Meta):
-        fields = [*WebhookSerializer.Meta.fields, "secret"]
-        read_only_fields = fields

@@ -139,7 +139,7 @@ class Session:
         join_url: str = "",
     ) -> None:
         self.gate, self.duration_s, self.past_gate = gate, duration_s, False
-        self.join_url = join_url  # a crowd participant's signed link: entered by it
+        self.join_url = join_url  # a crowd participant's own signed link
         self.base = base_url.rstrip("/")
         self.slug = campaign_slug
         self.config = config
@@ -206,6 +206,10 @@ class Session:
 
     # -- onboarding ------------------------------------------------------------------
     def sign_up_or_log_in(self) -> None:
+        if self.join_url:  # a crowd participant enters through their own signed link
+            if not self.request("GET", self.join_url).is_redirect:
+                raise RuntimeError(f"{self.join_url}: the join link was refused")
+            return
         username = self.result.username
         page = self.request("GET", "/accounts/signup/")
         if page.status_code == 200:
@@ -289,18 +293,9 @@ class Session:
         label = Label(self.result.person.index, aid, kind, ids, answer)
         return data, label
 
-    def join(self) -> None:
-        """Enter as a crowd participant does: through their signed join link."""
-        response = self.request("GET", self.join_url)
-        if not response.is_redirect:
-            raise RuntimeError(f"join link refused ({response.status_code})")
-
     def run(self) -> PersonResult:
         try:
-            if self.join_url:
-                self.join()
-            else:
-                self.sign_up_or_log_in()
+            self.sign_up_or_log_in()
             if self.gate is not None:
                 # Everyone logs in first; the timed window starts for all at once.
                 with contextlib.suppress(threading.BrokenBarrierError):
@@ -411,14 +406,12 @@ def run_crowd(
     think_s: float = 0.0,
     retry_503: bool = True,
     log_in_first: bool = False,
-    join_urls: Callable[[int], str] | None = None,
+    join_urls: Callable[[int], str] | None = None,  # person -> signed link, not sign-up
 ) -> RunResult:
     """Run every person concurrently (one thread each) until done or ``duration_s``.
 
     With ``log_in_first`` everybody signs in before the clock starts (load benchmarks:
-    the window then measures the task loop only, not a login stampede). With
-    ``join_urls`` (person index -> signed join link path) people enter as crowd
-    participants through their links instead of signing up.
+    the window then measures the task loop only, not a login stampede).
     """
     started: list[float] = []
     gate = (

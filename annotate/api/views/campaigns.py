@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotate.api import serializers as s
+from annotate.api import serializers_links as sl
 from annotate.api.base import ChorusAPIView, IdCursorPagination, IsAdmin, campaign_or_404
 from annotate.models import CampaignStatus
 from annotate.selectors.analytics import analytics_snapshot_latest
@@ -159,8 +160,8 @@ class JoinLinksApi(ChorusAPIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(
-        request=s.JoinLinksSerializer,
-        responses={200: s.JoinLinkSerializer(many=True)},
+        request=sl.JoinLinksSerializer,
+        responses={200: sl.JoinLinkSerializer(many=True)},
         tags=["campaigns"],
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -170,7 +171,7 @@ class JoinLinksApi(ChorusAPIView):
         signature is an HMAC of the id under the campaign's secret, so only the holder of
         the link can enter as that participant (README, "Crowd links")."""
         campaign = campaign_or_404(request, slug)
-        data = s.JoinLinksSerializer(data=request.data)
+        data = sl.JoinLinksSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         base = request.build_absolute_uri("/")
         links = [
@@ -185,4 +186,4 @@ class JoinLinksApi(ChorusAPIView):
             }
             for pid in data.validated_data["participants"]
         ]
-        return Response(s.JoinLinkSerializer(links, many=True).data)
+        return Response(sl.JoinLinkSerializer(links, many=True).data)

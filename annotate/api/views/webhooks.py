@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotate.api import serializers as s
+from annotate.api import serializers_links as sl
 from annotate.api.base import ChorusAPIView, IsAdmin, campaign_or_404
 from annotate.selectors.webhooks import webhooks_of
 from annotate.webhooks import network, services
@@ -25,17 +25,17 @@ class CampaignWebhooksApi(ChorusAPIView):
     permission_classes = [IsAdmin]
     pagination_class: Any = None
 
-    @extend_schema(responses=s.WebhookSerializer(many=True), tags=["webhooks"])
+    @extend_schema(responses=sl.WebhookSerializer(many=True), tags=["webhooks"])
     def get(self, request: Request, slug: str) -> Response:
         """The campaign's webhooks (without their secrets)."""
         campaign = campaign_or_404(request, slug)
-        return Response(s.WebhookSerializer(webhooks_of(campaign=campaign), many=True).data)
+        return Response(sl.WebhookSerializer(webhooks_of(campaign=campaign), many=True).data)
 
     @extend_schema(
-        request=s.WebhookInSerializer,
+        request=sl.WebhookInSerializer,
         responses={
             201: OpenApiResponse(
-                s.WebhookCreatedSerializer,
+                sl.WebhookCreatedSerializer,
                 description="Registered; ``secret`` signs every delivery (shown only now).",
             )
         },
@@ -44,7 +44,7 @@ class CampaignWebhooksApi(ChorusAPIView):
     def post(self, request: Request, slug: str) -> Response:
         """Register a URL that receives the campaign's signed events (README: Webhooks)."""
         campaign = campaign_or_404(request, slug)
-        data = s.WebhookInSerializer(data=request.data)
+        data = sl.WebhookInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             hook = services.webhook_create(
@@ -56,4 +56,4 @@ class CampaignWebhooksApi(ChorusAPIView):
             )
         except network.AddressRefused as exc:
             raise ValidationError({"url": [str(exc)]}) from None
-        return Response(s.WebhookCreatedSerializer(hook).data, status=status.HTTP_201_CREATED)
+        return Response(sl.WebhookCreatedSerializer(hook).data, status=status.HTTP_201_CREATED)
