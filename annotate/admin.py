@@ -28,8 +28,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 # The other admin modules register their models when imported (nothing here needs them).
-from annotate import admin_content, admin_work  # noqa: F401
+from annotate import admin_content, admin_webhooks, admin_work  # noqa: F401
 from annotate.admin_base import ReadOnlyInline
+from annotate.admin_config import CONFIG_FIELDS, OTHER, campaign_admin_form, config_fieldsets
+from annotate.admin_crowd import CrowdLinksAdminMixin
 from annotate.exports.privacy import PrivacyConfigError, privacy_settings
 from annotate.models import (
     Campaign,
@@ -162,7 +164,7 @@ class NewGrantInline(admin.TabularInline):
         return super().get_queryset(request).none()
 
 
-class CampaignAdminForm(forms.ModelForm):
+class _CampaignAdminForm(forms.ModelForm):
     class Meta:
         model = Campaign
         # The same editable fields as the API's configure endpoint, plus the slug.
@@ -177,17 +179,26 @@ class CampaignAdminForm(forms.ModelForm):
         return data
 
 
+# The common config keys as typed form fields, the rest as JSON (annotate.admin_config).
+CampaignAdminForm = campaign_admin_form(_CampaignAdminForm)
+
+
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(CrowdLinksAdminMixin, admin.ModelAdmin):
     form = CampaignAdminForm
     list_display = ("slug", "name", "status", "overlap", "rating_scale", "created_at")
     list_filter = ("status", "rating_scale", "created_at")
     search_fields = ("slug", "name", "description")
     list_select_related = ("created_by",)
     readonly_fields = ("status", "created_by", "created_at", "updated_at")
-    actions = ("open_campaigns", "pause_campaigns", "close_campaigns")
+    actions = ("open_campaigns", "pause_campaigns", "close_campaigns", "rotate_join_secret")
     inlines = (GuidelineHistoryInline, NewGuidelineInline, GrantInline, NewGrantInline)
     prepopulated_fields = {"slug": ("name",)}
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        typed = {OTHER, *CONFIG_FIELDS}
+        fields = [f for f in self.get_fields(request, obj) if f not in typed]
+        return [(None, {"fields": fields}), *config_fieldsets()]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # URLs, exports and API clients name a campaign by slug: fixed once created.

@@ -26,9 +26,12 @@ class AnnotateConfig(AppConfig):
             # Optional app: its models import only when it is installed.
             from django.contrib.admin.models import LogEntry
 
+            from annotate.input.admin import admin_json_fields_bounded  # the admin's forms
             from annotate.security import admin as _security_admin  # noqa: F401
 
             log_entry = LogEntry
+            # Issue 13: every admin JSON textarea parses through the input boundary.
+            admin_json_fields_bounded()
         # Issue 8: login lockout counting, the audit log hooks and its admin page.
         security_signals.connect(admin_log_entry=log_entry)
         listeners.connect()

@@ -22,6 +22,12 @@ event                     kwargs
 ``quota_cell_full``       ``campaign_id: int``, ``cell: str``
 ``campaign_done``         ``campaign_id: int``
 ========================  ==============================================================
+
+Where each is sent: labels_received by annotation_submit; export_ready by export_run;
+refit_finished and version_promoted by modelserve's refit services and promotion;
+quota_cell_full by campaign_admit when an admission takes a cell's last place;
+campaign_done by annotate.services.campaign_done (a labels_received listener) when every
+open item has all its labels, once per completion.
 """
 
 from __future__ import annotations

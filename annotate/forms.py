@@ -7,7 +7,6 @@ to the browser and the API.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,11 +18,15 @@ from django.utils.translation import gettext, gettext_lazy
 
 from annotate.countries import country_choices
 from annotate.i18n.languages import ui_language_choices
+from annotate.input.checks import InputError, parse_int
+from annotate.input.forms import TextField, WholeNumberField, json_field_from_post
 from annotate.models import ProfileVersion, TaskType
 from annotate.models.profile import STATED_PREFERENCES, USE_CASES
 from annotate.payloads import PayloadError
 
 SELF_DESCRIBE = "self_describe"
+# The limit the page shows (textarea maxlength) is the limit the server keeps.
+PROFILE_TEXT_MAX = 2000
 _ = gettext_lazy
 PREFERENCE_LABELS = {
     "values": _("The response reflects values and beliefs close to mine"),
@@ -129,8 +132,8 @@ class ProfileForm(forms.ModelForm):
         widgets = {
             "ai_familiarity": forms.RadioSelect,
             "ai_frequency": forms.RadioSelect,
-            "self_description": forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
-            "system_prompt": forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+            "self_description": forms.Textarea(attrs={"rows": 3}),
+            "system_prompt": forms.Textarea(attrs={"rows": 3}),
             "first_language": forms.TextInput(attrs={"autocomplete": "off"}),
             **{
                 f"pref_{name}": _Slider(attrs={"min": 0, "max": 100, "step": 1})
@@ -140,9 +143,21 @@ class ProfileForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for name in ("self_description", "system_prompt"):
+            # The input boundary's text field, with the limit the textarea shows.
+            old = self.fields[name]
+            self.fields[name] = TextField(
+                max_length=PROFILE_TEXT_MAX, label=old.label, widget=old.widget, required=True
+            )
         for name in STATED_PREFERENCES:
-            field = self.fields[f"pref_{name}"]
-            field.label = PREFERENCE_LABELS[name]
+            old = self.fields[f"pref_{name}"]
+            self.fields[f"pref_{name}"] = WholeNumberField(
+                min_value=0,
+                max_value=100,
+                widget=old.widget,
+                required=old.required,
+                label=PREFERENCE_LABELS[name],
+            )
             if not self.is_bound and self.initial.get(f"pref_{name}") is None:
                 self.initial[f"pref_{name}"] = 50
         for name in ("self_description", "system_prompt"):
@@ -192,18 +207,18 @@ class ProfileForm(forms.ModelForm):
 
 
 class SkipForm(forms.Form):
-    reason = forms.CharField(max_length=500, required=False)
+    reason = TextField(max_length=500, required=False)
 
 
 # --- task forms -> payloads -------------------------------------------------------------
 
 
-def _int_or_none(value: str | None) -> int | None:
+def _int_or_none(value: str | None, field: str) -> int | None:
     if value is None or not str(value).strip():
         return None
     try:
-        return int(str(value).strip())
-    except ValueError:
+        return parse_int(value, field=field)
+    except InputError:
         return None
 
 
@@ -223,7 +238,7 @@ def task_payload_from_post(
         payload: dict[str, Any] = {"choice": choice, "reason": data.get("reason", "")}
         raw = data.get("strength", "").strip()
         if raw:
-            magnitude = _int_or_none(raw)
+            magnitude = _int_or_none(raw, "strength")
             if magnitude is None:
                 raise PayloadError({"strength": gettext("Must be a whole number.")})
             # The form asks "how much better" (1..3); the stored strength is signed,
@@ -235,7 +250,7 @@ def task_payload_from_post(
     if task_type == TaskType.RANKING:
         ranks: dict[int, list[int]] = {}
         for rid in presented_order:
-            value = _int_or_none(data.get(f"rank_{rid}"))
+            value = _int_or_none(data.get(f"rank_{rid}"), "ranking")
             if value is None:
                 raise PayloadError({"ranking": gettext("Give every response a rank.")})
             ranks.setdefault(value, []).append(rid)
@@ -251,11 +266,11 @@ def task_payload_from_post(
         return {"response_id": data.get("response_id", ""), "edited_text": data.get("edited_text")}
     if task_type == TaskType.CRITIQUE:
         try:
-            spans = json.loads(data.get("spans") or "[]")
-        except ValueError:
-            raise PayloadError(
-                {"spans": gettext("The highlighted spans could not be read.")}
-            ) from None
+            spans = json_field_from_post(data.get("spans") or "[]", field="spans")
+        except InputError as exc:
+            # The input boundary's reason (depth, NaN, digits) follows, untranslated.
+            message = gettext("The highlighted spans could not be read.")
+            raise PayloadError({"spans": f"{message} ({exc.message})"}) from None
         return {
             "critique": data.get("critique", ""),
             "suggestion": data.get("suggestion", ""),

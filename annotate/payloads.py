@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext
 from rapidfuzz.distance import Levenshtein
+
+from annotate.input.checks import InputError, check_json, parse_int, text_problem
 
 MAX_TEXT = 20_000  # characters in any free-text field
 MAX_PAYLOAD_BYTES = 200_000
@@ -46,9 +47,6 @@ class PayloadContext:
 Validator = Callable[[Mapping[str, Any], PayloadContext], dict[str, Any]]
 
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
 def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
     value = raw.get(key, "")
     if value is None:
@@ -56,9 +54,9 @@ def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
     if not isinstance(value, str):
         raise PayloadError({key: gettext("Must be text.")})
     value = value.replace("\r\n", "\n")
-    if _UNSTORABLE.search(value):
-        # PostgreSQL's jsonb cannot hold NUL or an unpaired surrogate (issue 8 fuzzing:
-        # these were 500s); no keyboard produces them, so refuse rather than alter.
+    if text_problem(value):
+        # The input boundary's text rule (annotate.input): PostgreSQL's jsonb cannot hold
+        # NUL or an unpaired surrogate; no keyboard produces them, so refuse, not alter.
         raise PayloadError({key: gettext("Contains characters that cannot be stored.")})
     if len(value) > MAX_TEXT:
         raise PayloadError({key: gettext("At most %(n)s characters.") % {"n": MAX_TEXT}})
@@ -68,16 +66,12 @@ def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
 
 
 def _int(value: Any, key: str) -> int:
-    # bool is an int subclass; "true" is not a strength.
-    if isinstance(value, bool):
-        raise PayloadError({key: gettext("Must be a whole number.")})
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        return int(value.strip())
-    raise PayloadError({key: gettext("Must be a whole number.")})
+    # The input boundary's rule: ASCII digits, at most 18 ("²" and 5,000 digits were
+    # 500s); bool is an int subclass, but "true" is not a strength.
+    try:
+        return parse_int(value, field=key)
+    except InputError:
+        raise PayloadError({key: gettext("Must be a whole number.")}) from None
 
 
 def _response_id(value: Any, key: str, ctx: PayloadContext) -> int:
@@ -289,6 +283,10 @@ VALIDATORS: dict[str, Validator] = {
 def validate_payload(task_type: str, raw: Any, ctx: PayloadContext) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise PayloadError({"payload": gettext("The answer must be a JSON object.")})
+    try:
+        check_json(raw, field="payload", max_depth=8)
+    except InputError as exc:
+        raise PayloadError({exc.field: exc.message}) from None
     if len(json.dumps(raw, default=str)) > MAX_PAYLOAD_BYTES:
         raise PayloadError({"payload": gettext("The answer is too large.")})
     try:

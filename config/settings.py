@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Every query parameter and form field passes the input boundary's text rule first.
+    "annotate.input.middleware.InputBoundaryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Issue 17: the UI language (switcher cookie > annotator's preference >
@@ -188,6 +190,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The input boundary (annotate.input): JSON bodies within size and depth limits,
+    # finite numbers, 64-bit integers, no NUL or unpaired surrogate anywhere.
+    "DEFAULT_PARSER_CLASSES": [
+        "annotate.input.drf.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "annotate.api.base.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("CHORUS_API_THROTTLE", "6000/hour"),
@@ -204,6 +213,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Issue 6: several models have a "status" field; name each enum after its meaning.
+    # Every operation documents its 400/401/403/404/429 answers (annotate.api.schema_hooks).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "annotate.api.schema_hooks.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "annotate.models.choices.CampaignStatus",
         "AssignmentStatusEnum": "annotate.models.choices.AssignmentStatus",
@@ -301,6 +315,11 @@ CHORUS_EXPORT_DIR = Path(os.environ.get("CHORUS_EXPORT_DIR", VAR_DIR / "exports"
 # Prepare the default model in `manage.py runall` and load it in every pool process of a
 # worker on the "generate" queue at start; 0 leaves both to the first generation.
 CHORUS_WARM_MODELS = env_bool("CHORUS_WARM_MODELS", True)
+# A crowd participant's data may be read or deleted within this many seconds of opening
+# their signed join link (annotate.selectors.crowd_access).
+CHORUS_CROWD_PROOF_MAX_AGE_S = int(os.environ.get("CHORUS_CROWD_PROOF_MAX_AGE_S", "3600"))
+# Largest JSON body the REST API reads (annotate.input.drf); larger is a 400.
+CHORUS_MAX_JSON_BYTES = int(os.environ.get("CHORUS_MAX_JSON_BYTES", str(32 * 1024 * 1024)))
 # Issue 6: exports matching more annotations than this run as a Celery job, not a stream.
 CHORUS_EXPORT_SYNC_MAX_ROWS = int(os.environ.get("CHORUS_EXPORT_SYNC_MAX_ROWS", "200000"))
 # Default assignment lease: a task not submitted in this time frees its slot.
@@ -368,6 +387,19 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 CELERY_BEAT_SCHEDULE["ops-requeue-stalled"] = {
     "task": "annotate.tasks.ops_requeue_stalled",
     "schedule": float(os.environ.get("CHORUS_REQUEUE_EVERY_S", "60")),
+}
+
+# Issue 13: outgoing webhooks (annotate.webhooks). Private, loopback and link-local
+# addresses are refused unless listed here (CIDRs), checked at every delivery.
+CHORUS_WEBHOOK_ALLOWED_NETWORKS = env_list("CHORUS_WEBHOOK_ALLOWED_NETWORKS")
+CHORUS_WEBHOOK_TIMEOUT_S = float(os.environ.get("CHORUS_WEBHOOK_TIMEOUT_S", "10"))
+CHORUS_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CHORUS_WEBHOOK_MAX_ATTEMPTS", "8"))
+CHORUS_WEBHOOK_RETRY_BASE_S = float(os.environ.get("CHORUS_WEBHOOK_RETRY_BASE_S", "10"))
+CHORUS_WEBHOOK_RETRY_MAX_S = float(os.environ.get("CHORUS_WEBHOOK_RETRY_MAX_S", "3600"))
+CHORUS_WEBHOOK_LABELS_BATCH_S = int(os.environ.get("CHORUS_WEBHOOK_LABELS_BATCH_S", "10"))
+CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
+    "task": "annotate.webhook_tasks.webhook_sweep",
+    "schedule": float(os.environ.get("CHORUS_WEBHOOK_SWEEP_S", "30")),
 }
 
 # Engine for local weights (backend "local"): "ctranslate2" (default; int8 on CPU, float16

@@ -27,6 +27,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView, exception_handler, set_rollback
 
+from annotate.input.drf import query_int
 from annotate.models import Campaign
 from annotate.roles import is_admin
 from annotate.security.client_ip import client_ip
@@ -235,10 +236,4 @@ def require_admin(request: Request) -> None:
 
 
 def int_param(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return int(str(value))
-    except ValueError:
-        raise exceptions.ValidationError({name: "Must be a whole number."}) from None
+    return query_int(request.query_params, name)

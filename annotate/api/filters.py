@@ -23,6 +23,7 @@ from annotate.exports.privacy import (
 from annotate.exports.schemas import SHAPES
 from annotate.exports.shapes import RANKING_PAIRS, ShapeOptions
 from annotate.exports.writers import FORMATS
+from annotate.input.drf import query_float, query_int
 from annotate.models import TaskType
 
 FILTER_PARAMS = (
@@ -81,15 +82,7 @@ def _moment(name: str, value: str, *, end: bool) -> str:
 
 
 def _int(name: str, value: str | None) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise ValidationError({name: "Must be a whole number."}) from None
-    if not -(2**62) < number < 2**62:
-        raise ValidationError({name: "Out of range."})
-    return number
+    return query_int({name: value}, name)
 
 
 def _bool(name: str, value: str | None) -> bool:
@@ -102,15 +95,7 @@ def _bool(name: str, value: str | None) -> bool:
 
 
 def _float(name: str, value: str | None) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = float(str(value))
-    except ValueError:
-        raise ValidationError({name: "Must be a number."}) from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValidationError({name: "Must be a finite number."})
-    return number
+    return query_float({name: value}, name)
 
 
 def check_known(params: Any, allowed: tuple[str, ...]) -> None:

@@ -6,10 +6,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotate.campaign_config import CampaignConfigError, validate_campaign_config
 from annotate.i18n.texts import TextsError, language_code_clean, texts_by_language_clean
 from annotate.models import (
     Annotation,
@@ -22,7 +22,7 @@ from annotate.models import (
     Role,
     TaskType,
 )
-from modelserve.learning.scheduling import validate_refit_config
+from annotate.services.items import ITEM_TEXT_MAX
 
 
 def _slug() -> Any:
@@ -85,7 +85,11 @@ class CampaignWriteSerializer(serializers.Serializer):
     critique_categories = serializers.ListField(
         child=serializers.CharField(max_length=60), required=False, max_length=50
     )
-    config = serializers.DictField(required=False)
+    config = serializers.DictField(
+        required=False,
+        help_text="Campaign settings; every key is typed and documented (README, "
+        "'Campaign config'). An unknown key or a value out of range is a 400 naming it.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         guidelines = attrs.get("guidelines")
@@ -109,14 +113,14 @@ class CampaignWriteSerializer(serializers.Serializer):
         return attrs
 
     def validate_config(self, value: dict[str, Any]) -> dict[str, Any]:
-        # The refit schedule is read by beat (modelserve.learning.scheduling): a bad one must be a
-        # 400 here, not a periodic task that fails every minute.
-        if "refit" in value:
-            try:
-                validate_refit_config(value["refit"])
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError(exc.messages) from exc
-        return value
+        # The one typed schema (annotate.campaign_config), as the admin and imports use;
+        # a bad refit schedule is a 400 here, not a periodic task failing every minute.
+        try:
+            return validate_campaign_config(value)
+        except CampaignConfigError as exc:
+            raise serializers.ValidationError(
+                {path: [message] for path, message in exc.errors.items()}
+            ) from None
 
 
 class CampaignModelsSerializer(serializers.Serializer):
@@ -156,7 +160,7 @@ class GuidelineSerializer(serializers.Serializer):
 
 class MessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
-    content = serializers.CharField(max_length=100_000)
+    content = serializers.CharField(max_length=ITEM_TEXT_MAX)
 
 
 class ResponseOutSerializer(serializers.Serializer):
@@ -229,7 +233,7 @@ class ItemSerializer(serializers.ModelSerializer):
 
 
 class ResponseInSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=100_000)
+    text = serializers.CharField(max_length=ITEM_TEXT_MAX)
     source = serializers.CharField(max_length=80, required=False, allow_blank=True)  # type: ignore[assignment]
     endpoint = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     policy_version = serializers.IntegerField(required=False, allow_null=True, min_value=1)
@@ -401,3 +405,9 @@ class MeSerializer(serializers.Serializer):
 
 class DeleteConfirmSerializer(serializers.Serializer):
     confirm = serializers.BooleanField(help_text="Must be true: deletion cannot be undone.")
+    campaign = serializers.SlugField(
+        required=False, help_text="Crowd accounts: the campaign of your join link."
+    )
+    sig = serializers.CharField(
+        required=False, max_length=64, help_text="Crowd accounts: the signature of your join link."
+    )

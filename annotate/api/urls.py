@@ -7,7 +7,7 @@ one class per operation; reads are plain resource URLs.
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from annotate.api.views import admin, campaigns, data, exports, me, registry
+from annotate.api.views import admin, campaigns, data, exports, me, registry, webhooks
 
 C = "v1/campaigns/<slug:slug>/"
 
@@ -17,6 +17,8 @@ v1 = [
     path(C, campaigns.CampaignDetailApi.as_view(), name="campaign-detail"),
     path(C + "configure/", campaigns.CampaignConfigureApi.as_view(), name="campaign-configure"),
     path(C + "open/", campaigns.CampaignOpenApi.as_view(), name="campaign-open"),
+    path(C + "join-links/", campaigns.JoinLinksApi.as_view(), name="campaign-join-links"),
+    path(C + "webhooks/", webhooks.CampaignWebhooksApi.as_view(), name="campaign-webhooks"),
     path(C + "pause/", campaigns.CampaignPauseApi.as_view(), name="campaign-pause"),
     path(C + "close/", campaigns.CampaignCloseApi.as_view(), name="campaign-close"),
     path(C + "guidelines/", campaigns.GuidelinePublishApi.as_view(), name="guideline-publish"),

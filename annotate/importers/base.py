@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from annotate.input.checks import InputError, loads_json
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_EXTERNAL_ID = 200  # Prompt.external_id / Conversation.external_id max_length
@@ -79,17 +79,9 @@ def content_hash(*parts: str) -> str:
     return digest.hexdigest()
 
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def _has_unstorable(value: Any) -> bool:
-    if isinstance(value, str):
-        return bool(_UNSTORABLE.search(value))
-    if isinstance(value, dict):
-        return any(_has_unstorable(k) or _has_unstorable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_unstorable(v) for v in value)
-    return False
+# One line of an import is one record: far below the API's body limit, far above a row.
+MAX_LINE_BYTES = 8 * 1024 * 1024
+MAX_RECORD_DEPTH = 16
 
 
 def read_rows(
@@ -117,14 +109,14 @@ def read_rows(
                 yield BadRow(number, f"not valid UTF-8 (byte {exc.start})")
                 continue
             try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield BadRow(number, f"invalid JSON: {exc.msg} (column {exc.colno})")
-                continue
-            if _has_unstorable(record):
-                # Issue 8 fuzzing: PostgreSQL text cannot hold NUL, nor UTF-8 an unpaired
-                # surrogate; such rows crashed the import instead of being reported.
-                yield BadRow(number, "contains a NUL character or an unpaired surrogate")
+                # The input boundary's JSON rules: depth (a deep line was a RecursionError),
+                # finite numbers, 64-bit integers, no NUL or unpaired surrogate anywhere.
+                record = loads_json(
+                    text, field="", max_depth=MAX_RECORD_DEPTH, max_bytes=MAX_LINE_BYTES
+                )
+            except InputError as exc:
+                where = f"{exc.field}: " if exc.field else ""
+                yield BadRow(number, f"{where}{exc.message[0].lower()}{exc.message[1:]}")
                 continue
             try:
                 row = parse(record, number)

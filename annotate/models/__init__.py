@@ -13,6 +13,7 @@ from .content import Conversation, Prompt, Response, Turn
 from .exports import Export, ExportStatus
 from .onboarding import CampaignAdmission
 from .profile import Annotator, Consent, ProfileVersion
+from .webhooks import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 from .work import Annotation, Assignment, Item, ItemResponse
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "CampaignStatus",
     "Consent",
     "Conversation",
+    "DeliveryStatus",
     "Export",
     "ExportStatus",
     "GuidelineVersion",
@@ -42,4 +44,7 @@ __all__ = [
     "Role",
     "TaskType",
     "Turn",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from annotate.campaign_config import CampaignConfigError, validate_campaign_config
 from annotate.i18n.texts import TextsError, campaign_language_config_clean
 from config.jsonutil import JSONEncoder
 
@@ -29,6 +33,11 @@ def _default_rating_attributes() -> list[str]:
 
 def _default_critique_categories() -> list[str]:
     return list(DEFAULT_CRITIQUE_CATEGORIES)
+
+
+def new_join_secret() -> str:
+    """A campaign's crowd-link secret: 256 random bits (annotate.services.crowd_links)."""
+    return secrets.token_urlsafe(32)
 
 
 class Campaign(models.Model):
@@ -58,9 +67,15 @@ class Campaign(models.Model):
     critique_categories = models.JSONField(
         default=_default_critique_categories, encoder=JSONEncoder
     )
-    # Quality control and anything else a later feature configures lives here, documented
-    # where it is read, so adding a knob does not need a migration.
+    # Quality control and anything else a later feature configures lives here, so adding
+    # a knob does not need a migration; every key is typed and documented in
+    # annotate/campaign_config (clean() validates it; the README table is made from it).
     config = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
+    # Signs crowd join links (HMAC of the participant id): a participant id alone is not a
+    # credential. Never in an API answer; admins see links built with it, and rotate it.
+    join_secret = models.CharField(max_length=64, default=new_join_secret, editable=False)
+    # When every item got all its labels (campaign.done event); cleared when work is added.
+    done_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -78,7 +93,7 @@ class Campaign(models.Model):
         return f"{self.name} ({self.slug})"
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         mix = self.task_mix
         if not isinstance(mix, dict) or not mix:
             errors["task_mix"] = "Give at least one task type with a positive weight."
@@ -102,10 +117,14 @@ class Campaign(models.Model):
         cats = self.critique_categories
         if not isinstance(cats, list) or not all(isinstance(c, str) and c for c in cats):
             errors["critique_categories"] = "Give a list of category names."
-        if not isinstance(self.config, dict):
-            errors["config"] = "Config must be a JSON object."
+        try:
+            # The typed schema (annotate.campaign_config): every writer comes through here.
+            self.config = validate_campaign_config(self.config)
+        except CampaignConfigError as exc:
+            errors["config"] = exc.messages
         else:
             try:
+                # Across keys: consent.texts must have the default language's text.
                 campaign_language_config_clean(self.config)
             except TextsError as exc:
                 errors["config"] = str(exc)

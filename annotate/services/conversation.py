@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from annotate.input.checks import InputError, parse_int, text_problem
 from annotate.models import (
     Annotator,
     Assignment,
@@ -118,6 +119,9 @@ def _clean_text(text: str) -> str:
     text = (text or "").replace("\r\n", "\n").strip()
     if not text:
         raise ConversationError(gettext("Write a message first."))
+    problem = text_problem(text)  # the input boundary's rule (NUL was a 500)
+    if problem:
+        raise ConversationError(f"text: {problem}")
     if len(text) > MAX_MESSAGE:
         raise ConversationError(
             gettext("Keep messages under %(n)s characters.") % {"n": MAX_MESSAGE}
@@ -127,8 +131,8 @@ def _clean_text(text: str) -> str:
 
 def _score(value: Any, name: str) -> int:
     try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
+        number = parse_int(value, field=name)
+    except InputError:
         raise ConversationError(
             gettext("Give %(name)s a score from 1 to 100.") % {"name": name}
         ) from None

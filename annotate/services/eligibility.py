@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext
 
+from annotate import events
 from annotate.models import Annotator, Campaign, CampaignAdmission, ProfileVersion
 
 from .errors import ServiceError
@@ -150,6 +151,10 @@ def campaign_admit(*, campaign: Campaign, annotator: Annotator) -> CampaignAdmis
                         "it needs from your group, so there are no tasks for you here."
                     )
                 )
-        return CampaignAdmission.objects.create(
+        admission = CampaignAdmission.objects.create(
             campaign=campaign, annotator=annotator, cell=cell, profile_version=profile
         )
+        if cell and taken + 1 >= target:
+            # This admission took the cell's last place (under the campaign lock: once).
+            events.send_on_commit(events.quota_cell_full, campaign_id=campaign.pk, cell=cell)
+        return admission

@@ -26,6 +26,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from annotate.input.checks import InputError, parse_int
 from annotate.models import (
     Annotation,
     Annotator,
@@ -109,8 +110,8 @@ def parse_sparse_ratings(path: Path) -> list[RatingRow]:
     out = []
     for line, (instruction, inp, output, rating) in _read_rows(path, 4, "ratings"):
         try:
-            value = int(rating.strip())
-        except ValueError:
+            value = parse_int(rating, field="rating")
+        except InputError:
             hint = " (the file must not have a header row)" if line == 1 else ""
             raise FeedbackImportError(
                 f"ratings file {path}, line {line}: rating {rating!r} is not a whole number{hint}"

@@ -37,6 +37,9 @@ RESPONSE_COUNTS: dict[str, tuple[int, int | None]] = {
     TaskType.CONVERSATION: (0, 0),
 }
 MAX_RESPONSES = 16
+# Characters in one prompt message or response: the API's limit (ItemInSerializer) is the
+# importers' limit, since both come through ItemSpec.check (a 50 MB reply was imported).
+ITEM_TEXT_MAX = 100_000
 
 
 class ItemSpecError(ValueError):
@@ -83,6 +86,8 @@ class ItemSpec:
                 raise ItemSpecError("each message needs a role of user, assistant or system")
             if not isinstance(message.get("content"), str) or not message["content"].strip():
                 raise ItemSpecError("each message needs non-empty text content")
+            if len(message["content"]) > ITEM_TEXT_MAX:
+                raise ItemSpecError(f"a prompt message is longer than {ITEM_TEXT_MAX} characters")
         if self.messages[-1]["role"] != Role.USER:
             raise ItemSpecError("the prompt must end with a user message")
         low, high = RESPONSE_COUNTS[self.task_type]
@@ -90,6 +95,11 @@ class ItemSpec:
         if n < low or (high is not None and n > high) or n > MAX_RESPONSES:
             wanted = f"{low}" if low == high else f"{low} or more"
             raise ItemSpecError(f"a {self.task_type} item needs {wanted} responses, got {n}")
+        for n, response in enumerate(self.responses, start=1):
+            if len(response.text) > ITEM_TEXT_MAX:
+                raise ItemSpecError(
+                    f"response {n} is longer than {ITEM_TEXT_MAX} characters ({len(response.text)})"
+                )
         empty = sum(1 for response in self.responses if not response.text.strip())
         if empty and (not self.allow_empty_responses or empty == n):
             raise ItemSpecError("a response is empty")
@@ -108,7 +118,13 @@ def items_add(
     created: list[Item] = []
     for start in range(0, len(specs), batch_size):
         created.extend(_add_batch(campaign, specs[start : start + batch_size]))
+    _work_added(campaign)
     return created
+
+
+def _work_added(campaign: Campaign) -> None:
+    """New items: a campaign marked done is open again (annotate.services.campaign_done)."""
+    Campaign.objects.filter(pk=campaign.pk, done_at__isnull=False).update(done_at=None)
 
 
 def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
@@ -229,6 +245,7 @@ def item_create_for_responses(
     ItemResponse.objects.bulk_create(
         [ItemResponse(item=item, response=r, position=p) for p, r in enumerate(responses)]
     )
+    _work_added(campaign)
     return item
 
 
@@ -252,7 +269,7 @@ def conversation_items_add(
     overlap = overlap or campaign.overlap
     if not 1 <= overlap <= 100:
         raise ItemSpecError("overlap must be between 1 and 100")
-    return bulk_insert(
+    items = bulk_insert(
         [
             Item(
                 campaign=campaign,
@@ -265,3 +282,5 @@ def conversation_items_add(
             for _ in range(n)
         ]
     )
+    _work_added(campaign)
+    return items

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,9 +12,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from annotate.campaign_config import section_values
+from annotate.campaign_config.participants import Participants
 from annotate.models import Annotator, Campaign, CampaignAdmission, Consent
 from annotate.selectors.onboarding import ConsentDocument, consent_document
 
+from .crowd_links import signature_valid, study_key_valid
 from .errors import ServiceError
 
 EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,200}$")
@@ -73,13 +77,56 @@ def _username_for(external_id: str) -> str:
     return "p_" + hashlib.sha256(external_id.encode()).hexdigest()[:20]
 
 
+class JoinNotSigned(JoinRefused):
+    """A join link without a valid signature for its participant id (403)."""
+
+
+@dataclass(frozen=True)
+class Joined:
+    user: AbstractBaseUser
+    annotator: Annotator
+    signed: bool  # the link carried the participant's own signature (not the study key)
+    created: bool
+
+
+def _join_allowed(
+    *,
+    campaign: Campaign,
+    external_id: str,
+    signature: str,
+    study_key: str,
+    exists: bool,
+    same_session: bool,
+) -> bool:
+    """Whether this link may enter as ``external_id`` (annotate.services.crowd_links)."""
+    if signature_valid(campaign=campaign, participant_id=external_id, signature=signature):
+        return True
+    if same_session:
+        return True  # already this participant in this browser: nothing new is granted
+    study_keys_on = section_values(campaign.config, Participants).join_study_key  # type: ignore[attr-defined]
+    return (
+        study_keys_on
+        and not exists
+        and bool(study_key)
+        and study_key_valid(campaign=campaign, key=study_key)
+    )
+
+
 def participant_join(
-    *, campaign: Campaign, external_id: str, study_id: str = ""
-) -> AbstractBaseUser:
+    *,
+    campaign: Campaign,
+    external_id: str,
+    study_id: str = "",
+    signature: str = "",
+    study_key: str = "",
+    session_user_id: int | None = None,
+) -> Joined:
     """Find or create the password-less account of a crowd participant. Idempotent.
 
-    Only accounts created this way (no usable password) can be entered by a join URL, so
-    the URL never opens an account someone protected with a password.
+    The link must carry the participant's signature (or, for a first join where the
+    campaign allows it, the study key); see annotate.services.crowd_links. Only accounts
+    created this way (no usable password) can be entered by a join URL, so the URL never
+    opens an account someone protected with a password.
     """
     external_id = (external_id or "").strip()
     study_id = (study_id or "").strip()[:200]
@@ -89,23 +136,45 @@ def participant_join(
         raise JoinRefused(gettext("The link is missing a valid participant id."))
     User = get_user_model()
     username = _username_for(external_id)
+    existing = User.objects.filter(username=username).first()
+    allowed = _join_allowed(
+        campaign=campaign,
+        external_id=external_id,
+        signature=signature,
+        study_key=study_key,
+        exists=existing is not None,
+        same_session=existing is not None and existing.pk == session_user_id,
+    )
+    if not allowed:
+        raise JoinNotSigned(
+            gettext(
+                "This link cannot be used: it lacks its signature (or the signature does not "
+                "match the participant id). Open the study from your crowd platform again, "
+                "or use the personal link you were given when you first joined."
+            )
+        )
+    signed = signature_valid(campaign=campaign, participant_id=external_id, signature=signature)
     for _attempt in range(2):
         try:
             with transaction.atomic():
                 user = User.objects.filter(username=username).first()
+                created = user is None
                 if user is None:
                     user = User(username=username)
                     user.set_unusable_password()
                     user.save()
                 elif user.has_usable_password():
                     raise JoinRefused(gettext("This participant id cannot be used here."))
+                elif existing is None and not signed:
+                    # A study-key first join lost a race: the id has joined meanwhile.
+                    raise JoinNotSigned(gettext("This participant id has already joined."))
                 annotator, _ = Annotator.objects.get_or_create(
                     user=user, defaults={"external_id": external_id, "study_id": study_id}
                 )
                 if study_id and annotator.study_id != study_id:
                     annotator.study_id = study_id
                     annotator.save(update_fields=["study_id"])
-                return user
+                return Joined(user=user, annotator=annotator, signed=signed, created=created)
         except IntegrityError:
             continue  # the same participant clicked twice; the other request created it
     raise JoinRefused(gettext("Please try the link again."))

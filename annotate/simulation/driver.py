@@ -136,8 +136,10 @@ class Session:
         retry_503: bool = True,
         gate: threading.Barrier | None = None,
         duration_s: float = 0.0,
+        join_url: str = "",
     ) -> None:
         self.gate, self.duration_s, self.past_gate = gate, duration_s, False
+        self.join_url = join_url  # a crowd participant's own signed link
         self.base = base_url.rstrip("/")
         self.slug = campaign_slug
         self.config = config
@@ -204,6 +206,10 @@ class Session:
 
     # -- onboarding ------------------------------------------------------------------
     def sign_up_or_log_in(self) -> None:
+        if self.join_url:  # a crowd participant enters through their own signed link
+            if not self.request("GET", self.join_url).is_redirect:
+                raise RuntimeError(f"{self.join_url}: the join link was refused")
+            return
         username = self.result.username
         page = self.request("GET", "/accounts/signup/")
         if page.status_code == 200:
@@ -400,6 +406,7 @@ def run_crowd(
     think_s: float = 0.0,
     retry_503: bool = True,
     log_in_first: bool = False,
+    join_urls: Callable[[int], str] | None = None,  # person -> signed link, not sign-up
 ) -> RunResult:
     """Run every person concurrently (one thread each) until done or ``duration_s``.
 
@@ -428,6 +435,7 @@ def run_crowd(
             retry_503=retry_503,
             gate=gate,
             duration_s=duration_s,
+            join_url=join_urls(p.index) if join_urls else "",
         )
         for p in people
     ]

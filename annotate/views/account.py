@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate.roles import annotator_of, is_admin, is_researcher
+from annotate.selectors.crowd_access import crowd_data_refusal
 from annotate.selectors.research import api_token_for
 from annotate.services.privacy import annotator_data, annotator_data_delete
 from annotate.services.tokens import api_token_revoke, api_token_rotate
@@ -53,12 +54,27 @@ def tokens(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _crowd_refused(request: HttpRequest, annotator: Any) -> HttpResponse | None:
+    refusal = crowd_data_refusal(user=request.user, annotator=annotator, session=request.session)
+    if refusal is None:
+        return None
+    return render(
+        request,
+        "annotate/message.html",
+        {"title": gettext("Please confirm it is you"), "message": refusal},
+        status=403,
+    )
+
+
 @login_required
 def my_data_download(request: HttpRequest) -> HttpResponse:
     annotator = annotator_of(request.user)
     if annotator is None:
         messages.error(request, gettext("You have no annotator data."))
         return redirect("api_tokens")
+    refused = _crowd_refused(request, annotator)
+    if refused is not None:
+        return refused
     body = json.dumps(annotator_data(annotator=annotator), cls=DjangoJSONEncoder, indent=2)
     response = HttpResponse(body, content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="my-chorus-data.json"'
@@ -69,6 +85,9 @@ def my_data_download(request: HttpRequest) -> HttpResponse:
 @require_POST
 def my_data_delete(request: HttpRequest) -> HttpResponse:
     annotator = annotator_of(request.user)
+    refused = _crowd_refused(request, annotator) if annotator is not None else None
+    if refused is not None:
+        return refused
     if annotator is None:
         messages.error(request, gettext("You have no annotator data."))
     elif request.POST.get("confirm") != "DELETE":

@@ -20,6 +20,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
+from annotate.input.checks import InputError, parse_int
 from annotate.roles import annotator_of
 from annotate.selectors.conversation import conversation_view
 from annotate.services import conversation as conv
@@ -118,11 +119,16 @@ def conversation_start(request: HttpRequest, assignment_id: int) -> HttpResponse
 @login_required
 @require_POST
 def conversation_rate(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    raw = _scores(request, "score-")
     scores: dict[int, Any] = {}
-    for key, value in raw.items():
-        if key.isdigit():
-            scores[int(key)] = value
+    for key, value in _scores(request, "score-").items():
+        # A score field is named after its reply's request id: ASCII digits only (the
+        # input boundary); "score-²" or 5,000 digits were 500s.
+        try:
+            scores[parse_int(key, field=f"score-{key}", min_value=1)] = value
+        except InputError as exc:
+            if annotator_of(request.user) is None:
+                return HttpResponseForbidden("Only annotators can answer tasks.")
+            return _panel(request, assignment_id, error=str(exc), status=400)
     return _action(request, assignment_id, conv.conversation_rate_opening, scores=scores)
 
 

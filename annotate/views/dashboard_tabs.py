@@ -14,6 +14,7 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
 
 from annotate import charts
+from annotate.input.checks import InputError, parse_int
 
 TABS = [
     ("progress", "Progress"),
@@ -154,8 +155,8 @@ def annotator_context(request: HttpRequest, data: dict[str, Any], url: str) -> d
     if query:
         rows = [r for r in rows if query in r["annotator"].lower()]
     try:
-        min_labels = max(int(request.GET.get("min_labels", "0") or 0), 0)
-    except ValueError:
+        min_labels = max(parse_int(request.GET.get("min_labels") or 0, field="min_labels"), 0)
+    except InputError:
         min_labels = 0
     rows = [r for r in rows if r["n_labels"] >= min_labels]
     if request.GET.get("flagged"):

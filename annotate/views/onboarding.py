@@ -20,8 +20,15 @@ from annotate.selectors.onboarding import (
     join_param_names,
 )
 from annotate.services.annotators import annotator_sign_up
+from annotate.services.crowd_links import (
+    SIGNATURE_PARAM,
+    STUDY_KEY_PARAM,
+    crowd_proof_mark,
+    join_link,
+)
 from annotate.services.onboarding import (
     ConsentOutdated,
+    JoinNotSigned,
     JoinRefused,
     consent_give,
     participant_join,
@@ -54,31 +61,55 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def join(request: HttpRequest, slug: str) -> HttpResponse:
-    """Crowd admission: /join/<slug>/?PROLIFIC_PID=..&STUDY_ID=.. logs the participant in.
-
-    The parameter names are per campaign (Campaign.config participant_param/study_param).
+    """Crowd admission: /join/<slug>/?PROLIFIC_PID=..&STUDY_ID=..&sig=.. logs the participant
+    in. The signature (or, for a first join, the campaign's study key) is what admits them:
+    annotate.services.crowd_links. Parameter names: Campaign.config participant_param /
+    study_param. ``next`` (same site) is where to go afterwards, e.g. the data page.
     """
     campaign = get_object_or_404(Campaign, slug=slug)
     pid_param, study_param = join_param_names(campaign=campaign)
     try:
-        user = participant_join(
+        joined = participant_join(
             campaign=campaign,
             external_id=request.GET.get(pid_param, ""),
             study_id=request.GET.get(study_param, ""),
+            signature=request.GET.get(SIGNATURE_PARAM, ""),
+            study_key=request.GET.get(STUDY_KEY_PARAM, ""),
+            session_user_id=request.user.pk if request.user.is_authenticated else None,
         )
     except JoinRefused as exc:
+        status = 403 if isinstance(exc, JoinNotSigned) else 400
         return render(
             request,
             "annotate/message.html",
             {"title": gettext("We could not start the study"), "message": str(exc)},
-            status=400,
+            status=status,
         )
-    if request.user.is_authenticated and request.user.pk != user.pk:
+    if request.user.is_authenticated and request.user.pk != joined.user.pk:
         # Another person's session on a shared computer must not carry over.
         logout(request)
     if not request.user.is_authenticated:
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # type: ignore[arg-type]
-    return redirect(request, reverse("campaign_work", args=[campaign.slug]))
+        login(request, joined.user, backend="django.contrib.auth.backends.ModelBackend")  # type: ignore[arg-type]
+    if joined.signed:
+        crowd_proof_mark(session=request.session, annotator_id=joined.annotator.pk)
+    elif joined.created:
+        # Came in with the study key: hand out the participant's own link now.
+        link = request.build_absolute_uri(
+            join_link(
+                campaign=campaign,
+                participant_id=joined.annotator.external_id,
+                study_id=joined.annotator.study_id,
+            )
+        )
+        messages.info(
+            request,
+            gettext(
+                "Your personal link (keep it private): %(link)s . Use it to come back to this "
+                "study, and to download or delete your data."
+            )
+            % {"link": link},
+        )
+    return redirect(request, safe_next(request, reverse("campaign_work", args=[campaign.slug])))
 
 
 def _consent(request: HttpRequest, annotator: Annotator, campaign: Campaign | None) -> HttpResponse:

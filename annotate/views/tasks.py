@@ -27,6 +27,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.forms import SkipForm, task_payload_from_post
+from annotate.input.checks import InputError, parse_int
 from annotate.models import Annotator, Assignment, AssignmentStatus, Campaign, TaskType
 from annotate.payloads import PayloadError
 from annotate.selectors.assignments import TaskView
@@ -264,9 +265,11 @@ def task_page(request: HttpRequest, assignment_id: int, *, annotator: Annotator)
 
 
 def _int_field(request: HttpRequest, name: str) -> int | None:
+    """A hidden bookkeeping field (time on task, guideline shown): unreadable is unknown."""
+    value = request.POST.get(name, "")
     try:
-        return int(request.POST.get(name, ""))
-    except ValueError:
+        return parse_int(value, field=name) if value else None
+    except InputError:
         return None
 
 
@@ -316,7 +319,12 @@ def task_submit(request: HttpRequest, assignment_id: int, *, annotator: Annotato
 def task_skip(request: HttpRequest, assignment_id: int, *, annotator: Annotator) -> HttpResponse:
     assignment = _own_assignment(assignment_id, annotator)
     form = SkipForm(request.POST)
-    reason = skip_reason_canonical(form.cleaned_data["reason"]) if form.is_valid() else ""
+    if not form.is_valid():
+        # The same 500-character limit the reason's input shows, kept by the server too.
+        view = task_view_build(assignment=assignment, campaign=assignment.campaign)
+        errors = {"skip_reason": " ".join(str(e) for e in form.errors.get("reason", []))}
+        return _render_task(request, view, annotator, status=422, errors=errors)
+    reason = skip_reason_canonical(form.cleaned_data["reason"])
     notices: list[str] = []
     try:
         assignment_skip(assignment_id=assignment.pk, annotator=annotator, reason=reason)

@@ -37,6 +37,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from annotate.campaign_config import CampaignConfigError, validate_campaign_config
 from annotate.models import Campaign
 
 # The Celery task beat runs (see modelserve.learning.tasks); the name is stored in
@@ -79,27 +80,12 @@ def refit_config(campaign: Campaign) -> dict[str, Any]:
 
 
 def validate_refit_config(raw: Any) -> dict[str, Any]:
-    """Check a ``refit`` object; raises ValidationError with a readable reason."""
-    if not isinstance(raw, dict):
-        raise ValidationError("refit must be a JSON object.")
-    unknown = set(raw) - set(DEFAULTS)
-    if unknown:
-        raise ValidationError(f"Unknown refit keys: {', '.join(sorted(unknown))}.")
-    for key in ("every_minutes", "min_new_labels", "max_run_minutes"):
-        if key in raw and (
-            not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 1
-        ):
-            raise ValidationError(f"refit.{key} must be a whole number of at least 1.")
-    kinds = raw.get("kinds", list(KINDS))
-    if not isinstance(kinds, list) or not set(kinds) <= set(KINDS):
-        raise ValidationError(f"refit.kinds must be a list drawn from {', '.join(KINDS)}.")
-    vf = raw.get("val_fraction", 0.1)
-    if not isinstance(vf, int | float) or not 0 <= vf < 1:
-        raise ValidationError("refit.val_fraction must be in [0, 1).")
-    for key in ("reward", "dpo", "gates"):
-        if key in raw and not isinstance(raw[key], dict):
-            raise ValidationError(f"refit.{key} must be a JSON object.")
-    return raw
+    """Check a ``refit`` object against the typed campaign config (annotate.campaign_config,
+    section Refit); raises ValidationError whose messages name each bad key."""
+    try:
+        return validate_campaign_config({"refit": raw})["refit"]
+    except CampaignConfigError as exc:
+        raise ValidationError(exc.messages) from None
 
 
 def schedule_name(campaign: Campaign) -> str:

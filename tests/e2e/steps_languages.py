@@ -106,7 +106,10 @@ def french_participant(
         task_type = page.get_attribute("section.task", "data-task-type") or ""
         assert page.inner_text("#task-title") == TITLES_FR[task_type]
         page.screenshot(path=str(shots / f"fr-{task_type}.png"), full_page=True)
-        _answer(page, task_type)
+        # Wait for the submit's answer itself: the page already shows a task before it,
+        # so the check below could pass (and the label not be committed yet).
+        with page.expect_response(lambda r: "/submit/" in r.url and r.request.method == "POST"):
+            _answer(page, task_type)
         page.wait_for_function(
             "() => !document.querySelector('.error-summary') && "
             "(document.querySelector('[data-completion-code], #done-h') || "

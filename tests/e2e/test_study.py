@@ -19,7 +19,10 @@ Steps (each one's wall time goes to test-artifacts/e2e-timings-<mode>.json):
    datasets reads them, zips open, row counts match the database, TRL takes a step;
 5. beat starts a reward and a DPO refit; both are promoted; the next live reply in the
    conversation campaign comes from the promoted policy;
-6. labels on the new policy's replies export with that policy version.
+6. labels on the new policy's replies export with that policy version;
+7. hardening (tests/e2e/steps_hardening.py): hostile input answers 400, the typed config
+   refuses a typo, a crowd link needs its signature, and a webhook receiver got signed
+   events from the worker (labels, export ready, refits finished and promoted).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import steps_dashboard, steps_languages, study
+from tests.e2e import steps_dashboard, steps_hardening, steps_languages, study
 from tests.e2e.browser import Participant, chromium
 from tests.e2e.harness import StudyServer, Timings
 
@@ -41,13 +44,19 @@ def _run_study(
     mode: str, scale: study.Scale, tmp_path: Path, shared_data: Path, artifacts: Path
 ) -> None:
     timings = Timings(mode)
-    server = StudyServer(mode=mode, workdir=tmp_path)
+    server = StudyServer(mode=mode, workdir=tmp_path, extra_env=steps_hardening.SERVER_ENV)
     shots = artifacts / f"e2e-{mode}"
+    hooks = None
     try:
         with timings.step("0 start (migrate, model, web+worker+beat)"):
             server.start()
         with timings.step("1 admin sets up the study over REST"):
             people = study.admin_setup(server, scale, shared_data)
+        with timings.step("7a hostile input, typed config, crowd links; webhooks registered"):
+            hooks = steps_hardening.webhooks_register(
+                people["admin_api"], (study.STUDY, study.CHAT)
+            )
+            steps_hardening.hostile_inputs(server, people["admin_api"], study.STUDY)
         with timings.step("2a simulated annotators, every task type"):
             study.simulate_crowd(server, scale)
         with timings.step("3 dashboard refreshes by itself"):
@@ -127,9 +136,13 @@ def _run_study(
                 exported["api"], promoted["policy"], artifacts / f"e2e-{mode}-export"
             )
             assert tagged >= 1, "no exported label names the promoted policy"
+        with timings.step("7b signed webhooks from the worker"):
+            steps_hardening.webhooks_received(server, hooks, study=study.STUDY, timeout=120)
         study.assert_invariants(server)
         server.assert_running()
     finally:
+        if hooks is not None:
+            hooks.stop()
         timings.save(artifacts)
         server.stop()
         (artifacts / f"e2e-{mode}-runall.log").write_text(server.log_text()[-400_000:])

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotate.api import serializers as s
+from annotate.api import serializers_links as sl
 from annotate.api.base import ChorusAPIView, IdCursorPagination, IsAdmin, campaign_or_404
 from annotate.models import CampaignStatus
 from annotate.selectors.analytics import analytics_snapshot_latest
@@ -17,6 +18,7 @@ from annotate.selectors.annotations import campaigns_visible_to
 from annotate.selectors.assignments import campaign_progress
 from annotate.selectors.guidelines import guideline_languages
 from annotate.services import campaign_create, campaign_set_status, guideline_publish
+from annotate.services.crowd_links import join_link
 from annotate.services.grants import campaign_update
 
 
@@ -152,3 +154,36 @@ class AnalyticsSnapshotApi(ChorusAPIView):
             "data": snapshot.data,
         }
         return Response(s.AnalyticsSnapshotSerializer(payload).data)
+
+
+class JoinLinksApi(ChorusAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        request=sl.JoinLinksSerializer,
+        responses={200: sl.JoinLinkSerializer(many=True)},
+        tags=["campaigns"],
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        """Signed crowd join links, one per participant id (admins).
+
+        Each link is ``/join/<slug>/?<participant_param>=<id>&sig=<signature>``; the
+        signature is an HMAC of the id under the campaign's secret, so only the holder of
+        the link can enter as that participant (README, "Crowd links")."""
+        campaign = campaign_or_404(request, slug)
+        data = sl.JoinLinksSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        base = request.build_absolute_uri("/")
+        links = [
+            {
+                "participant": pid,
+                "url": join_link(
+                    campaign=campaign,
+                    participant_id=pid,
+                    study_id=data.validated_data.get("study_id", ""),
+                    base_url=base,
+                ),
+            }
+            for pid in data.validated_data["participants"]
+        ]
+        return Response(sl.JoinLinkSerializer(links, many=True).data)

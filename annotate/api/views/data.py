@@ -20,6 +20,7 @@ from annotate.api.base import ChorusAPIView, IdCursorPagination, IsAdmin, campai
 from annotate.api.filters import PAGING_PARAMS, check_known, filter_param_names
 from annotate.api.filters import parse_filters as parse_filter_params
 from annotate.exports.privacy import PrivacyConfigError, privacy_settings
+from annotate.input.drf import query_int
 from annotate.roles import is_admin
 from annotate.selectors.annotations import (
     annotation_for_api,
@@ -270,11 +271,5 @@ class AnnotatorProfileListApi(ChorusAPIView):
 
 
 def _page_size(request: Request) -> int:
-    raw = request.query_params.get("page_size") or "500"
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({"page_size": "Must be a whole number."}) from None
-    if not 1 <= value <= 5000:
-        raise ValidationError({"page_size": "Must be between 1 and 5000."})
-    return value
+    value = query_int(request.query_params, "page_size", min_value=1, max_value=5000)
+    return 500 if value is None else value

@@ -21,12 +21,16 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from tqdm import tqdm
 
+from annotate.campaign_config import CampaignConfigError, validate_campaign_config
 from annotate.importers import FORMATS, BadRow, parser_for, read_rows
+from annotate.input.checks import MAX_JSON_DEPTH, InputError, loads_json
 from annotate.models import Campaign, TaskType
 from annotate.selectors.imports import external_ids_present
 from annotate.services import ItemSpec, ItemSpecError, campaign_create
+from annotate.services.grants import campaign_update
 from annotate.services.imports import item_spec_from_row, items_import
 
 IMPORTABLE_TASK_TYPES = [t for t in TaskType.values if t != TaskType.CONVERSATION]
@@ -47,6 +51,13 @@ class Command(BaseCommand):
             "(default: pairwise for two responses, else rating)",
         )
         parser.add_argument("--create", action="store_true", help="create the campaign")
+        parser.add_argument(
+            "--config",
+            type=Path,
+            help="JSON file of campaign config keys (README, 'Campaign config'): the new "
+            "campaign's config with --create, else merged into the campaign's config; "
+            "checked before anything is read",
+        )
         parser.add_argument(
             "--skip-bad", action="store_true", help="import the good rows, list the bad ones"
         )
@@ -70,6 +81,7 @@ class Command(BaseCommand):
                 f"no campaign with slug {opts['campaign']!r}; create it first or pass --create"
             )
         progress = not opts["no_progress"] and sys.stderr.isatty()
+        config = self._config(opts["config"], campaign) if opts["config"] else None
 
         specs, bad, n_rows = self._read(path, opts, progress)
         present = (
@@ -89,21 +101,10 @@ class Command(BaseCommand):
                     "Fix them, or pass --skip-bad to import the good rows."
                 )
         created = 0
-        if not opts["dry_run"] and new_specs:
-            if campaign is None:
-                campaign = self._create_campaign(opts["campaign"], new_specs)
-            with tqdm(
-                total=len(new_specs),
-                unit="item",
-                desc="writing",
-                file=sys.stderr,
-                disable=not progress,
-            ) as bar:
-
-                def advance(n: int) -> None:
-                    bar.update(n)
-
-                created = items_import(campaign=campaign, specs=new_specs, on_progress=advance)
+        if not opts["dry_run"]:
+            # One transaction: the config, a new campaign and the items land together.
+            with transaction.atomic():
+                campaign, created = self._write(campaign, config, new_specs, opts, progress)
         elapsed = time.perf_counter() - started
         verb = "would create" if opts["dry_run"] else "items created"
         summary = (
@@ -140,12 +141,60 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: cannot read the file ({exc}); nothing imported") from exc
         return specs, bad, len(specs) + len(bad)
 
-    def _create_campaign(self, slug: str, specs: list[ItemSpec]) -> Campaign:
+    def _write(
+        self,
+        campaign: Campaign | None,
+        config: dict[str, Any] | None,
+        specs: list[ItemSpec],
+        opts: dict[str, Any],
+        progress: bool,
+    ) -> tuple[Campaign | None, int]:
+        if config is not None and campaign is not None:
+            try:
+                campaign = campaign_update(campaign=campaign, config=config)
+            except ValidationError as exc:
+                raise CommandError(f"--config: {'; '.join(exc.messages)}") from None
+            self.stdout.write(f"campaign {campaign.slug!r}: config updated")
+        if not specs:
+            return campaign, 0
+        if campaign is None:
+            campaign = self._create_campaign(opts["campaign"], specs, config or {})
+        with tqdm(
+            total=len(specs), unit="item", desc="writing", file=sys.stderr, disable=not progress
+        ) as bar:
+
+            def advance(n: int) -> None:
+                bar.update(n)
+
+            return campaign, items_import(campaign=campaign, specs=specs, on_progress=advance)
+
+    def _config(self, path: Path, campaign: Campaign | None) -> dict[str, Any]:
+        """The --config file, merged over the campaign's config and checked by the typed
+        schema (annotate.campaign_config): a bad key stops the import before it starts."""
+        try:
+            raw = loads_json(path.read_bytes(), field="", max_depth=MAX_JSON_DEPTH)
+        except OSError as exc:
+            raise CommandError(f"--config {path}: cannot read the file ({exc})") from None
+        except InputError as exc:
+            raise CommandError(f"--config {path}: {exc}") from None
+        if not isinstance(raw, dict):
+            raise CommandError(f"--config {path}: must be a JSON object of config keys")
+        merged = {**(campaign.config if campaign is not None else {}), **raw}
+        try:
+            return validate_campaign_config(merged)
+        except CampaignConfigError as exc:
+            raise CommandError(f"--config {path}: {'; '.join(exc.messages)}") from None
+
+    def _create_campaign(
+        self, slug: str, specs: list[ItemSpec], config: dict[str, Any]
+    ) -> Campaign:
         mix: dict[str, float] = {}
         for spec in specs:
             mix[spec.task_type] = mix.get(spec.task_type, 0) + 1
         try:
-            campaign = campaign_create(slug=slug, name=slug.replace("-", " ").title(), task_mix=mix)
+            campaign = campaign_create(
+                slug=slug, name=slug.replace("-", " ").title(), task_mix=mix, config=config
+            )
         except ValidationError as exc:
             raise CommandError(f"cannot create campaign {slug!r}: {exc.messages}") from exc
         self.stdout.write(f"created campaign {slug!r} (draft)")

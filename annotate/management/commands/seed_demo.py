@@ -4,7 +4,8 @@ Creates (if missing) the campaign ``demo`` with items of every task type, gold i
 an attention check; the live-conversation campaign ``demo-conversation``; and the users
 ``admin`` (superuser), ``annotator`` and ``researcher`` (granted both campaigns), whose
 random passwords are printed once. A second run changes nothing and prints no
-passwords; ``--reset-passwords`` gives the three users new ones.
+passwords; ``--reset-passwords`` gives the three users new ones. It also prints the
+signed crowd join link of a demo participant (annotate.services.crowd_links).
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from annotate.services.crowd_links import join_link
 from annotate.services.demo import USERNAMES, demo_attach_models, demo_seed
+
+DEMO_PARTICIPANT = "demo-participant-1"
 
 
 class Command(BaseCommand):
@@ -44,6 +48,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {line}")
         for note in report.notes:
             self.stdout.write(f"  {note}")
+        # A crowd participant enters through a signed link; a bare id is refused.
+        demo = report.campaigns[0]
+        link = join_link(campaign=demo, participant_id=DEMO_PARTICIPANT, study_id="demo-study")
+        self.stdout.write(f"  crowd join link of a demo participant (path on this server): {link}")
         if report.passwords:
             self.stdout.write("Logins (shown only now; seed_demo --reset-passwords makes new):")
             for username, password in report.passwords.items():

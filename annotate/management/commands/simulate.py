@@ -3,7 +3,8 @@
     python manage.py simulate --campaign SLUG --annotators 20 --duration 60 \\
         --base-url http://127.0.0.1:8000 [--create] [--config crowd.json] [--report]
 
-Each simulated person signs up (or logs in), consents, fills the profile survey and
+Each simulated person signs up (or logs in; with ``--crowd-links`` enters through their
+own signed crowd join link instead), consents, fills the profile survey and
 works through tasks via the real pages, judging with a latent Bradley-Terry preference
 model (annotate.simulation.model). ``--create`` first builds a synthetic campaign with
 ``--models`` simulated models and ``--prompts`` prompts. ``--report`` then prints the
@@ -14,13 +15,14 @@ tie_band, rating_sd, rating_off, seed).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotate.input.checks import InputError, loads_json
 from annotate.models import Campaign
+from annotate.services.crowd_links import join_link
 from annotate.services.simulation import (
     simulation_campaign_create,
     simulation_compare,
@@ -48,6 +50,11 @@ class Command(BaseCommand):
         parser.add_argument("--think", type=float, default=0.0, help="mean think time, s")
         parser.add_argument("--no-htmx", action="store_true", help="plain form posts")
         parser.add_argument("--report", action="store_true", help="compare with the truth")
+        parser.add_argument(
+            "--crowd-links",
+            action="store_true",
+            help="enter as crowd participants through signed join links (no sign-up)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["annotators"] < 1 or opts["duration"] <= 0:
@@ -76,6 +83,11 @@ class Command(BaseCommand):
             username_prefix=f"sim-{campaign.slug}-",
             htmx=not opts["no_htmx"],
             think_s=opts["think"],
+            join_urls=(
+                (lambda n: join_link(campaign=campaign, participant_id=f"sim-crowd-{n}"))
+                if opts["crowd_links"]
+                else None
+            ),
         )
         self.stdout.write(
             f"{len(people)} simulated annotators, {result.completed} tasks in "
@@ -110,9 +122,11 @@ class Command(BaseCommand):
         data: dict[str, Any] = {}
         if opts["config"]:
             try:
-                data = json.loads(opts["config"].read_text())
-            except (OSError, ValueError) as exc:
-                raise CommandError(f"Cannot read {opts['config']}: {exc}") from exc
+                data = loads_json(opts["config"].read_bytes(), field="", max_depth=8)
+            except (OSError, InputError) as exc:
+                raise CommandError(f"Cannot read {opts['config']}: {exc}") from None
+            if not isinstance(data, dict):
+                raise CommandError(f"{opts['config']}: the crowd config must be a JSON object")
         if opts["seed"] is not None:
             data["seed"] = opts["seed"]
         try:

@@ -8,20 +8,78 @@
 The campaign's model pool (admin: Model endpoints -> campaigns) generates
 ``candidates_per_prompt`` responses per prompt and turns each prompt into an item of a
 task type drawn from the campaign's task mix (config keys: modelserve/generation/pool.py).
+
+The whole file is checked before anything is written (annotate.input, the input
+boundary): it must be UTF-8 text without NUL characters (a binary file is refused as
+such), every JSON line within the boundary's rules, every prompt at most
+ITEM_TEXT_MAX characters; a bad line is reported with its number and nothing is added.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from annotate.input.checks import InputError, check_text, loads_json
 from annotate.models import Campaign
+from annotate.services.items import ITEM_TEXT_MAX
 from modelserve.generation.pool import pool_topup, prompt_add
 from modelserve.generation.selectors import pool_status
+
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+def _text(path: Path) -> str:
+    """The file as text, or a CommandError saying why it is not a prompt file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot read the file ({exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise CommandError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes")
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise CommandError(
+            f"{path}: line {line} holds a NUL byte: this looks like a binary file, "
+            "not UTF-8 text (one prompt per line, or JSON lines)"
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CommandError(
+            f"{path}: line {line} is not valid UTF-8 (byte {exc.start}); save the file "
+            "as UTF-8 text"
+        ) from None
+
+
+ROLES = ("system", "user", "assistant")
+
+
+def _messages(data: Any, n: int) -> str | list[dict[str, str]]:
+    """A JSON line's prompt: a string, or chat messages ending with the user's."""
+    messages = data.get("messages") or data.get("prompt") if isinstance(data, dict) else None
+    if not messages:
+        raise CommandError(f"line {n}: give 'prompt' or 'messages'")
+    if isinstance(messages, str):
+        return check_text(messages, field="prompt", max_length=ITEM_TEXT_MAX)
+    if not isinstance(messages, list) or not all(
+        isinstance(m, dict)
+        and m.get("role") in ROLES
+        and isinstance(m.get("content"), str)
+        and m["content"].strip()
+        for m in messages
+    ):
+        raise CommandError(
+            f"line {n}: 'messages' must be a list of {{\"role\": {'|'.join(ROLES)}, "
+            '"content": text}'
+        )
+    for m, message in enumerate(messages):
+        check_text(message["content"], field=f"messages[{m}].content", max_length=ITEM_TEXT_MAX)
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
 class Command(BaseCommand):
@@ -40,22 +98,17 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
         rows = []
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for n, line in enumerate(_text(path).splitlines(), start=1):
             if not line.strip():
                 continue
-            if path.suffix == ".jsonl":
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CommandError(f"line {n}: not JSON ({exc})") from exc
-                messages = (
-                    data.get("messages") or data.get("prompt") if isinstance(data, dict) else None
-                )
-                if not messages:
-                    raise CommandError(f"line {n}: give 'prompt' or 'messages'")
-                rows.append((n, messages))
-            else:
-                rows.append((n, line.strip()))
+            try:
+                if path.suffix == ".jsonl":
+                    rows.append((n, _messages(loads_json(line, field="", max_depth=8), n)))
+                else:
+                    rows.append((n, check_text(line.strip(), field="", max_length=ITEM_TEXT_MAX)))
+            except InputError as exc:
+                where = f" ({exc.field})" if exc.field else ""
+                raise CommandError(f"line {n}{where}: {exc.message}") from None
         with transaction.atomic():
             for n, messages in rows:
                 try:

@@ -181,8 +181,9 @@ def test_rest_campaign_create_takes_guidelines_per_language():
         ({"fr": "x"}, {}, "default language (en) is missing"),
         ({"en": "x"}, {"default_language": "fr"}, "default language (fr) is missing"),
         ({"en": ""}, {}, "the text is empty"),
-        ("x", {"default_language": "xx"}, "config.default_language"),
-        ("x", {"consent": {"text": "c", "texts": {"qq": "z"}}}, "config.consent.texts"),
+        # The typed config (issue 13) names the key inside "config": {"<key>": [...]}.
+        ("x", {"default_language": "xx"}, "'default_language'"),
+        ("x", {"consent": {"text": "c", "texts": {"qq": "z"}}}, "consent.texts"),
     ],
 )
 def test_rest_refuses_bad_language_texts_with_a_400(guidelines, config, reason):

@@ -118,3 +118,28 @@ def test_simulate_command(live_server):
     assert int(match.group(1)) == 2 * 8
     assert Annotation.objects.filter(campaign__slug="sim-cmd").count() == 16
     assert "within-annotator consistency" in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulate_command_enters_through_signed_crowd_links(live_server):
+    from annotate.models import Annotator
+
+    out = io.StringIO()
+    call_command(
+        "simulate",
+        "--campaign=sim-crowd",
+        "--create",
+        "--models=2",
+        "--prompts=1",
+        "--overlap=2",
+        "--annotators=2",
+        "--duration=30",
+        "--crowd-links",
+        f"--base-url={live_server.url}",
+        stdout=out,
+    )
+    match = re.search(r"2 simulated annotators, (\d+) tasks", out.getvalue())
+    assert match and int(match.group(1)) > 0, out.getvalue()
+    crowd = Annotator.objects.filter(external_id__startswith="sim-crowd-")
+    assert crowd.count() == 2
+    assert all(not a.user.has_usable_password() for a in crowd)

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from annotate.models import Annotator, Assignment, Consent, ProfileVersion, TaskType
+from annotate.services.crowd_links import join_signature
 from tests.annotate.ui_helpers import (
     PROFILE_POST,
     campaign_with,
@@ -197,10 +198,17 @@ def test_profile_edit_creates_new_version_and_old_labels_keep_theirs():
     assert first.residence_country == "GB"  # versions are never rewritten
 
 
+def _sig(campaign, pid):
+    return join_signature(campaign=campaign, participant_id=pid)
+
+
 def test_join_link_creates_passwordless_account_and_logs_in():
     campaign = campaign_with(TaskType.PAIRWISE, config={"completion_code": "C0DE42"})
     client = Client()
-    r = client.get(f"/join/{campaign.slug}/?PROLIFIC_PID=5f1a2b3c4d&STUDY_ID=study9&SESSION_ID=s")
+    sig = _sig(campaign, "5f1a2b3c4d")
+    r = client.get(
+        f"/join/{campaign.slug}/?PROLIFIC_PID=5f1a2b3c4d&STUDY_ID=study9&SESSION_ID=s&sig={sig}"
+    )
     assert r.status_code in (302, 303) and r["Location"] == reverse(
         "campaign_work", args=[campaign.slug]
     )
@@ -211,7 +219,7 @@ def test_join_link_creates_passwordless_account_and_logs_in():
     # Logged in: the next stop is consent.
     assert "consent" in client.get(r["Location"])["Location"]
     # The same link again finds the same account.
-    Client().get(f"/join/{campaign.slug}/?PROLIFIC_PID=5f1a2b3c4d&STUDY_ID=study9")
+    Client().get(f"/join/{campaign.slug}/?PROLIFIC_PID=5f1a2b3c4d&STUDY_ID=study9&sig={sig}")
     assert Annotator.objects.filter(external_id="5f1a2b3c4d").count() == 1
 
 
@@ -219,7 +227,7 @@ def test_join_parameter_names_are_configurable():
     campaign = campaign_with(
         TaskType.PAIRWISE, config={"participant_param": "workerId", "study_param": "hitId"}
     )
-    r = Client().get(f"/join/{campaign.slug}/?workerId=W123&hitId=H9")
+    r = Client().get(f"/join/{campaign.slug}/?workerId=W123&hitId=H9&sig={_sig(campaign, 'W123')}")
     assert r.status_code in (302, 303)
     assert Annotator.objects.get(external_id="W123").study_id == "H9"
 
@@ -234,11 +242,11 @@ def test_join_without_valid_id_is_refused(query):
 
 def test_join_never_opens_a_password_account():
     campaign = campaign_with(TaskType.PAIRWISE)
-    Client().get(f"/join/{campaign.slug}/?PROLIFIC_PID=abc")
+    Client().get(f"/join/{campaign.slug}/?PROLIFIC_PID=abc&sig={_sig(campaign, 'abc')}")
     user = Annotator.objects.get(external_id="abc").user
     user.set_password("now-protected-123")
     user.save()
-    r = Client().get(f"/join/{campaign.slug}/?PROLIFIC_PID=abc")
+    r = Client().get(f"/join/{campaign.slug}/?PROLIFIC_PID=abc&sig={_sig(campaign, 'abc')}")
     assert r.status_code == 400
 
 

@@ -52,7 +52,7 @@ def test_schedule_follows_the_campaign_config():
     assert not entry.enabled
     with pytest.raises(ValidationError, match="every_minutes"):
         refit_settings_update(campaign=campaign, every_minutes=0)
-    with pytest.raises(ValidationError, match="Unknown refit keys"):
+    with pytest.raises(ValidationError, match=r"refit\.evrey_minutes: Unknown key; did you mean"):
         refit_settings_update(campaign=campaign, evrey_minutes=5)
 
 
