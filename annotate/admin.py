@@ -64,6 +64,8 @@ class NewGuidelineForm(forms.ModelForm):
     class Meta:
         model = GuidelineVersion
         fields = ("language", "text")
+        # Six languages' textareas at the default 10 rows made the campaign page 6,000 px.
+        widgets = {"text": forms.Textarea(attrs={"rows": 3})}
 
 
 class NewGuidelineFormSet(forms.BaseInlineFormSet):
@@ -114,6 +116,8 @@ class NewGuidelineInline(admin.StackedInline):
     can_delete = False
     verbose_name = "new guideline version"
     verbose_name_plural = "Publish a new guideline version"
+    # Folded until wanted: publishing guidelines is rare next to editing the config.
+    classes = ("collapse",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[GuidelineVersion]:
         return super().get_queryset(request).none()

@@ -37,4 +37,8 @@ class Command(BaseCommand):
                     raise CommandError(
                         f"{len(problems)} translation problems:\n" + "\n".join(problems)
                     )
-        self.stdout.write(f"Translations: {compiled} of {found} catalogs compiled.")
+        fresh = found - compiled
+        self.stdout.write(
+            f"Translations: {found} catalogs, {compiled} compiled"
+            + (f", {fresh} already up to date." if fresh else ".")
+        )
