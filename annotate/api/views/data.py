@@ -50,6 +50,9 @@ FILTER_DOCS = [
         "privacy setting publishes are accepted.",
     ),
     OpenApiParameter("age_band", str, description="Profile age band, e.g. 25-34."),
+    OpenApiParameter(
+        "language", str, description="Comma-separated item languages (BCP 47: fr, pt-BR)."
+    ),
 ]
 PAGE_DOCS = [
     OpenApiParameter("cursor", str, description="Opaque cursor from next/previous."),
