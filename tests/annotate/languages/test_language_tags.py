@@ -8,8 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from annotate.campaign_config import CampaignConfigError, validate_campaign_config
-from annotate.importers import RowError
-from annotate.importers import hh_rlhf, jsonl
+from annotate.importers import RowError, hh_rlhf, jsonl
 from annotate.input.checks import InputError
 from annotate.input.language import language_tag
 from annotate.models import Item, Prompt, Response
@@ -59,7 +58,7 @@ def test_jsonl_rows_carry_their_language_and_responses_may_differ():
 
 
 def test_bad_language_rejects_the_row_naming_the_field():
-    with pytest.raises(RowError, match="'language'.*not a language tag"):
+    with pytest.raises(RowError, match=r"'language'.*not a language tag"):
         jsonl.parse_record({"prompt": "Hi", "responses": ["a"], "language": "français"}, 1)
     with pytest.raises(RowError, match="response 2 'language'"):
         jsonl.parse_record({"prompt": "Hi", "responses": ["a", {"text": "b", "language": 7}]}, 1)
