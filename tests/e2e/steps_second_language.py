@@ -4,7 +4,8 @@ The admin imports them through the real import path (``manage.py import_items --
 --language fr``, one line also naming its language itself) with a language quota in the
 typed config, and opens the campaign over REST. The French participant of
 steps_languages (``marie-fr``, profile already filled) logs in with a French browser,
-consents to this campaign and answers one task by keyboard. Checked from outside: plain
+reads and accepts this campaign's own consent in French, and answers one task by
+keyboard. Checked from outside: plain
 SQL (items and the label are French), the raw and trl-preference exports over REST carry
 ``language = fr``, and ``manage.py analytics --json`` splits the figures by language.
 """
@@ -19,6 +20,7 @@ from tests.e2e.harness import StudyServer, expect_json
 
 SLUG = "study-fr"
 USERNAME, PASSWORD = "marie-fr", "tide-pool-Orbit-42"  # made by steps_languages
+CONSENT_FR = "J'accepte d'annoter des données en français pour cette étude."
 
 ROWS = [
     {
@@ -38,7 +40,20 @@ ROWS = [
 def _import(server: StudyServer, workdir: Path) -> None:
     data, config = workdir / "items-fr.jsonl", workdir / "config-fr.json"
     data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in ROWS) + "\n")
-    config.write_text(json.dumps({"min_seconds": 0, "language_quotas": {"fr": {"max_labels": 10}}}))
+    config.write_text(
+        json.dumps(
+            {
+                "min_seconds": 0,
+                "language_quotas": {"fr": {"max_labels": 10}},
+                # Its own consent (the site's was given already), translated.
+                "consent": {
+                    "text": "I agree to label data in French for this study.",
+                    "texts": {"fr": CONSENT_FR},
+                },
+            },
+            ensure_ascii=False,
+        )
+    )
     done = server.manage(
         "import_items",
         str(data),
@@ -66,6 +81,7 @@ def _answer_in_french(browser: Any, server: StudyServer, shots: Path) -> None:
         page.fill("#id_password", PASSWORD)
         page.locator("main button[type=submit]").click()
         page.wait_for_selector("h1:has-text('Information et consentement')")
+        assert CONSENT_FR in page.inner_text("main")
         page.check("#id_agree")
         page.locator("button[data-agree]").click()
         page.wait_for_selector("section.task")
@@ -100,6 +116,11 @@ def second_language_campaign(
         f"WHERE c.slug = '{SLUG}' AND u.username = '{USERNAME}'"
     )
     assert labelled == [("fr",)], labelled
+    consent = server.db.value(
+        "SELECT k.language FROM annotate_consent k JOIN annotate_campaign c "
+        f"ON c.id = k.campaign_id WHERE c.slug = '{SLUG}'"
+    )
+    assert consent == "fr", consent
 
     exported = {}
     for shape in ("raw", "trl-preference"):
