@@ -28,7 +28,7 @@ def validate_language(value: str) -> None:
         raise ValidationError(exc.message) from None
 
 
-def language_field() -> models.CharField:  # type: ignore[type-arg]
+def language_field() -> models.CharField:
     """The data language of a prompt, item or response (annotate/input/language.py):
     indexed, since the queue's language quotas and analytics filter by it."""
     return models.CharField(
