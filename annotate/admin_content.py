@@ -46,6 +46,7 @@ class ItemAdmin(admin.ModelAdmin):
         "id",
         "campaign",
         "task_type",
+        "language",
         "prompt_excerpt",
         "status",
         "priority",
@@ -55,12 +56,13 @@ class ItemAdmin(admin.ModelAdmin):
         "is_gold",
         "is_attention_check",
     )
-    list_filter = ("campaign", "task_type", "status", "is_gold", "is_attention_check")
+    list_filter = ("campaign", "task_type", "language", "status", "is_gold", "is_attention_check")
     search_fields = ("=id", "prompt__text", "prompt__external_id")
     list_select_related = ("campaign", "prompt")
     readonly_fields = (
         "campaign",
         "task_type",
+        "language",
         "prompt",
         "overlap",
         "slots_taken",
@@ -143,8 +145,8 @@ class ConversationAdmin(ContentAdmin):
 
 @admin.register(Prompt)
 class PromptAdmin(ContentAdmin):
-    list_display = ("id", "campaign", "text_excerpt", "external_id", "created_at")
-    list_filter = ("campaign",)
+    list_display = ("id", "campaign", "language", "text_excerpt", "external_id", "created_at")
+    list_filter = ("campaign", "language")
     search_fields = ("=id", "text", "external_id")
     list_select_related = ("campaign",)
     readonly_fields = (
@@ -154,6 +156,7 @@ class PromptAdmin(ContentAdmin):
         "text",
         "messages",
         "external_id",
+        "language",
         "created_at",
     )
     fields = (*readonly_fields, "metadata")
@@ -169,14 +172,23 @@ class PromptAdmin(ContentAdmin):
 
 @admin.register(Response)
 class ResponseAdmin(ContentAdmin):
-    list_display = ("id", "prompt_id", "source", "model_label", "text_excerpt", "created_at")
-    list_filter = ("source", "endpoint", "prompt__campaign")
+    list_display = (
+        "id",
+        "prompt_id",
+        "source",
+        "language",
+        "model_label",
+        "text_excerpt",
+        "created_at",
+    )
+    list_filter = ("source", "language", "endpoint", "prompt__campaign")
     search_fields = ("=id", "text")
     list_select_related = ("endpoint", "policy_version")
     readonly_fields = (
         "prompt",
         "text",
         "source",
+        "language",
         "endpoint",
         "policy_version",
         "generation_params",

@@ -88,6 +88,12 @@ class ExportForm(forms.Form):
     endpoint = forms.IntegerField(required=False, min_value=1, label="Model endpoint id")
     policy_version = forms.IntegerField(required=False, min_value=1)
     annotator = forms.CharField(required=False, max_length=40, label="Annotator pseudonym")
+    language = forms.CharField(
+        required=False,
+        max_length=400,
+        label="Item languages",
+        help_text="Comma-separated BCP 47 tags, e.g. fr,de. Empty: all.",
+    )
 
     def __init__(self, *args: Any, campaigns: Iterable[Campaign] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

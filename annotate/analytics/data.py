@@ -44,6 +44,10 @@ class CampaignData:
     label_created: FloatArray = field(default_factory=_f)  # epoch seconds
     label_gold: IntArray = field(default_factory=_i)  # -1 not gold, 0 wrong, 1 right
     label_attention: IntArray = field(default_factory=_i)  # -1 not a check, 0 failed, 1 passed
+    # The item's language per label (index into language_names; BCP 47 tags, "und" when
+    # the data declared none): annotate.analytics.languages splits every figure by it.
+    label_language: IntArray = field(default_factory=_i)
+    language_names: list[str] = field(default_factory=list)
     # Demographic field -> group code per label from the profile version in force then.
     label_groups: dict[str, tuple[IntArray, list[str]]] = field(default_factory=dict)
 

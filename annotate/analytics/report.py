@@ -18,6 +18,7 @@ from . import agreement as ag
 from . import consistency as cons
 from .bradley_terry import fit_battles, leaderboard, prepare_battles
 from .data import TASK_TYPES, CampaignData, FloatArray, IntArray
+from .languages import by_language
 from .quality_report import annotator_table, demographics, progress
 from .resample import expanded_percentile_interval
 
@@ -376,7 +377,29 @@ def leaderboard_section(d: CampaignData, pairs: Pairs, opts: ReportOptions) -> d
 
 
 def campaign_report(d: CampaignData, opts: ReportOptions | None = None) -> dict[str, Any]:
+    """Every figure, and under ``per_language`` the same figures (all but ``options``)
+    for the labels of each item language (annotate.analytics.languages)."""
     opts = opts or ReportOptions()
+    report = _figures(d, opts)
+    subsets = by_language(d)
+    if len(subsets) == 1:
+        # One language: its figures are the campaign's (the same labels); only its
+        # progress, which counts its own items, is computed again.
+        ((language, subset),) = subsets.items()
+        report["per_language"] = {language: {**report, "progress": progress(subset)}}
+    else:
+        report["per_language"] = {
+            language: _figures(subset, opts) for language, subset in subsets.items()
+        }
+    report["options"] = {
+        "n_boot": opts.n_boot,
+        "seed": opts.seed,
+        "group_fields": list(opts.group_fields),
+    }
+    return report
+
+
+def _figures(d: CampaignData, opts: ReportOptions) -> dict[str, Any]:
     order = label_order(d)
     pairs = implied_pairs(d)
     agreement = agreement_section(d, opts)
@@ -401,9 +424,4 @@ def campaign_report(d: CampaignData, opts: ReportOptions | None = None) -> dict[
         "leaderboard": leaderboard_section(d, pairs, opts),
         "annotators": annotator_table(d, order, within, kappa_per_annotator),
         "demographics": demographics(d, opts.quotas),
-        "options": {
-            "n_boot": opts.n_boot,
-            "seed": opts.seed,
-            "group_fields": list(opts.group_fields),
-        },
     }

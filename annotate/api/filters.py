@@ -23,7 +23,9 @@ from annotate.exports.privacy import (
 from annotate.exports.schemas import SHAPES
 from annotate.exports.shapes import RANKING_PAIRS, ShapeOptions
 from annotate.exports.writers import FORMATS
+from annotate.input.checks import InputError
 from annotate.input.drf import query_float, query_int
+from annotate.input.language import language_tag
 from annotate.models import TaskType
 
 FILTER_PARAMS = (
@@ -34,6 +36,7 @@ FILTER_PARAMS = (
     "endpoint",
     "policy_version",
     "annotator",
+    "language",
 )
 PROFILE_FILTERS = CATEGORICAL_FIELDS + LIST_FIELDS
 PAGING_PARAMS = ("cursor", "page_size")
@@ -137,6 +140,14 @@ def parse_filters(params: Any, *, privacy: PrivacySettings | None, admin: bool) 
             out[name] = number
     if params.get("annotator"):
         out["annotator"] = str(params.get("annotator"))[:40]
+    languages = []
+    for value in _values(params, "language"):
+        try:
+            languages.append(language_tag(value, field="language"))
+        except InputError as exc:
+            raise ValidationError({"language": exc.message}) from None
+    if languages:
+        out["language"] = sorted(set(languages))
     profile: dict[str, list[str]] = {}
     for key in params:
         field = FIELD_ALIASES.get(key, key)

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from annotate.campaign_config import CampaignConfigError, validate_campaign_config
 from annotate.i18n.texts import TextsError, language_code_clean, texts_by_language_clean
+from annotate.input.drf import LanguageTagField
 from annotate.models import (
     Annotation,
     Assignment,
@@ -145,6 +146,7 @@ class CampaignModelsSerializer(serializers.Serializer):
 class ConversationsAddSerializer(serializers.Serializer):
     n = serializers.IntegerField(min_value=1, max_value=10_000)
     overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    language = LanguageTagField(required=False)
 
 
 class GuidelineSerializer(serializers.Serializer):
@@ -174,6 +176,7 @@ class ResponseOutSerializer(serializers.Serializer):
     generation_params = serializers.DictField()
     n_tokens = serializers.IntegerField(allow_null=True)
     latency_ms = serializers.IntegerField(allow_null=True)
+    language = serializers.CharField()
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -188,6 +191,7 @@ class ItemSerializer(serializers.ModelSerializer):
             "id",
             "campaign",
             "task_type",
+            "language",
             "status",
             "overlap",
             "slots_taken",
@@ -225,6 +229,7 @@ class ItemSerializer(serializers.ModelSerializer):
             "generation_params": r.generation_params,
             "n_tokens": r.n_tokens,
             "latency_ms": r.latency_ms,
+            "language": r.language,
         }
 
     @extend_schema_field(ResponseOutSerializer(many=True))
@@ -238,6 +243,7 @@ class ResponseInSerializer(serializers.Serializer):
     endpoint = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     policy_version = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     generation_params = serializers.DictField(required=False)
+    language = LanguageTagField(required=False, help_text="Default: the item's language.")
 
 
 class ItemInSerializer(serializers.Serializer):
@@ -250,6 +256,11 @@ class ItemInSerializer(serializers.Serializer):
     is_attention_check = serializers.BooleanField(required=False)
     gold_answer = serializers.JSONField(required=False, allow_null=True)
     overlap = serializers.IntegerField(required=False, min_value=1, max_value=100)
+    language = LanguageTagField(
+        required=False,
+        help_text="BCP 47 tag of the prompt, the item and its responses (en, fr, pt-BR, "
+        "zh-Hans); stored in lower case. Default: und (undetermined).",
+    )
     metadata = serializers.DictField(required=False)
 
 

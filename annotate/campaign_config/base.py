@@ -21,6 +21,8 @@ from annotate.exports.privacy import (
     LIST_FIELDS,
 )
 from annotate.i18n.texts import TextsError, language_code_clean
+from annotate.input.checks import InputError
+from annotate.input.language import language_tag
 
 
 class Section(BaseModel):
@@ -67,8 +69,17 @@ def _language(code: str) -> str:
         raise ValueError(str(exc).split(": ", 1)[-1]) from None
 
 
+def _data_language(code: str) -> str:
+    try:
+        return language_tag(code)
+    except InputError as exc:
+        raise ValueError(exc.message) from None
+
+
 ProfileField = Annotated[str, AfterValidator(_profile_field)]
 # One of settings.LANGUAGES, normalised ("zh_Hans" -> "zh-hans"): annotate.i18n.texts.
 LanguageCode = Annotated[str, AfterValidator(_language)]
+# Any BCP 47 tag, normalised ("pt-BR" -> "pt-br"): the language of data, not of the UI.
+DataLanguage = Annotated[str, AfterValidator(_data_language)]
 CategoryField = Annotated[str, AfterValidator(_category_field)]
 Rate = Annotated[float, Field(ge=0, le=1)]

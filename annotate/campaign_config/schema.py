@@ -26,6 +26,7 @@ from .base import Section
 from .conversation import Conversation
 from .generation import Generation
 from .languages import Languages
+from .overlap import AdaptiveOverlap
 from .participants import Participants
 from .privacy import Privacy
 from .quality import Quality
@@ -36,6 +37,7 @@ SECTIONS: tuple[type[Section], ...] = (
     Quality,
     Participants,
     Languages,
+    AdaptiveOverlap,
     Recruitment,
     Conversation,
     Generation,

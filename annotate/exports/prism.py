@@ -37,6 +37,7 @@ class ConversationSummary:
             {
                 "conversation_id": cid,
                 "annotator_id": None,
+                "language": row.get("language") or "und",
                 "opening_prompt": None,
                 "opening_depth": None,
                 "conversation_history": [],
@@ -115,5 +116,6 @@ def utterance_rows(
                 "model_response": response["text"],
                 "score": scores.get(rid),
                 "chosen": chosen.get(rid),
+                "language": row.get("language") or "und",
             }
             summary.by_id[row["conversation_id"]]["n_utterances"] += 1

@@ -3,7 +3,8 @@
 ``columns_for(shape, conversational=..., profile_fields=...)`` is the single source: the
 writers, the API docs and the tests read it. Message columns are
 ``list<struct<role: string, content: string>>`` in the conversational variant and plain
-strings otherwise.
+strings otherwise. Every shape has a ``language`` column: the item's BCP 47 tag
+(``und`` when its data declared none); raw's responses carry their own.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ RESPONSE = pa.struct(
         ("text", pa.string()),
         ("source", pa.string()),
         ("model", pa.string()),
+        ("language", pa.string()),
     ]
 )
 RANKED = pa.struct(
@@ -60,6 +62,7 @@ def columns_for(
             Column("campaign", pa.string()),
             Column("item_id", pa.int64()),
             Column("task_type", pa.string()),
+            Column("language", pa.string()),
             Column("annotator_id", pa.string()),
             Column("created_at", pa.timestamp("us", tz="UTC")),
             Column("time_spent_ms", pa.int64()),
@@ -88,6 +91,7 @@ def columns_for(
             Column("chosen_model", pa.string()),
             Column("rejected_model", pa.string()),
             Column("guideline_version", pa.int64()),
+            Column("language", pa.string()),
         ]
     if shape == "trl-unpaired":
         return [
@@ -101,6 +105,7 @@ def columns_for(
             Column("item_id", pa.int64()),
             Column("response_id", pa.int64()),
             Column("model", pa.string()),
+            Column("language", pa.string()),
         ]
     if shape == "ranking":
         return [
@@ -111,6 +116,7 @@ def columns_for(
             Column("annotation_id", pa.int64()),
             Column("item_id", pa.int64()),
             Column("guideline_version", pa.int64()),
+            Column("language", pa.string()),
         ]
     raise ValueError(f"unknown shape {shape!r}")
 
@@ -127,6 +133,7 @@ def prism_columns(profile_fields: Sequence[str]) -> dict[str, list[Column]]:
             Column("conversation_id", pa.int64()),
             Column("annotator_id", pa.string()),
             Column("source", pa.string()),
+            Column("language", pa.string()),
             Column("opening_prompt", pa.string()),
             Column("conversation_history", MESSAGES),
             Column("n_utterances", pa.int64()),
@@ -146,5 +153,6 @@ def prism_columns(profile_fields: Sequence[str]) -> dict[str, list[Column]]:
             Column("model_response", pa.string()),
             Column("score", pa.float64()),
             Column("chosen", pa.bool_()),
+            Column("language", pa.string()),
         ],
     }

@@ -6,8 +6,9 @@ an export is ``chain(shape(row) for row in rows)`` and streams with flat memory.
 Base row keys: annotation_id, campaign, item_id, task_type, annotator_id (pseudonym),
 created_at (datetime), time_spent_ms, guideline_version, profile_version, payload,
 flags, presented_order, prompt (last user message), messages (chat up to the prompt),
-conversation_id, responses ([{id, position, text, source, endpoint_id,
-policy_version_id, model}], canonical order), profile ({field: value}, suppressed).
+conversation_id, language (the item's BCP 47 tag, "und" when undeclared), responses
+([{id, position, text, source, model, language}], canonical order), profile ({field:
+value}, suppressed). Every shape carries the item's ``language``.
 
 Preference rows (shape ``trl-preference``) follow TRL's preference dataset format:
 ``prompt``/``chosen``/``rejected`` as plain text, or, with ``conversational``, as message
@@ -99,6 +100,7 @@ def _pair(
         "chosen_model": models.get(chosen_id, "annotator-edit") if chosen_id else "annotator-edit",
         "rejected_model": models.get(rejected_id, "") if rejected_id else "",
         "guideline_version": row["guideline_version"],
+        "language": row["language"],
     }
 
 
@@ -212,6 +214,7 @@ def unpaired_rows(
             "item_id": row["item_id"],
             "response_id": rid,
             "model": models.get(rid, ""),
+            "language": row["language"],
         }
 
 
@@ -239,6 +242,7 @@ def ranking_rows(row: Mapping[str, Any], opts: ShapeOptions) -> Iterator[dict[st
         "annotation_id": row["annotation_id"],
         "item_id": row["item_id"],
         "guideline_version": row["guideline_version"],
+        "language": row["language"],
     }
 
 
@@ -249,6 +253,7 @@ def raw_rows(row: Mapping[str, Any], profile_fields: Sequence[str]) -> Iterator[
         "campaign": row["campaign"],
         "item_id": row["item_id"],
         "task_type": row["task_type"],
+        "language": row["language"],
         "annotator_id": row["annotator_id"],
         "created_at": row["created_at"],
         "time_spent_ms": row["time_spent_ms"],

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from annotate.input.checks import InputError, loads_json
+from annotate.input.language import UNDETERMINED, language_tag_or_default
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_EXTERNAL_ID = 200  # Prompt.external_id / Conversation.external_id max_length
@@ -32,6 +33,7 @@ class ParsedResponse:
     source: str
     metadata: dict[str, Any] = field(default_factory=dict)
     generation_params: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None  # None: the row's language
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,16 @@ class ParsedRow:
     metadata: dict[str, Any] = field(default_factory=dict)
     # HH-RLHF keeps an empty reply: a labeller preferring silence is a real preference.
     allow_empty_responses: bool = False
+    language: str = UNDETERMINED  # BCP 47, normalised (annotate/input/language.py)
+
+
+def row_language(record: dict[str, Any], default: str, *, key: str = "language") -> str:
+    """A record's optional ``language`` (a BCP 47 tag), else ``default`` (the command's
+    ``--language``, already checked). A bad tag is a RowError naming the field."""
+    try:
+        return language_tag_or_default(record.get(key), default=default, field=f"'{key}'")
+    except InputError as exc:
+        raise RowError(f"{exc.field}: {exc.message[0].lower()}{exc.message[1:]}") from None
 
 
 @dataclass(frozen=True)

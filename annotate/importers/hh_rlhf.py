@@ -16,6 +16,9 @@ assistant reply each one ends with. One row becomes one pairwise item:
 - the original preference is kept as ``metadata["reference_preference"]`` on the item and
   ``metadata["reference_label"]`` on each response, for gold checks and exports.
 
+A row may carry ``language`` (a BCP 47 tag, as in the generic format); without it the
+command's ``--language`` applies, and without that ``und``.
+
 An empty reply is kept: in the harmless split a labeller sometimes preferred the
 assistant saying nothing to a harmful answer, and that is the preference to learn.
 """
@@ -25,7 +28,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .base import ParsedResponse, ParsedRow, RowError, content_hash
+from annotate.input.language import UNDETERMINED
+
+from .base import ParsedResponse, ParsedRow, RowError, content_hash, row_language
 
 FORMAT = "hh-rlhf"
 _MARKER = re.compile(r"\n\n(Human|Assistant):")
@@ -65,7 +70,9 @@ def _transcript(record: dict[str, Any], key: str) -> str:
     return value
 
 
-def parse_record(record: Any, line: int, *, file_name: str = "") -> ParsedRow:
+def parse_record(
+    record: Any, line: int, *, file_name: str = "", language: str = UNDETERMINED
+) -> ParsedRow:
     if not isinstance(record, dict):
         raise RowError("expected a JSON object with 'chosen' and 'rejected'")
     chosen_raw, rejected_raw = _transcript(record, "chosen"), _transcript(record, "rejected")
@@ -109,4 +116,5 @@ def parse_record(record: Any, line: int, *, file_name: str = "") -> ParsedRow:
         source=f"import:{FORMAT}",
         metadata=metadata,
         allow_empty_responses=True,
+        language=row_language(record, language),
     )

@@ -8,6 +8,7 @@ Each line is a JSON object::
      "responses": ["text", {"text": "...", "source": "vendor-x", "model": "m-7b",
                             "metadata": {...}, "generation_params": {...}}],
      "task_type": "pairwise",                         # optional, see below
+     "language": "fr",                                # optional BCP 47 tag
      "metadata": {...}}                               # optional object
 
 - ``task_type`` is one of pairwise, ranking, rating, edit, critique. Without it the
@@ -17,6 +18,10 @@ Each line is a JSON object::
   as the source too and is kept in the response metadata. Default source: ``jsonl``.
 - ``id`` becomes the prompt's and conversation's ``external_id`` (a re-import skips ids
   already in the campaign); without it a hash of the prompt and responses is used.
+- ``language`` (BCP 47: ``en``, ``fr``, ``pt-BR``, ``zh-Hans``) is the prompt's, the
+  item's and its responses' language; a response object may give its own. Without it
+  the command's ``--language`` applies, and without that ``und`` (undetermined). Tags are
+  stored in lower case; a malformed tag rejects the line.
 - The item's metadata is the line's ``metadata`` plus ``import`` (format, file, line).
 - Unknown keys are ignored. Empty prompts or responses are errors.
 """
@@ -26,7 +31,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .base import MAX_EXTERNAL_ID, MAX_SOURCE, ParsedResponse, ParsedRow, RowError, content_hash
+from annotate.input.language import UNDETERMINED
+
+from .base import (
+    MAX_EXTERNAL_ID,
+    MAX_SOURCE,
+    ParsedResponse,
+    ParsedRow,
+    RowError,
+    content_hash,
+    row_language,
+)
 
 FORMAT = "jsonl"
 TASK_TYPES = ("pairwise", "ranking", "rating", "edit", "critique")
@@ -88,13 +103,23 @@ def _response(value: Any, n: int) -> ParsedResponse:
     source = source or model or FORMAT
     if len(source) > MAX_SOURCE:
         raise RowError(f"response {n} source is longer than {MAX_SOURCE} characters")
-    return ParsedResponse(text, source, metadata, dict(params))
+    try:
+        language = row_language(value, "") or None  # None: the line's language
+    except RowError as exc:
+        raise RowError(f"response {n} {exc}") from None
+    return ParsedResponse(text, source, metadata, dict(params), language)
 
 
 def parse_record(
-    record: Any, line: int, *, file_name: str = "", task_type: str | None = None
+    record: Any,
+    line: int,
+    *,
+    file_name: str = "",
+    task_type: str | None = None,
+    language: str = UNDETERMINED,
 ) -> ParsedRow:
-    """``task_type`` is the command's ``--task-type``: used when a line names none."""
+    """``task_type`` and ``language`` are the command's ``--task-type`` and
+    ``--language``: used when a line names none."""
     if not isinstance(record, dict):
         raise RowError("expected a JSON object with 'prompt' and 'responses'")
     if "prompt" not in record:
@@ -127,4 +152,5 @@ def parse_record(
         external_id=external_id,
         source=f"import:{FORMAT}",
         metadata=metadata,
+        language=row_language(record, language),
     )

@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from rest_framework import serializers
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
 from annotate.input.checks import InputError, loads_json, parse_float, parse_int
+from annotate.input.language import language_tag
 
 
 def max_json_bytes() -> int:
@@ -61,3 +63,21 @@ def query_float(
         return parse_float(value, field=name, min_value=min_value, max_value=max_value)
     except InputError as exc:
         raise ValidationError({name: exc.message}) from None
+
+
+class LanguageTagField(serializers.CharField):
+    """A BCP 47 language tag (annotate/input/language.py), stored normalised: a bad tag
+    is a 400 naming the field, never a 500."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault(
+            "help_text", "BCP 47 language tag (en, fr, pt-BR, zh-Hans); stored in lower case."
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        try:
+            return language_tag(super().to_internal_value(data))
+        except InputError as exc:
+            raise serializers.ValidationError(exc.message) from None

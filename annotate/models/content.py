@@ -8,12 +8,36 @@ snapshot cannot go stale.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
+from annotate.input.checks import InputError
+from annotate.input.language import MAX_LENGTH, UNDETERMINED, language_tag
 from config.jsonutil import JSONEncoder
 
 from .campaign import Campaign
 from .choices import Role
+
+
+def validate_language(value: str) -> None:
+    """The admin's check of a language field (writers go through annotate.input.language)."""
+    try:
+        if language_tag(value) != value:
+            raise ValidationError("Write the tag in lower case with hyphens, e.g. pt-br.")
+    except InputError as exc:
+        raise ValidationError(exc.message) from None
+
+
+def language_field() -> models.CharField:
+    """The data language of a prompt, item or response (annotate/input/language.py):
+    indexed, since the queue's language quotas and analytics filter by it."""
+    return models.CharField(
+        max_length=MAX_LENGTH,
+        default=UNDETERMINED,
+        db_index=True,
+        validators=[validate_language],
+        help_text="BCP 47 language tag, lower case (en, fr, pt-br, zh-hans); und: undetermined.",
+    )
 
 
 class Conversation(models.Model):
@@ -79,6 +103,7 @@ class Prompt(models.Model):
     # [{"role": "user"|"assistant"|"system", "content": str}, ...] ending with the user turn.
     messages = models.JSONField(default=list, encoder=JSONEncoder)
     external_id = models.CharField(max_length=200, blank=True, db_index=True)
+    language = language_field()
     metadata = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -111,6 +136,7 @@ class Response(models.Model):
     # Sampling parameters exactly as used (temperature, top_p, max_new_tokens, seed...).
     generation_params = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     sample_index = models.PositiveSmallIntegerField(default=0)
+    language = language_field()
     n_tokens = models.PositiveIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)

@@ -16,7 +16,7 @@ from config.jsonutil import JSONEncoder
 
 from .campaign import Campaign, GuidelineVersion
 from .choices import AssignmentStatus, ItemStatus, TaskType
-from .content import Prompt, Response
+from .content import Prompt, Response, language_field
 
 
 class Item(models.Model):
@@ -29,6 +29,8 @@ class Item(models.Model):
     responses: models.ManyToManyField[Response, ItemResponse] = models.ManyToManyField(
         Response, through="ItemResponse", related_name="items"
     )
+    # Copied from the prompt when the item is made; the queue's language quotas read it.
+    language = language_field()
     overlap = models.PositiveSmallIntegerField(default=1)
     slots_taken = models.PositiveSmallIntegerField(default=0)
     n_submitted = models.PositiveSmallIntegerField(default=0)

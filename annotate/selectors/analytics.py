@@ -136,6 +136,7 @@ def campaign_analytics_data(
             "x_shown_a",
             "x_shown_b",
             "x_strength",
+            "item__language",
         )
     )
     other = {
@@ -190,6 +191,7 @@ def campaign_analytics_data(
     )
     d.label_time_ms = np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=np.float64)
     d.label_created = np.array([r[5].timestamp() for r in rows], dtype=np.float64)
+    d.label_language, d.language_names = _codes([r[14] for r in rows])
     d.label_gold = np.full(n, -1, dtype=np.int64)
     d.label_attention = np.full(n, -1, dtype=np.int64)
     for i, r in enumerate(rows):
@@ -285,12 +287,21 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
         )
         .order_by("task_type")
     }
+    # Items per language: each language's section of the report shows its own progress.
+    by_language = {
+        row["language"]: {"items": {"total": row["total"], "complete": row["complete"]}}
+        for row in Item.objects.filter(campaign=campaign)
+        .values("language")
+        .annotate(total=Count("id"), complete=Count("id", filter=Q(n_submitted__gte=F("overlap"))))
+        .order_by("language")
+    }
     return {
         "items": {
             "total": sum(v["total"] for v in by_task.values()),
             "complete": sum(v["complete"] for v in by_task.values()),
             "by_task_type": by_task,
         },
+        "by_language": by_language,
         "active_assignments": Assignment.objects.filter(
             campaign=campaign, status=AssignmentStatus.ACTIVE
         ).count(),

@@ -91,6 +91,8 @@ def annotations_filter(qs: QuerySet[Annotation], filters: dict[str, Any]) -> Que
         qs = qs.filter(guideline_version__version=filters["guideline_version"])
     if filters.get("annotator"):
         qs = qs.filter(annotator__pseudonym=filters["annotator"])
+    if filters.get("language"):
+        qs = qs.filter(item__language__in=filters["language"])
     model_q = Q()
     if filters.get("endpoint") is not None:
         model_q &= Q(response__endpoint_id=filters["endpoint"])

@@ -42,6 +42,7 @@ _ITEM_FIELDS = {
     "item__prompt__messages": "messages",
     "item__prompt__conversation_id": "conversation_id",
     "item__prompt__turn__depth": "turn_depth",
+    "item__language": "language",
 }
 # The same facts read from the Item itself (items without responses); the lookups of
 # _ITEM_FIELDS start from ItemResponse and do not resolve on Item (FieldError).
@@ -51,6 +52,7 @@ _NO_PROMPT: dict[str, Any] = {
     "messages": [],
     "conversation_id": None,
     "turn_depth": None,
+    "language": "und",
 }
 
 
@@ -121,10 +123,11 @@ def _responses_by_item(
             "response__source",
             "response__endpoint_id",
             "response__policy_version_id",
+            "response__language",
             *_ITEM_FIELDS,
         )
     )
-    for item_id, position, rid, text, source, endpoint_id, policy_id, *prompt in rows:
+    for item_id, position, rid, text, source, endpoint_id, policy_id, language, *prompt in rows:
         if item_id not in prompts:
             prompts[item_id] = dict(zip(_ITEM_FIELDS.values(), prompt, strict=True))
         out[item_id].append(
@@ -134,6 +137,7 @@ def _responses_by_item(
                 "text": text,
                 "source": source,
                 "model": _model_label(endpoint_id, policy_id, source),
+                "language": language,
             }
         )
     missing = item_ids - set(prompts)

@@ -40,7 +40,9 @@ from annotate.payloads import PayloadContext, validate_payload
 from annotate.selectors.guidelines import guideline_latest
 
 from . import quality
+from .adaptive_overlap import overlap_after_submit
 from .errors import AlreadyFinished, AnnotatorPaused, CampaignNotOpen, LeaseExpired, NotFound
+from .language_quotas import language_quota_candidates
 
 logger = logging.getLogger(__name__)
 _shuffle = random.SystemRandom().shuffle
@@ -82,9 +84,10 @@ def assignment_next(
 
     ``item_filter`` narrows the candidates (quality control uses it to serve a gold item).
 
-    Returns None when nothing is left for this person. Respects overlap, never gives the
-    same item twice, and is safe under concurrency (locks: annotator, then one item,
-    taken with SKIP LOCKED).
+    Returns None when nothing is left for this person. Respects overlap and the language
+    quotas, never gives the same item twice, and is safe under concurrency (locks:
+    annotator, then the campaign's language-quota lock if it caps a language, then one
+    item, taken with SKIP LOCKED).
     """
     if campaign.status != CampaignStatus.OPEN:
         raise CampaignNotOpen(gettext("Campaign %(name)s is not open.") % {"name": campaign.name})
@@ -121,7 +124,9 @@ def assignment_next(
             candidates = candidates.filter(task_type__in=task_types)
         if item_filter is not None:
             candidates = candidates.filter(item_filter)
-        ordered = candidates.order_by("-priority", "id")
+        # Language quotas (annotate/services/language_quotas.py): may take their lock.
+        candidates, order_by = language_quota_candidates(campaign=campaign, candidates=candidates)
+        ordered = candidates.order_by(*order_by)
         item = ordered.select_for_update(skip_locked=True, of=("self",)).first()
         if item is None:
             # SKIP LOCKED also skips items other annotators are leasing this instant; if
@@ -268,6 +273,8 @@ def annotation_submit(
             status=AssignmentStatus.SUBMITTED, finished_at=now
         )
         Item.objects.filter(pk=item.pk).update(n_submitted=F("n_submitted") + 1)
+        # Under the row lock that update took: see annotate/services/adaptive_overlap.py.
+        overlap_after_submit(item=item, campaign=campaign)
         quality.after_submit(annotation=annotation)
         # Listeners (analytics snapshot, reward-feature warm-up) react after commit and
         # never fail the submit: annotate.listeners, modelserve.learning.listeners.

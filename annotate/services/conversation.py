@@ -177,6 +177,7 @@ def _ask(
         turn=turn,
         text=text,
         messages=messages,
+        language=conversation.metadata.get("language") or "und",
         metadata={"source": "live"},
     )
     requests = generation_requests_create(
@@ -192,11 +193,14 @@ def _ask(
 
 
 def _plan(
-    campaign: Campaign, endpoints: list[Any], k: int, strategies: list[str]
+    assignment: Assignment, endpoints: list[Any], k: int, strategies: list[str]
 ) -> list[tuple[Any, dict[str, Any]]]:
-    """The candidates to request; a misconfigured endpoint is a clear error, not a 500."""
+    """The candidates, in the item's language; a misconfigured endpoint: a clear error."""
+    campaign, language = assignment.campaign, assignment.item.language
     try:
-        return candidate_plan(campaign=campaign, endpoints=endpoints, k=k, strategies=strategies)
+        return candidate_plan(
+            campaign=campaign, endpoints=endpoints, k=k, strategies=strategies, language=language
+        )
     except (BackendError, ValueError) as exc:
         raise ConversationError(
             gettext(
@@ -229,13 +233,14 @@ def conversation_start(*, assignment_id: int, annotator: Annotator, text: str) -
                 "temperatures",
             ]
         )
-        plan = _plan(campaign, endpoints, settings["k"], strategies)
+        plan = _plan(assignment, endpoints, settings["k"], strategies)
         conversation = Conversation.objects.create(
             campaign=campaign,
             source="live",
             external_id=f"assignment:{assignment.pk}",
             created_by=annotator.user,
-            metadata={"assignment_id": assignment.pk, "state": "rating", "turns": []},
+            metadata={"assignment_id": assignment.pk, "state": "rating", "turns": []}
+            | {"language": assignment.item.language},  # its prompts' (and answers')
         )
         step = _ask(campaign=campaign, conversation=conversation, parent=None, text=text, plan=plan)
         conversation.metadata["turns"].append({"kind": "opening", **step})
@@ -332,7 +337,7 @@ def conversation_continue(*, assignment_id: int, annotator: Annotator, text: str
                 gettext("That was the last turn; please finish the conversation.")
             )
         endpoint = ModelEndpoint.objects.get(pk=conversation.metadata["endpoint_id"])
-        plan = _plan(assignment.campaign, [endpoint], 2, [])
+        plan = _plan(assignment, [endpoint], 2, [])
         parent = Turn.objects.get(pk=conversation.metadata["turns"][-1]["chosen_turn_id"])
         step = _ask(
             campaign=assignment.campaign,

@@ -24,6 +24,7 @@ def item_spec_from_row(row: ParsedRow) -> ItemSpec:
                 source=r.source,
                 generation_params=r.generation_params,
                 metadata=r.metadata,
+                language=r.language,
             )
             for r in row.responses
         ],
@@ -31,6 +32,7 @@ def item_spec_from_row(row: ParsedRow) -> ItemSpec:
         external_id=row.external_id,
         metadata=row.metadata,
         allow_empty_responses=row.allow_empty_responses,
+        language=row.language,
     )
 
 

@@ -13,6 +13,10 @@ from typing import Any
 
 from django.db import transaction
 
+from annotate.campaign_config import section_values
+from annotate.campaign_config.overlap import AdaptiveOverlap
+from annotate.input.checks import InputError
+from annotate.input.language import UNDETERMINED, language_tag
 from annotate.models import (
     Campaign,
     Conversation,
@@ -54,6 +58,8 @@ class ResponseSpec:
     policy_version_id: int | None = None
     generation_params: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    # None: the item's language (a reply is in the language it was asked in).
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,9 @@ class ItemSpec:
     is_attention_check: bool = False
     gold_answer: Any = None
     overlap: int | None = None
+    # BCP 47 tag (annotate/input/language.py) of the prompt, the item and, unless a
+    # response says otherwise, its responses. Stored normalised ("pt-BR" -> "pt-br").
+    language: str = UNDETERMINED
     # Imports of real preference data may keep an empty reply (a labeller preferred
     # silence); everything else must show annotators some text.
     allow_empty_responses: bool = False
@@ -105,6 +114,24 @@ class ItemSpec:
             raise ItemSpecError("a response is empty")
         if self.overlap is not None and not 1 <= self.overlap <= 100:
             raise ItemSpecError("overlap must be between 1 and 100")
+        try:
+            language_tag(self.language)
+            for n, response in enumerate(self.responses, start=1):
+                if response.language is not None:
+                    language_tag(response.language, field=f"response {n} language")
+        except InputError as exc:
+            raise ItemSpecError(str(exc)) from None
+
+
+def item_base_overlap(*, campaign: Campaign) -> int:
+    """The overlap a new item starts with: the adaptive-overlap base when that is on
+    (annotate/services/adaptive_overlap.py raises it on disagreement), else the
+    campaign's overlap."""
+    settings = section_values(campaign.config, AdaptiveOverlap)
+    assert isinstance(settings, AdaptiveOverlap)
+    if settings.enabled and settings.base_overlap is not None:
+        return settings.base_overlap
+    return campaign.overlap
 
 
 @transaction.atomic
@@ -128,6 +155,7 @@ def _work_added(campaign: Campaign) -> None:
 
 
 def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
+    base_overlap = item_base_overlap(campaign=campaign)
     conversations = bulk_insert(
         [
             Conversation(
@@ -164,6 +192,8 @@ def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
             last_turn[n] = turn
         depth += 1
 
+    # check() accepted every tag; this is only their stored (lower-case) form.
+    languages = [language_tag(spec.language) for spec in specs]
     prompts = bulk_insert(
         [
             Prompt(
@@ -173,6 +203,7 @@ def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
                 text=spec.messages[-1]["content"],
                 messages=[{"role": m["role"], "content": m["content"]} for m in spec.messages],
                 external_id=spec.external_id,
+                language=languages[n],
                 metadata=spec.metadata,
             )
             for n, spec in enumerate(specs)
@@ -188,6 +219,7 @@ def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
                 policy_version_id=r.policy_version_id,
                 generation_params=r.generation_params,
                 metadata=r.metadata,
+                language=languages[n] if r.language is None else language_tag(r.language),
                 sample_index=i,
             )
             for n, spec in enumerate(specs)
@@ -200,7 +232,8 @@ def _add_batch(campaign: Campaign, specs: list[ItemSpec]) -> list[Item]:
                 campaign=campaign,
                 task_type=spec.task_type,
                 prompt=prompts[n],
-                overlap=spec.overlap or campaign.overlap,
+                language=languages[n],
+                overlap=spec.overlap or base_overlap,
                 priority=spec.priority,
                 is_gold=spec.is_gold,
                 is_attention_check=spec.is_attention_check,
@@ -238,7 +271,8 @@ def item_create_for_responses(
         campaign=campaign,
         task_type=task_type,
         prompt=prompt,
-        overlap=campaign.overlap,
+        language=prompt.language,
+        overlap=item_base_overlap(campaign=campaign),
         priority=priority,
         metadata=metadata or {},
     )
@@ -257,16 +291,22 @@ def conversation_items_add(
     overlap: int | None = None,
     priority: float = 0.0,
     metadata: dict[str, Any] | None = None,
+    language: str = UNDETERMINED,
 ) -> list[Item]:
     """Create ``n`` live-conversation (PRISM) items: no prompt, no responses.
 
     The annotator writes the opening prompt and the campaign's model pool answers live,
     so an item here is only a slot of work; ``overlap`` (default: the campaign's) is how
-    many annotators each slot admits.
+    many annotators each slot admits. ``language``: the language the conversation is
+    held in (the models are asked to answer in it).
     """
     if not 1 <= n <= 100_000:
         raise ItemSpecError("n must be between 1 and 100000")
-    overlap = overlap or campaign.overlap
+    try:
+        language = language_tag(language)
+    except InputError as exc:
+        raise ItemSpecError(str(exc)) from None
+    overlap = overlap or item_base_overlap(campaign=campaign)
     if not 1 <= overlap <= 100:
         raise ItemSpecError("overlap must be between 1 and 100")
     items = bulk_insert(
@@ -275,6 +315,7 @@ def conversation_items_add(
                 campaign=campaign,
                 task_type=TaskType.CONVERSATION,
                 prompt=None,
+                language=language,
                 overlap=overlap,
                 priority=priority,
                 metadata=dict(metadata or {}),

@@ -108,6 +108,29 @@ def _agreement_rows(agreement: dict[str, Any], overall: str = "") -> list[dict[s
     return rows
 
 
+def language_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per item language (the report's ``per_language``): labels, people,
+    items, pairwise agreement and the top model, so languages compare at a glance."""
+    rows = []
+    for language, section in sorted((data.get("per_language") or {}).items()):
+        items = (section.get("progress") or {}).get("items") or {}
+        pairwise = (section.get("agreement") or {}).get("pairwise") or {}
+        board = (section.get("leaderboard") or {}).get("overall") or []
+        top = max(board, key=lambda r: r.get("rating") or 0.0) if board else None
+        rows.append(
+            {
+                "language": language,
+                "n_labels": section.get("n_labels", 0),
+                "n_annotators": section.get("n_annotators", 0),
+                "items_total": items.get("total"),
+                "items_complete": items.get("complete"),
+                "agreement": (pairwise.get("percent_agreement") or {}).get("value"),
+                "top_model": top["model"] if top else None,
+            }
+        )
+    return rows
+
+
 def page_of(rows: list[Any], per_page: int, number: Any) -> Page:
     """One page of ``rows`` (a bad or out-of-range page number gives the nearest page)."""
     return Paginator(rows, per_page).get_page(number)
@@ -120,7 +143,8 @@ def tab_context(tab: str, data: dict[str, Any], overall: str) -> dict[str, Any]:
         return {
             "throughput_svg": charts.throughput_bars(
                 throughput.get("series", []), throughput.get("bin")
-            )
+            ),
+            "language_rows": language_rows(data),
         }
     if tab == "agreement":
         return {"agreement_rows": _agreement_rows(data.get("agreement", {}), overall)}

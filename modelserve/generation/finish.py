@@ -32,6 +32,7 @@ def generation_finish(
             return mine  # a concurrent duplicate got here first; keep its response
         response = Response.objects.create(
             prompt_id=mine.prompt_id,
+            language=req.prompt.language,  # asked to answer in it (generation.languages)
             text=result_text,
             source="model",
             endpoint_id=mine.endpoint_id,

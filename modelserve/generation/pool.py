@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from django.core.cache import cache
 from django.db import transaction
 
+from annotate.input.language import UNDETERMINED, language_tag
 from annotate.models import Campaign, CampaignStatus, Prompt, Role, TaskType
 from annotate.tasks_util import enqueue
 from modelserve.generation.models import GenerationPurpose
@@ -88,7 +89,10 @@ def pool_topup(*, campaign_id: int) -> int:
             if task_type is None:
                 break
             plan = candidate_plan(
-                campaign=campaign, endpoints=endpoints, k=_n_candidates(task_type, wanted)
+                campaign=campaign,
+                endpoints=endpoints,
+                k=_n_candidates(task_type, wanted),
+                language=prompt.language,
             )
             generation_requests_create(
                 campaign=campaign,
@@ -126,8 +130,18 @@ def pool_topup_soon(*, campaign_id: int, debounce_s: int = 5) -> bool:
     return True
 
 
-def prompt_add(*, campaign: Campaign, messages: Sequence[dict[str, str]] | str) -> Prompt:
-    """A bare prompt (no responses yet) that pre-generation will turn into items."""
+def prompt_add(
+    *,
+    campaign: Campaign,
+    messages: Sequence[dict[str, str]] | str,
+    language: str = UNDETERMINED,
+) -> Prompt:
+    """A bare prompt (no responses yet) that pre-generation will turn into items.
+
+    ``language`` (a BCP 47 tag; ValueError if malformed) is the prompt's: the models are
+    asked to answer in it, and its responses and item carry it.
+    """
+    language = language_tag(language)  # InputError is a ValueError
     if isinstance(messages, str):
         messages = [{"role": Role.USER, "content": messages}]
     messages = [{"role": m["role"], "content": m["content"]} for m in messages]
@@ -137,5 +151,6 @@ def prompt_add(*, campaign: Campaign, messages: Sequence[dict[str, str]] | str) 
         campaign=campaign,
         text=messages[-1]["content"],
         messages=messages,
+        language=language,
         metadata={"source": "prompt_add"},
     )

@@ -9,6 +9,8 @@ Campaign.config keys read here (all optional):
   (``diversity_system_prompts``). Every candidate also gets its own seed.
 - ``generation_params`` (object): sampling overrides for the whole campaign, applied over
   each endpoint's ``params`` (e.g. ``{"max_new_tokens": 128}``).
+- ``language_system_prompts`` (object): per prompt language, the instruction added to
+  every candidate's system prompt (modelserve.generation.languages holds the defaults).
 
 Running a request is ``modelserve.generation.batch``; storing its response is
 ``modelserve.generation.finish``. The task is enqueued by name (``GENERATE_BATCH``), so
@@ -29,6 +31,7 @@ from django.db import transaction
 from annotate.models import Campaign, Prompt
 from annotate.tasks_util import enqueue
 from modelserve.generation.backends import SamplingParams
+from modelserve.generation.languages import system_prompt_for_language
 from modelserve.generation.models import GenerationRequest, GenerationStatus, ModelEndpoint
 
 logger = logging.getLogger(__name__)
@@ -53,8 +56,12 @@ def candidate_plan(
     endpoints: Sequence[ModelEndpoint],
     k: int,
     strategies: Sequence[str] | None = None,
+    language: str = "und",
 ) -> list[tuple[ModelEndpoint, dict[str, Any]]]:
-    """K (endpoint, sampling params) pairs that differ as the campaign's diversity asks."""
+    """K (endpoint, sampling params) pairs that differ as the campaign's diversity asks.
+
+    ``language``: the prompt's language; its instruction joins every system prompt.
+    """
     if not endpoints:
         raise ValueError("the campaign has no enabled model endpoints in its pool")
     config = campaign.config or {}
@@ -72,6 +79,13 @@ def candidate_plan(
             params["temperature"] = temps[i % len(temps)]
         if "system_prompts" in strategies:
             params["system_prompt"] = systems[i % len(systems)]
+        system = system_prompt_for_language(
+            str(params.get("system_prompt") or ""),
+            language,
+            config.get("language_system_prompts") or {},
+        )
+        if system:
+            params["system_prompt"] = system
         params["seed"] = secrets.randbelow(2**31)
         SamplingParams.from_mapping(params)  # refuse a bad config before enqueueing
         plan.append((endpoint, params))

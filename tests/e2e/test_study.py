@@ -23,6 +23,9 @@ Steps (each one's wall time goes to test-artifacts/e2e-timings-<mode>.json):
 7. hardening (tests/e2e/steps_hardening.py): hostile input answers 400, the typed config
    refuses a typo, a crowd link needs its signature, and a webhook receiver got signed
    events from the worker (labels, export ready, refits finished and promoted).
+Issue 17 part B1 (steps_second_language, after 2c): a campaign imported in French with
+``import_items --language fr``; the French participant labels it; exports carry
+``language = fr``; ``analytics --json`` splits by language.
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import steps_dashboard, steps_hardening, steps_languages, study
+from tests.e2e import (
+    steps_dashboard,
+    steps_hardening,
+    steps_languages,
+    steps_second_language,
+    study,
+)
 from tests.e2e.browser import Participant, chromium
 from tests.e2e.harness import StudyServer, Timings
 
@@ -93,6 +102,12 @@ def _run_study(
                 steps_languages.french_participant(
                     browser, server, people["admin_api"], study.STUDY, shots
                 )
+            # --- issue 17 part B1: a second-language campaign (steps_second_language) ---
+            with timings.step("2d a campaign in French: import, label, export, analytics"):
+                steps_second_language.second_language_campaign(
+                    browser, server, people["admin_api"], shots
+                )
+            # --- end of issue 17 part B1 ---
             study.assert_invariants(server)
             chat_labels = server.db.value(
                 "SELECT count(*) FROM annotate_annotation a JOIN annotate_campaign c "

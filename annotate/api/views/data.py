@@ -21,6 +21,7 @@ from annotate.api.filters import PAGING_PARAMS, check_known, filter_param_names
 from annotate.api.filters import parse_filters as parse_filter_params
 from annotate.exports.privacy import PrivacyConfigError, privacy_settings
 from annotate.input.drf import query_int
+from annotate.input.language import UNDETERMINED
 from annotate.roles import is_admin
 from annotate.selectors.annotations import (
     annotation_for_api,
@@ -49,6 +50,9 @@ FILTER_DOCS = [
         "privacy setting publishes are accepted.",
     ),
     OpenApiParameter("age_band", str, description="Profile age band, e.g. 25-34."),
+    OpenApiParameter(
+        "language", str, description="Comma-separated item languages (BCP 47: fr, pt-BR)."
+    ),
 ]
 PAGE_DOCS = [
     OpenApiParameter("cursor", str, description="Opaque cursor from next/previous."),
@@ -110,6 +114,7 @@ class ItemsAddApi(ChorusAPIView):
                         endpoint_id=r.get("endpoint"),
                         policy_version_id=r.get("policy_version"),
                         generation_params=r.get("generation_params") or {},
+                        language=r.get("language"),
                     )
                     for r in it["responses"]
                 ],
@@ -121,6 +126,7 @@ class ItemsAddApi(ChorusAPIView):
                 is_attention_check=it.get("is_attention_check", False),
                 gold_answer=it.get("gold_answer"),
                 overlap=it.get("overlap"),
+                language=it.get("language", UNDETERMINED),
             )
             for it in data.validated_data["items"]
         ]
@@ -152,6 +158,7 @@ class ConversationsAddApi(ChorusAPIView):
                 campaign=campaign,
                 n=data.validated_data["n"],
                 overlap=data.validated_data.get("overlap"),
+                language=data.validated_data.get("language", UNDETERMINED),
             )
         except ItemSpecError as exc:
             raise ValidationError({"n": str(exc)}) from exc

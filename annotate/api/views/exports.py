@@ -76,6 +76,10 @@ EXPORT_DOC = """Export a campaign's labels.
 - `ranking`: prompt with every response, best first (`responses`, `ranking` groups).
 - `prism`: a zip of `survey`, `conversations` and `utterances` files in `format`.
 
+Every shape has a `language` column: the item's BCP 47 tag in lower case (`und` when
+its data declared none); `raw` responses also carry their own `language`. Filter with
+`language=fr,de`.
+
 `conversational=1` turns prompt/chosen/rejected/completion into chat message lists
 (TRL's conversational format) instead of plain text.
 

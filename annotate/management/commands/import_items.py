@@ -27,6 +27,7 @@ from tqdm import tqdm
 from annotate.campaign_config import CampaignConfigError, validate_campaign_config
 from annotate.importers import FORMATS, BadRow, parser_for, read_rows
 from annotate.input.checks import MAX_JSON_DEPTH, InputError, loads_json
+from annotate.input.language import UNDETERMINED, language_tag_or_default
 from annotate.models import Campaign, TaskType
 from annotate.selectors.imports import external_ids_present
 from annotate.services import ItemSpec, ItemSpecError, campaign_create
@@ -49,6 +50,11 @@ class Command(BaseCommand):
             choices=IMPORTABLE_TASK_TYPES,
             help="jsonl only: task type for lines that name none "
             "(default: pairwise for two responses, else rating)",
+        )
+        parser.add_argument(
+            "--language",
+            help="BCP 47 tag (en, fr, pt-BR, zh-Hans) of rows that give no 'language' "
+            "(default: und, undetermined)",
         )
         parser.add_argument("--create", action="store_true", help="create the campaign")
         parser.add_argument(
@@ -73,6 +79,12 @@ class Command(BaseCommand):
             raise CommandError("--limit must be at least 1")
         if opts["task_type"] and opts["fmt"] != "jsonl":
             raise CommandError("--task-type only applies to --format jsonl")
+        try:
+            opts["language"] = language_tag_or_default(
+                opts["language"], default=UNDETERMINED, field="--language"
+            )
+        except InputError as exc:
+            raise CommandError(str(exc)) from None
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         campaign = Campaign.objects.filter(slug=opts["campaign"]).first()
@@ -118,7 +130,12 @@ class Command(BaseCommand):
     def _read(
         self, path: Path, opts: dict[str, Any], progress: bool
     ) -> tuple[list[ItemSpec], list[BadRow], int]:
-        parse = parser_for(opts["fmt"], file_name=path.name, task_type=opts["task_type"])
+        parse = parser_for(
+            opts["fmt"],
+            file_name=path.name,
+            task_type=opts["task_type"],
+            language=opts["language"],
+        )
         specs: list[ItemSpec] = []
         bad: list[BadRow] = []
         try:

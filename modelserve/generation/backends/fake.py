@@ -24,12 +24,15 @@ from modelserve.generation.backends.base import (
     OnText,
     SamplingParams,
     StreamTimer,
+    with_system_prompt,
 )
 
 
 class FakeBackend(BatchByLoop):
     calls = 0  # class-wide counter: tests read it to see retries happen
     batch_calls = 0  # how many generate_batch calls (one per turn and set of weights)
+    # The history of the latest call, system prompt included: what a real model is sent.
+    last_messages: list[dict[str, str]] = []
 
     def generate_batch(self, rows: Sequence[BatchRow]) -> list[BatchResult]:
         FakeBackend.batch_calls += 1
@@ -47,6 +50,7 @@ class FakeBackend(BatchByLoop):
         on_text: OnText | None = None,
     ) -> GenerationResult:
         FakeBackend.calls += 1
+        FakeBackend.last_messages = with_system_prompt(messages, params.system_prompt)
         if self.mode == "fail":
             raise BackendError("scripted failure")
         if self.mode == "fail-config":

@@ -4,6 +4,11 @@
     manage.py pool_prompts <campaign-slug> prompts.jsonl      # {"prompt": "..."} or
                                                               # {"messages": [...]} per line
     manage.py pool_prompts <campaign-slug> prompts.txt --topup
+    manage.py pool_prompts <campaign-slug> prompts.txt --language fr
+
+``--language`` (a BCP 47 tag, default ``und``) is every prompt's language; a JSON line
+may give its own ``"language"``. The models are asked to answer in it
+(modelserve/generation/languages.py), and the items and responses carry it.
 
 The campaign's model pool (admin: Model endpoints -> campaigns) generates
 ``candidates_per_prompt`` responses per prompt and turns each prompt into an item of a
@@ -24,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from annotate.input.checks import InputError, check_text, loads_json
+from annotate.input.language import UNDETERMINED, language_tag, language_tag_or_default
 from annotate.models import Campaign
 from annotate.services.items import ITEM_TEXT_MAX
 from modelserve.generation.pool import pool_topup, prompt_add
@@ -89,6 +95,7 @@ class Command(BaseCommand):
         parser.add_argument("campaign", help="campaign slug")
         parser.add_argument("path", help=".txt (one prompt per line) or .jsonl file")
         parser.add_argument("--topup", action="store_true", help="enqueue generation now")
+        parser.add_argument("--language", default=UNDETERMINED, help="BCP 47 tag (default und)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         campaign = Campaign.objects.filter(slug=opts["campaign"]).first()
@@ -97,22 +104,31 @@ class Command(BaseCommand):
         path = Path(opts["path"])
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
+        try:
+            default = language_tag(opts["language"], field="--language")
+        except InputError as exc:
+            raise CommandError(str(exc)) from None
         rows = []
         for n, line in enumerate(_text(path).splitlines(), start=1):
             if not line.strip():
                 continue
             try:
                 if path.suffix == ".jsonl":
-                    rows.append((n, _messages(loads_json(line, field="", max_depth=8), n)))
+                    data = loads_json(line, field="", max_depth=8)
+                    language = default
+                    if isinstance(data, dict):
+                        language = language_tag_or_default(data.get("language"), default=default)
+                    rows.append((n, _messages(data, n), language))
                 else:
-                    rows.append((n, check_text(line.strip(), field="", max_length=ITEM_TEXT_MAX)))
+                    text = check_text(line.strip(), field="", max_length=ITEM_TEXT_MAX)
+                    rows.append((n, text, default))
             except InputError as exc:
                 where = f" ({exc.field})" if exc.field else ""
                 raise CommandError(f"line {n}{where}: {exc.message}") from None
         with transaction.atomic():
-            for n, messages in rows:
+            for n, messages, language in rows:
                 try:
-                    prompt_add(campaign=campaign, messages=messages)
+                    prompt_add(campaign=campaign, messages=messages, language=language)
                 except (ValueError, KeyError, TypeError) as exc:
                     raise CommandError(f"line {n}: {exc}") from exc
         self.stdout.write(f"added {len(rows)} prompt(s) to {campaign.slug}")
