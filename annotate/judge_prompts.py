@@ -80,7 +80,7 @@ def template_check(task_type: str, template: str) -> None:
 
 def messages_for(system: str, user: str) -> list[dict[str, str]]:
     out = [{"role": "system", "content": system}] if system.strip() else []
-    return out + [{"role": "user", "content": user}]
+    return [*out, {"role": "user", "content": user}]
 
 
 def pairwise_messages(

@@ -15,9 +15,9 @@ from .judges import (
     JUDGE_TASK_TYPES,
     InconsistentPolicy,
     Judge,
+    JudgePrompt,
     Judgment,
     JudgmentOrder,
-    JudgePrompt,
 )
 from .onboarding import CampaignAdmission
 from .profile import Annotator, Consent, ProfileVersion

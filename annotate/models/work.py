@@ -191,7 +191,7 @@ class Annotation(models.Model):
 
     # The first manager is the default one (admin, related managers, serializers).
     objects = HumanAnnotationManager()
-    all_sources = models.Manager()
+    all_sources = models.Manager()  # noqa: DJ012 (ruff reads models.Manager() as a field)
 
     class Meta:
         base_manager_name = "all_sources"
