@@ -13,6 +13,10 @@ from .base import Section
 JudgeTaskType = Literal["pairwise", "ranking", "rating"]
 
 
+def _all_task_types() -> list[JudgeTaskType]:
+    return ["pairwise", "ranking", "rating"]
+
+
 class Judges(Section):
     key = "judges"
     title = "AI judges"
@@ -25,7 +29,7 @@ class Judges(Section):
         '"first" (the verdict of the AB order). A judge may override it.',
     )
     task_types: list[JudgeTaskType] = Field(
-        default_factory=lambda: ["pairwise", "ranking", "rating"],
+        default_factory=_all_task_types,
         max_length=3,
         description="Task types the judges label (pairwise, ranking, rating).",
     )

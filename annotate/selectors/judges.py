@@ -77,12 +77,10 @@ def judge_items_todo(
     )
     if item_ids is not None:
         qs = qs.filter(pk__in=list(item_ids))
-    items = [
-        i
-        for i in qs.select_related("prompt", "campaign").order_by("id")[: limit * 2]
-        if i.n_responses >= MIN_RESPONSES[i.task_type]  # type: ignore[attr-defined]
-    ]
-    return items[:limit]
+    enough = Q()
+    for task_type in task_types:
+        enough |= Q(task_type=task_type, n_responses__gte=MIN_RESPONSES[task_type])
+    return list(qs.filter(enough).select_related("prompt", "campaign").order_by("id")[:limit])
 
 
 def judge_questions(

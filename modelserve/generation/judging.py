@@ -95,6 +95,7 @@ def _plan(judge: Judge, items: Sequence[Item], questions: Sequence[Question]) ->
             if (q.item_id, q.prompt.version, q.order, q.response_id) in taken:
                 continue
             item = by_id[q.item_id]
+            assert item.prompt_id is not None  # judge_items_todo takes items with a prompt
             index = used.get(item.prompt_id, -1) + 1
             used[item.prompt_id] = index
             req = GenerationRequest.objects.create(

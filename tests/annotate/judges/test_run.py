@@ -104,8 +104,8 @@ def test_rating_and_ranking_items() -> None:
 
 
 def test_limit_and_task_types_from_config() -> None:
-    campaign, judge, _ = judge_world(n_items=5, config={"judges": {"limit": 2}})
+    campaign, _, _ = judge_world(n_items=5, config={"judges": {"limit": 2}})
     assert judge_campaign_run(campaign_id=campaign.pk).judges["sim-judge"]["items"] == 2
     assert judge_campaign_run(campaign_id=campaign.pk, limit=1).judges["sim-judge"]["items"] == 1
-    campaign2, judge2, _ = judge_world(n_items=2, config={"judges": {"task_types": ["rating"]}})
+    campaign2, _, _ = judge_world(n_items=2, config={"judges": {"task_types": ["rating"]}})
     assert judge_campaign_run(campaign_id=campaign2.pk).judges["sim-judge"]["items"] == 0
