@@ -16,7 +16,6 @@ from annotate.services.judges import judge_create
 from modelserve.generation.judging import judge_campaign_run
 from modelserve.learning.selectors import new_label_count
 from modelserve.learning.snapshots import training_records
-from tests.annotate.api.conftest import world  # noqa: F401 (the fixture)
 from tests.factories import ModelEndpointFactory
 
 
@@ -70,7 +69,7 @@ def _judge_alpha(world: Any) -> Any:
     return judge
 
 
-def test_adding_judge_labels_changes_no_human_consumer(world) -> None:  # noqa: F811
+def test_adding_judge_labels_changes_no_human_consumer(world) -> None:
     before = _consumers(world)
     judge = _judge_alpha(world)
     assert Annotation.all_sources.filter(judge=judge).count() >= 4
@@ -79,7 +78,7 @@ def test_adding_judge_labels_changes_no_human_consumer(world) -> None:  # noqa: 
         assert after[key] == before[key], key
 
 
-def test_source_filter_on_exports_and_the_annotation_api(world) -> None:  # noqa: F811
+def test_source_filter_on_exports_and_the_annotation_api(world) -> None:
     judge = _judge_alpha(world)
     n_ai = Annotation.all_sources.filter(judge=judge).count()
     ai = _jsonl(_export(world, shape="raw", source="ai"))
@@ -107,7 +106,7 @@ def test_source_filter_on_exports_and_the_annotation_api(world) -> None:  # noqa
     assert {r["judge"] for r in results} == {"sim-judge"}
 
 
-def test_bad_source_is_a_400(world) -> None:  # noqa: F811
+def test_bad_source_is_a_400(world) -> None:
     for params in ({"source": "robots"}, {"source": "human,x"}):
         response = _export(world, shape="raw", **params)
         assert response.status_code == 400, response.content
@@ -116,7 +115,7 @@ def test_bad_source_is_a_400(world) -> None:  # noqa: F811
     assert api.status_code == 400
 
 
-def test_annotators_do_not_see_ai_labels_as_their_own(world) -> None:  # noqa: F811
+def test_annotators_do_not_see_ai_labels_as_their_own(world) -> None:
     _judge_alpha(world)
     mine = world.client("ann_1").get("/api/v1/annotations/", {"source": "all"}).json()["results"]
     assert mine and {r["source"] for r in mine} == {"human"}
