@@ -282,6 +282,9 @@ class AnnotationSerializer(serializers.ModelSerializer):
     profile_version = serializers.IntegerField(
         source="profile_version.version", read_only=True, allow_null=True, default=None
     )
+    judge = serializers.CharField(
+        source="judge.name", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = Annotation
@@ -297,6 +300,9 @@ class AnnotationSerializer(serializers.ModelSerializer):
             "profile_version",
             "flags",
             "created_at",
+            "source",
+            "judge",
+            "judge_prompt_version",
         ]
         read_only_fields = fields
 

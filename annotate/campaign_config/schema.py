@@ -25,6 +25,7 @@ from .analytics import Analytics
 from .base import Section
 from .conversation import Conversation
 from .generation import Generation
+from .judges import Judges
 from .languages import Languages
 from .overlap import AdaptiveOverlap
 from .participants import Participants
@@ -44,6 +45,7 @@ SECTIONS: tuple[type[Section], ...] = (
     Analytics,
     Privacy,
     Refit,
+    Judges,
 )
 MAX_DEPTH = 8
 

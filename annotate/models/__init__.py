@@ -11,14 +11,24 @@ from .choices import (
 )
 from .content import Conversation, Prompt, Response, Turn
 from .exports import Export, ExportStatus
+from .judges import (
+    JUDGE_TASK_TYPES,
+    InconsistentPolicy,
+    Judge,
+    JudgePrompt,
+    Judgment,
+    JudgmentOrder,
+)
 from .onboarding import CampaignAdmission
 from .profile import Annotator, Consent, ProfileVersion
 from .webhooks import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
-from .work import Annotation, Assignment, Item, ItemResponse
+from .work import Annotation, AnnotationSource, Assignment, Item, ItemResponse
 
 __all__ = [
+    "JUDGE_TASK_TYPES",
     "AnalyticsSnapshot",
     "Annotation",
+    "AnnotationSource",
     "Annotator",
     "Assignment",
     "AssignmentStatus",
@@ -33,9 +43,14 @@ __all__ = [
     "Export",
     "ExportStatus",
     "GuidelineVersion",
+    "InconsistentPolicy",
     "Item",
     "ItemResponse",
     "ItemStatus",
+    "Judge",
+    "JudgePrompt",
+    "Judgment",
+    "JudgmentOrder",
     "LoginThrottle",
     "ProfileVersion",
     "Prompt",
