@@ -56,8 +56,8 @@ POPULATE = [
        SELECT '!', false, 'bench' || g, '', '', 'bench' || g || '@example.org', false, true, now()
        FROM generate_series(1, %(annotators)s) g""",
     """INSERT INTO annotate_annotator (user_id, pseudonym, external_id, study_id, paused,
-           paused_reason, created_at)
-       SELECT id, 'ann_' || md5(id::text), '', '', false, '', now() FROM auth_user
+           paused_reason, created_at, ui_language)
+       SELECT id, 'ann_' || md5(id::text), '', '', false, '', now(), '' FROM auth_user
        WHERE username LIKE 'bench%%'""",
     """INSERT INTO annotate_profileversion (annotator_id, version, created_at, age_band, gender,
            gender_self_describe, birth_country, residence_country, first_language,
