@@ -86,12 +86,12 @@ def tally_merge(a: Tally, b: Tally) -> Tally:
         (out.by_task, a.by_task, b.by_task),
         (out.by_annotator, a.by_annotator, b.by_annotator),
     ):
-        for k in x.keys() | y.keys():
-            target[k] = x.get(k, 0) + y.get(k, 0)
-    for k in a.battles.keys() | b.battles.keys():
-        wa, na = a.battles.get(k, [0.0, 0.0])
-        wb, nb = b.battles.get(k, [0.0, 0.0])
-        out.battles[k] = [wa + wb, na + nb]
+        for name in x.keys() | y.keys():
+            target[name] = x.get(name, 0) + y.get(name, 0)
+    for pair in a.battles.keys() | b.battles.keys():
+        wa, na = a.battles.get(pair, [0.0, 0.0])
+        wb, nb = b.battles.get(pair, [0.0, 0.0])
+        out.battles[pair] = [wa + wb, na + nb]
     return out
 
 

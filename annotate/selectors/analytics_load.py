@@ -15,7 +15,6 @@ only labels with ``id > after_id`` (0: all) so incremental snapshots read only n
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ import pyarrow.csv as pa_csv
 from django.db import connection
 
 from annotate.analytics.data import TASK_TYPES
-from annotate.models import Annotation, Campaign
+from annotate.models import Annotation, Campaign, Item
 
 # name -> numpy dtype; float columns use NaN for "unknown", integer columns -1.
 LABEL_COLUMNS: dict[str, Any] = {
@@ -70,10 +69,9 @@ SELECT a.id, a.annotator_id, a.item_id,
   CASE WHEN jsonb_typeof(a.payload -> 'strength') = 'number'
        THEN (a.payload ->> 'strength')::float8 END
 FROM {Annotation._meta.db_table} a
-JOIN {Annotation._meta.get_field("item").related_model._meta.db_table} i ON i.id = a.item_id
+JOIN {Item._meta.db_table} i ON i.id = a.item_id
 WHERE a.campaign_id = %s AND a.id > %s
-ORDER BY a.created_at, a.id
-"""
+"""  # no ORDER BY: PostgreSQL's sort of 1M rows spilled to disk; numpy sorts in 0.1 s
 
 
 def _empty() -> dict[str, np.ndarray]:
@@ -91,8 +89,10 @@ def _columns_copy(campaign: Campaign, after_id: int) -> dict[str, np.ndarray]:
     if not buf:
         return _empty()
     names = list(LABEL_COLUMNS)
+    # Zero-copy view of the COPY output; the table is converted column by column and
+    # dropped as it goes, so the peak is about the CSV text plus one set of arrays.
     table = pa_csv.read_csv(
-        io.BytesIO(bytes(buf)),
+        pa.BufferReader(pa.py_buffer(buf)),
         read_options=pa_csv.ReadOptions(column_names=names),
         convert_options=pa_csv.ConvertOptions(
             column_types={
@@ -101,11 +101,19 @@ def _columns_copy(campaign: Campaign, after_id: int) -> dict[str, np.ndarray]:
             null_values=[""],
         ),
     )
+    del buf
     out = {}
     for name, dtype in LABEL_COLUMNS.items():
         col = table.column(name)
+        table = table.drop_columns([name])
         fill = float("nan") if dtype is np.float64 else -1
         out[name] = col.fill_null(fill).to_numpy().astype(dtype, copy=False)
+        del col
+    del table
+    pa.default_memory_pool().release_unused()  # pyarrow's allocator keeps freed blocks
+    order = np.lexsort((out["id"], out["created"]))  # (created_at, id), as the ORM path
+    for name in out:
+        out[name] = out[name][order]
     return out
 
 
@@ -154,11 +162,14 @@ def _columns_orm(campaign: Campaign, after_id: int) -> dict[str, np.ndarray]:
         cols["correct"].append(
             -1 if correct is None else int(str(correct).lower() in ("true", "1"))
         )
-        cols["choice"].append(_CHOICE.get(payload.get("choice"), NO_CHOICE))
+        choice = payload.get("choice")
+        cols["choice"].append(
+            _CHOICE.get(choice, NO_CHOICE) if isinstance(choice, str) else NO_CHOICE
+        )
         cols["shown_a"].append(_json_int(shown[0]) if len(shown) > 0 else -1)
         cols["shown_b"].append(_json_int(shown[1]) if len(shown) > 1 else -1)
-        ok = isinstance(strength, int | float) and not isinstance(strength, bool)
-        cols["strength"].append(float(strength) if ok else np.nan)
+        number = isinstance(strength, int | float) and not isinstance(strength, bool)
+        cols["strength"].append(float(strength) if number else np.nan)  # type: ignore[arg-type]
     return {name: np.array(cols[name], dtype=dtype) for name, dtype in LABEL_COLUMNS.items()}
 
 

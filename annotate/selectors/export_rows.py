@@ -47,7 +47,7 @@ def fetch(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
-class AnyOf(Lookup):  # type: ignore[type-arg]
+class AnyOf(Lookup):
     """``column = ANY(%s)`` with the values as one array parameter (PostgreSQL).
 
     Used as ``filter(AnyOf(F("item_id"), ids))``: unlike ``IN (%s, %s, ...)`` the SQL

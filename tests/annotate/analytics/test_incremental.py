@@ -12,13 +12,12 @@ from annotate.models import Annotation, ItemResponse
 from annotate.selectors.analytics import campaign_analytics_data
 from annotate.selectors.analytics_load import label_columns
 from annotate.services.analytics import analytics_snapshot_compute
-from tests.annotate.analytics.test_campaign_analytics import (  # noqa: F401 (fixture)
-    _label,
-    study,
-)
+from tests.annotate.analytics import test_campaign_analytics as base
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
+study = base.study  # the fixture: three annotators, pairwise and rating labels
+_label = base._label
 
 
 def _arrays(d):
@@ -92,7 +91,10 @@ def test_incremental_snapshot_equals_full_recompute(study, settings):
     inc = analytics_snapshot_compute(campaign_id=campaign.pk)
     full = analytics_snapshot_compute(campaign_id=campaign.pk, full=True)
     assert inc.n_labels == full.n_labels == 39
-    assert inc.data["tally"] == {**full.data["tally"], "leaderboard": inc.data["tally"]["leaderboard"]}
+    assert inc.data["tally"] == {
+        **full.data["tally"],
+        "leaderboard": inc.data["tally"]["leaderboard"],
+    }
     assert inc.data["tally"]["leaderboard"] == full.data["tally"]["leaderboard"]
     # Carried over: the incremental run did not recompute agreement.
     assert inc.data["incremental"] == first.data["incremental"]
