@@ -29,9 +29,10 @@ def ping() -> dict[str, object]:
 
 
 @shared_task(name=ANALYTICS_SNAPSHOT_REFRESH)
-def analytics_snapshot_refresh(campaign_id: int) -> dict[str, object]:
-    """Recompute a campaign's analytics snapshot (debounced by the request hook)."""
-    snapshot = analytics_snapshot_compute(campaign_id=campaign_id)
+def analytics_snapshot_refresh(campaign_id: int, full: bool = False) -> dict[str, object]:
+    """Recompute a campaign's analytics snapshot (debounced by the request hook); ``full``
+    recomputes every figure even where an incremental run would do."""
+    snapshot = analytics_snapshot_compute(campaign_id=campaign_id, full=full)
     if snapshot is None:
         return {"campaign_id": campaign_id, "snapshot": None}
     return {

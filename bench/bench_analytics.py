@@ -7,7 +7,12 @@ ratings-vs-rankings consistency, Bradley-Terry leaderboards with bootstrap inter
 (overall and per group), annotator quality and demographics. Then times the
 ``krippendorff`` package on the same rating data and prints the ratio.
 
-Usage: .venv/bin/python bench/bench_analytics.py [--labels N] [--boot B]
+Then (issue 14), unless ``--skip-db``: loads the 1,000,000 labels of bench/bench_export.py's
+database (built there on first use; ``BENCH_ROWS`` or ``--db-rows`` for fewer) from
+PostgreSQL with ``campaign_analytics_data`` (COPY into numpy) and times load, report and
+peak RSS end to end: the aim is 2 us per label or less, under 6 s and 500 MB in all.
+
+Usage: .venv/bin/python bench/bench_analytics.py [--labels N] [--boot B] [--skip-db]
 Prints plain "name: value" lines and exits 0 (target: report under 10 s).
 """
 
@@ -112,6 +117,46 @@ def synthetic(n_labels: int, n_annotators: int, n_items: int, seed: int = 0) -> 
     return d
 
 
+def from_database(n_rows: int, boot: int) -> None:
+    """Load + report on the bench_export database's labels, with peak RSS."""
+    import bench_export as be
+    import psutil
+
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chorus")
+    url = be.bench_database_url(base)
+    be.ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("CHORUS_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from annotate.selectors.analytics import campaign_analytics_data
+
+    call_command("migrate", verbosity=0)
+    campaign, seconds = be.populate(n_rows)
+    if seconds:
+        print(f"db populate seconds ({n_rows} annotations): {seconds:.1f}")
+    mib = 1024 * 1024
+    before = psutil.Process().memory_info().rss
+    with be.PeakRSS() as peak:
+        t0, c0 = time.perf_counter(), time.process_time()
+        d = campaign_analytics_data(campaign=campaign)
+        load, load_cpu = time.perf_counter() - t0, time.process_time() - c0
+        t1 = time.perf_counter()
+        campaign_report(d, ReportOptions(n_boot=boot))
+        compute = time.perf_counter() - t1
+    n = len(d.label_id)
+    print(f"db labels: {n} ({len(d.pw_label)} pairwise), load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"db load: {load:.2f} s wall, {load_cpu:.2f} s CPU, {load / max(n, 1) * 1e6:.2f} us/label"
+    )
+    print(f"db report: {compute:.2f} s; load + report {load + compute:.2f} s")
+    print(f"db RSS before MiB: {before / mib:.0f}, peak MiB: {peak.peak / mib:.0f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--labels", type=int, default=1_000_000)
@@ -119,7 +164,11 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--boot", type=int, default=200)
     parser.add_argument("--skip-package-matrix", action="store_true")
+    parser.add_argument("--skip-db", action="store_true")
+    parser.add_argument("--db-rows", type=int, default=int(os.environ.get("BENCH_ROWS", 1_000_000)))
     args = parser.parse_args()
+    if not args.skip_db:
+        from_database(args.db_rows, args.boot)
 
     t0 = time.perf_counter()
     d = synthetic(args.labels, args.annotators, args.items)

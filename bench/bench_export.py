@@ -10,6 +10,7 @@ the peak while exporting, and the RSS after the first 10% of rows, so "flat memo
 can be read straight off the numbers.
 
 Usage: DATABASE_URL=postgres://... .venv/bin/python bench/bench_export.py [--rows N]
+(``BENCH_ROWS=N`` in the environment also sets N, for quick checks.)
 Prints plain "name: value" lines and exits 0.
 """
 
@@ -56,8 +57,8 @@ POPULATE = [
        SELECT '!', false, 'bench' || g, '', '', 'bench' || g || '@example.org', false, true, now()
        FROM generate_series(1, %(annotators)s) g""",
     """INSERT INTO annotate_annotator (user_id, pseudonym, external_id, study_id, paused,
-           paused_reason, created_at)
-       SELECT id, 'ann_' || md5(id::text), '', '', false, '', now() FROM auth_user
+           paused_reason, created_at, ui_language)
+       SELECT id, 'ann_' || md5(id::text), '', '', false, '', now(), '' FROM auth_user
        WHERE username LIKE 'bench%%'""",
     """INSERT INTO annotate_profileversion (annotator_id, version, created_at, age_band, gender,
            gender_self_describe, birth_country, residence_country, first_language,
@@ -248,10 +249,10 @@ def run_export(campaign: object, shape: str, fmt: str, total: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", 1_000_000)))
     parser.add_argument(
         "--exports",
-        default="trl-preference/jsonl,raw/parquet",
+        default="trl-preference/jsonl,trl-preference/parquet,raw/csv,raw/parquet",
         help="comma list of shape/format",
     )
     args = parser.parse_args()

@@ -326,6 +326,11 @@ CHORUS_EXPORT_SYNC_MAX_ROWS = int(os.environ.get("CHORUS_EXPORT_SYNC_MAX_ROWS", 
 CHORUS_LEASE_SECONDS = int(os.environ.get("CHORUS_LEASE_SECONDS", "900"))
 # Analytics snapshots are recomputed at most once per this many seconds per campaign.
 CHORUS_ANALYTICS_DEBOUNCE_S = int(os.environ.get("CHORUS_ANALYTICS_DEBOUNCE_S", "30"))
+# Issue 14: incremental snapshots (annotate/services/analytics.py).
+CHORUS_ANALYTICS_INCREMENTAL_MIN_LABELS = int(
+    os.environ.get("CHORUS_ANALYTICS_INCREMENTAL_MIN_LABELS", "100000")
+)
+CHORUS_ANALYTICS_FULL_EVERY = float(os.environ.get("CHORUS_ANALYTICS_FULL_EVERY", "0.1"))
 
 LOGGING: dict[str, Any] = {
     "version": 1,

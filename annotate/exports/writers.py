@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -71,23 +72,53 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _dumps(value: Any) -> str:
+# Datetimes go through ``_default`` (isoformat), not orjson's own encoder, so the bytes
+# stay what the json module wrote before orjson (a reproduced export keeps its SHA-256).
+_ORJSON_OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def _stdlib_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=_default, separators=(",", ":"))
+
+
+def _dumps_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON, about 10x faster than the json module through orjson.
+
+    What orjson refuses (integers beyond 64 bits, lone surrogates) falls back to the json
+    module, which wrote every export before; both write the same bytes for everything
+    else a payload holds (floats in exponent form aside: ``1e-07`` vs ``1e-7``).
+    """
+    try:
+        return orjson.dumps(value, default=_default, option=_ORJSON_OPTS)
+    except orjson.JSONEncodeError:
+        return _stdlib_dumps(value).encode()
+
+
+def _dumps(value: Any) -> str:
+    return _dumps_bytes(value).decode()
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], columns: list[Column]) -> Iterator[bytes]:
     names = [c.name for c in columns]
-    buf: list[str] = []
+    keys = tuple(names)
+    dumps, default, opts = orjson.dumps, _default, _ORJSON_OPTS | orjson.OPT_APPEND_NEWLINE
+    buf: list[bytes] = []
     size = 0
     for row in rows:
-        line = _dumps({n: row.get(n) for n in names}) + "\n"
+        # Shapes build their rows in column order already: encode the dict as it is and
+        # skip building a copy (the copy also fills a missing key with null).
+        out = row if tuple(row) == keys else {n: row.get(n) for n in names}
+        try:
+            line = dumps(out, default=default, option=opts)
+        except orjson.JSONEncodeError:
+            line = _stdlib_dumps(out).encode() + b"\n"
         buf.append(line)
         size += len(line)
         if size >= CHUNK_BYTES:
-            yield "".join(buf).encode()
+            yield b"".join(buf)
             buf, size = [], 0
     if buf:
-        yield "".join(buf).encode()
+        yield b"".join(buf)
 
 
 def _csv_cell(value: Any) -> Any:

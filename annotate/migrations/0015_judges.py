@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='annotation',
             name='source',
-            field=models.CharField(choices=[('human', 'Human annotator'), ('ai', 'AI judge')], db_index=True, default='human', max_length=8),
+            field=models.CharField(choices=[('human', 'Human annotator'), ('ai', 'AI judge')], db_index=True, db_default='human', default='human', max_length=8),
         ),
         migrations.AlterField(
             model_name='annotation',

@@ -8,23 +8,23 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotate', '0012_campaign_done_at_and_webhooks'),
+        ('annotate', '0015_judges'),
     ]
 
     operations = [
         migrations.AddField(
             model_name='item',
             name='language',
-            field=models.CharField(db_index=True, default='und', help_text='BCP 47 language tag, lower case (en, fr, pt-br, zh-hans); und: undetermined.', max_length=35, validators=[annotate.models.content.validate_language]),
+            field=models.CharField(db_index=True, db_default='und', default='und', help_text='BCP 47 language tag, lower case (en, fr, pt-br, zh-hans); und: undetermined.', max_length=35, validators=[annotate.models.content.validate_language]),
         ),
         migrations.AddField(
             model_name='prompt',
             name='language',
-            field=models.CharField(db_index=True, default='und', help_text='BCP 47 language tag, lower case (en, fr, pt-br, zh-hans); und: undetermined.', max_length=35, validators=[annotate.models.content.validate_language]),
+            field=models.CharField(db_index=True, db_default='und', default='und', help_text='BCP 47 language tag, lower case (en, fr, pt-br, zh-hans); und: undetermined.', max_length=35, validators=[annotate.models.content.validate_language]),
         ),
         migrations.AddField(
             model_name='response',
             name='language',
-            field=models.CharField(db_index=True, default='und', help_text='BCP 47 language tag, lower case (en, fr, pt-br, zh-hans); und: undetermined.', max_length=35, validators=[annotate.models.content.validate_language]),
+            field=models.CharField(db_index=True, db_default='und', default='und', help_text='BCP 47 language tag, lower case (en, fr, pt-br, zh-hans); und: undetermined.', max_length=35, validators=[annotate.models.content.validate_language]),
         ),
     ]

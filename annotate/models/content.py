@@ -34,6 +34,8 @@ def language_field() -> models.CharField:
     return models.CharField(
         max_length=MAX_LENGTH,
         default=UNDETERMINED,
+        # Also a database default: bulk loaders that write SQL (bench/, COPY) need not know it.
+        db_default=UNDETERMINED,
         db_index=True,
         validators=[validate_language],
         help_text="BCP 47 language tag, lower case (en, fr, pt-br, zh-hans); und: undetermined.",

@@ -180,6 +180,8 @@ class Annotation(models.Model):
         max_length=8,
         choices=AnnotationSource.choices,
         default=AnnotationSource.HUMAN,
+        # Also in the database: rows written by SQL (bench/, COPY) are human labels.
+        db_default=AnnotationSource.HUMAN,
         db_index=True,
     )
     judge = models.ForeignKey(

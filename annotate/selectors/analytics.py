@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+from django.db import connection
 from django.db.models import Count, F, Max, OuterRef, Q, Subquery
-from django.db.models.fields.json import KT
 from django.db.models.functions import MD5
 
 from annotate.analytics.agreement import mid_ranks
@@ -39,6 +39,8 @@ from annotate.models import (
     ProfileVersion,
     Response,
 )
+from annotate.selectors import export_rows
+from annotate.selectors.analytics_load import NO_CHOICE, label_columns
 
 DEFAULT_GROUP_FIELDS = ("age_band", "gender", "residence_country")
 _GROUPABLE = {
@@ -47,7 +49,6 @@ _GROUPABLE = {
     if getattr(f, "get_internal_type", lambda: "")() == "CharField"
     and not f.name.endswith("self_describe")
 }
-_OUTCOME = {"A": 1, "tie": 0, "B": -1}
 
 
 def analytics_options(campaign: Campaign) -> ReportOptions:
@@ -79,13 +80,6 @@ def analytics_options(campaign: Campaign) -> ReportOptions:
     )
 
 
-def _float_or_nan(value: Any) -> float:
-    """A JSON number read with ->> (text on PostgreSQL; SQLite may give 'null')."""
-    if value is None or str(value).lower() in ("null", ""):
-        return float("nan")
-    return float(value)
-
-
 def _model_name(endpoint: str | None, policy_version: int | None, source: str) -> str:
     if endpoint:
         return endpoint
@@ -105,46 +99,60 @@ def _codes(values: Iterable[Any]) -> tuple[np.ndarray, list[str]]:
     return codes, names
 
 
-def campaign_analytics_data(
-    *, campaign: Campaign, group_fields: Iterable[str] = DEFAULT_GROUP_FIELDS
-) -> CampaignData:
-    fields = [f for f in dict.fromkeys(group_fields) if f in _GROUPABLE]
-    # Scalars and the pairwise fields come out of the JSON in SQL (KT = ->>), so the bulk
-    # of labels is never decoded in Python; only rating and ranking payloads are.
-    rows = list(
-        Annotation.objects.filter(campaign=campaign)
-        .order_by("created_at", "id")
-        .annotate(
-            x_gold=KT("flags__gold_correct"),
-            x_choice=KT("payload__choice"),
-            x_shown_a=KT("payload__response_ids__0"),
-            x_shown_b=KT("payload__response_ids__1"),
-            x_strength=KT("payload__strength"),
-        )
-        .values_list(
-            "id",
-            "annotator_id",
-            "item_id",
-            "task_type",
-            "time_spent_ms",
-            "created_at",
-            "profile_version_id",
-            "item__is_gold",
-            "item__is_attention_check",
-            "x_gold",
-            "x_choice",
-            "x_shown_a",
-            "x_shown_b",
-            "x_strength",
-            "item__language",
-        )
+def _value_codes(values: list[Any], used_at: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Dense codes for ``values[used_at]`` (-1 entries and None/"" -> -1), names sorted.
+
+    ``values`` is small (one per profile); ``used_at`` is long (one per label): codes
+    are found for the distinct values once, then gathered with numpy.
+    """
+    names_all = sorted({str(v) for v in values if v not in (None, "")})
+    index = {n: i for i, n in enumerate(names_all)}
+    code_of = np.array(
+        [index[str(v)] if v not in (None, "") else -1 for v in values] + [-1], dtype=np.int64
     )
-    other = {
-        pk: (payload, order)
-        for pk, payload, order in Annotation.objects.filter(
-            campaign=campaign, task_type__in=["rating", "ranking"]
-        ).values_list("id", "payload", "assignment__presented_order")
-    }
+    raw = code_of[np.where(used_at >= 0, used_at, len(values))]
+    used = np.unique(raw[raw >= 0])
+    remap = np.full(len(names_all) + 1, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return remap[raw], [names_all[u] for u in used]
+
+
+def _positions(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index in ``keys`` of each wanted value, found?) for unsorted, distinct ``keys``."""
+    order = np.argsort(keys, kind="stable")
+    at = np.searchsorted(keys[order], wanted)
+    at = np.minimum(at, max(len(keys) - 1, 0))
+    found = (keys[order][at] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+    return order[at] if len(keys) else at, found
+
+
+def _payload_rows(campaign: Campaign, after_id: int) -> list[tuple[int, str, Any, Any]]:
+    """(id, task type, payload, shown order) of rating and ranking labels."""
+    qs = Annotation.objects.filter(
+        campaign=campaign, task_type__in=["rating", "ranking"], id__gt=after_id
+    ).values_list("id", "task_type", "payload", "assignment__presented_order")
+    if connection.vendor != "postgresql":
+        return list(qs)
+    return [
+        (pk, task, export_rows.loads(payload), export_rows.loads(order))
+        for pk, task, payload, order in export_rows.fetch(qs)
+    ]
+
+
+def campaign_analytics_data(
+    *,
+    campaign: Campaign,
+    group_fields: Iterable[str] = DEFAULT_GROUP_FIELDS,
+    after_id: int = 0,
+    fast: bool | None = None,
+) -> CampaignData:
+    """The campaign's labels (those with ``id > after_id``) as ``CampaignData`` arrays.
+
+    Pairwise labels never leave numpy (annotate.selectors.analytics_load); only rating
+    and ranking payloads, whose shapes vary, are decoded in Python.
+    """
+    fields = [f for f in dict.fromkeys(group_fields) if f in _GROUPABLE]
+    cols = label_columns(campaign=campaign, after_id=after_id, fast=fast)
     d = CampaignData(
         attributes=list(campaign.rating_attributes),
         overall_attribute=campaign.overall_attribute,
@@ -159,91 +167,96 @@ def campaign_analytics_data(
     )
     d.progress = _progress(campaign)
     # --- annotators and their profiles ---
-    ann_ids = sorted({r[1] for r in rows})
-    ann_index = {a: i for i, a in enumerate(ann_ids)}
-    annotators = {a.pk: a for a in Annotator.objects.filter(pk__in=ann_ids)}
-    d.annotator_names = [annotators[a].pseudonym for a in ann_ids]
-    d.annotator_paused = [annotators[a].paused for a in ann_ids]
-    profile_ids = {a.current_profile_id for a in annotators.values()} | {r[6] for r in rows}
+    ann_ids, label_ann = np.unique(cols["annotator"], return_inverse=True)
+    label_ann = label_ann.astype(np.int64).ravel()
+    annotators = {
+        pk: (name, paused, current)
+        for pk, name, paused, current in Annotator.objects.filter(
+            pk__in=ann_ids.tolist()
+        ).values_list("id", "pseudonym", "paused", "current_profile_id")
+    }
+    d.annotator_names = [annotators[a][0] for a in ann_ids.tolist()]
+    d.annotator_paused = [annotators[a][1] for a in ann_ids.tolist()]
+    current = np.array(
+        [-1 if annotators[a][2] is None else annotators[a][2] for a in ann_ids.tolist()],
+        dtype=np.int64,
+    )
+    # Labels: the profile in force when the label was given, else the current one.
+    label_profile = np.where(cols["profile"] >= 0, cols["profile"], current[label_ann])
+    profile_ids = np.unique(np.r_[current, label_profile])
+    profile_ids = profile_ids[profile_ids >= 0]
     profiles = {
         p["id"]: p
-        for p in ProfileVersion.objects.filter(pk__in=[p for p in profile_ids if p]).values(
-            "id", *fields
-        )
+        for p in ProfileVersion.objects.filter(pk__in=profile_ids.tolist()).values("id", *fields)
     }
+    p_keys = np.array(sorted(profiles), dtype=np.int64)
     for fname in fields:
-        cur = [profiles.get(annotators[a].current_profile_id, {}).get(fname) for a in ann_ids]
-        d.annotator_groups[fname] = _codes(cur)
-        # Labels: the profile in force when the label was given, else the current one.
-        at_label = [
-            profiles.get(r[6] or annotators[r[1]].current_profile_id, {}).get(fname) for r in rows
-        ]
-        codes, names = _codes(at_label)
-        d.label_groups[fname] = (codes, names)
+        values = [profiles[p][fname] for p in p_keys.tolist()]
+        for target, pids in ((d.annotator_groups, current), (d.label_groups, label_profile)):
+            at, found = _positions(p_keys, pids)
+            target[fname] = _value_codes(values, np.where(found & (pids >= 0), at, -1))
 
     # --- labels ---
-    n = len(rows)
-    d.label_id = np.array([r[0] for r in rows], dtype=np.int64)
-    d.label_annotator = np.array([ann_index[r[1]] for r in rows], dtype=np.int64)
-    d.label_item = np.array([r[2] for r in rows], dtype=np.int64)
-    d.label_task = np.array(
-        [TASK_TYPES.index(r[3]) if r[3] in TASK_TYPES else 0 for r in rows], dtype=np.int64
+    n = len(cols["id"])
+    d.label_id = cols["id"]
+    d.label_annotator = label_ann
+    d.label_item = cols["item"]
+    d.label_task = cols["task"]
+    d.label_time_ms = cols["time_ms"]
+    d.label_created = cols["created"]
+    # Issue 17: a label's language is its item's; items are few next to labels, so their
+    # tags are read once and gathered onto the labels with numpy.
+    item_langs = list(Item.objects.filter(campaign=campaign).values_list("id", "language"))
+    item_keys = np.array([pk for pk, _lang in item_langs], dtype=np.int64)
+    at, found = _positions(item_keys, cols["item"])
+    d.label_language, d.language_names = _value_codes(
+        [lang for _pk, lang in item_langs], np.where(found, at, -1)
     )
-    d.label_time_ms = np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=np.float64)
-    d.label_created = np.array([r[5].timestamp() for r in rows], dtype=np.float64)
-    d.label_language, d.language_names = _codes([r[14] for r in rows])
-    d.label_gold = np.full(n, -1, dtype=np.int64)
-    d.label_attention = np.full(n, -1, dtype=np.int64)
-    for i, r in enumerate(rows):
-        correct = r[9]
-        if correct is None or str(correct).lower() == "null":
-            continue
-        # PostgreSQL's ->> gives 'true'/'false'; SQLite's JSON_EXTRACT gives 1/0.
-        ok = int(str(correct).lower() in ("true", "1"))
-        if r[8]:
-            d.label_attention[i] = ok
-        elif r[7]:
-            d.label_gold[i] = ok
+    judged = cols["correct"] >= 0
+    attention = judged & (cols["is_attention"] == 1)
+    gold = judged & ~attention & (cols["is_gold"] == 1)
+    d.label_attention = np.where(attention, cols["correct"], -1).astype(np.int64)
+    d.label_gold = np.where(gold, cols["correct"], -1).astype(np.int64)
 
     # --- payloads -> pairwise / ranking / rating arrays (response ids for now) ---
-    pw: list[tuple[int, int, int, int, float]] = []
+    pw_at = np.flatnonzero(
+        (cols["task"] == TASK_TYPES.index("pairwise"))
+        & (cols["choice"] != NO_CHOICE)
+        & (cols["shown_a"] >= 0)
+        & (cols["shown_b"] >= 0)
+    )
     rk: list[tuple[int, int, float, int]] = []
     rt: list[tuple[int, int, int, float]] = []
     attr_index = {a: i for i, a in enumerate(d.attributes)}
-    for i, r in enumerate(rows):
-        task = r[3]
-        if task == "pairwise":
-            if r[10] in _OUTCOME and r[11] is not None and r[12] is not None:
-                pw.append((i, int(r[11]), int(r[12]), _OUTCOME[r[10]], _float_or_nan(r[13])))
-        elif task == "ranking":
-            payload, presented = other.get(r[0], ({}, []))
-            groups = (payload or {}).get("ranking") or []
+    others = _payload_rows(campaign, after_id)
+    other_at, _ = _positions(cols["id"], np.array([o[0] for o in others], dtype=np.int64))
+    for i, (_pk, task, payload, presented) in zip(other_at.tolist(), others, strict=True):
+        payload = payload or {}
+        if task == "ranking":
+            groups = payload.get("ranking") or []
             shown = [int(x) for x in (presented or [])]
             ranks = mid_ranks([[int(x) for x in g] for g in groups])
             pos = {rid: p for p, rid in enumerate(shown)}
             for rid, rank in ranks.items():
                 rk.append((i, int(rid), rank, pos.get(int(rid), len(pos) + int(rid))))
-        elif task == "rating":
-            payload = other.get(r[0], ({}, []))[0] or {}
+        else:
             for rid, values in (payload.get("ratings") or {}).items():
                 for attr, value in (values or {}).items():
                     if attr in attr_index and isinstance(value, int | float):
                         rt.append((i, int(rid), attr_index[attr], float(value)))
+    # Labels keep their (created, id) order within each kind, as the row loop gave them.
+    rk.sort(key=lambda x: x[0])
+    rt.sort(key=lambda x: x[0])
+    rk_arr = np.array(rk, dtype=np.float64).reshape(-1, 4)
+    rt_arr = np.array(rt, dtype=np.float64).reshape(-1, 4)
 
     # --- responses: codes, canonical (same prompt + same text), model names ---
-    resp_ids = sorted(
-        {x[1] for x in pw} | {x[2] for x in pw} | {x[1] for x in rk} | {x[1] for x in rt}
-    )
-    resp_rows = list(
-        Response.objects.filter(pk__in=resp_ids)
-        .annotate(text_md5=MD5("text"))
-        .values_list(
-            "id", "prompt_id", "text_md5", "endpoint__name", "policy_version__version", "source"
-        )
-        .order_by("id")
-    )
-    resp_index = {row[0]: i for i, row in enumerate(resp_rows)}
-    d.response_id = np.array([row[0] for row in resp_rows], dtype=np.int64)
+    resp_ids = np.unique(
+        np.r_[cols["shown_a"][pw_at], cols["shown_b"][pw_at], rk_arr[:, 1], rt_arr[:, 1]]
+    ).astype(np.int64)
+    resp_rows = _response_rows(resp_ids.tolist())
+    resp_keys = np.array([row[0] for row in resp_rows], dtype=np.int64)
+    d.response_id = resp_keys
     first_of: dict[tuple[int, str], int] = {}
     d.response_canonical = np.array(
         [first_of.setdefault((row[1], row[2]), i) for i, row in enumerate(resp_rows)],
@@ -252,23 +265,39 @@ def campaign_analytics_data(
     models = [_model_name(row[3], row[4], row[5]) for row in resp_rows]
     d.response_model, d.model_names = _codes(models)
 
-    pw = [x for x in pw if x[1] in resp_index and x[2] in resp_index]
-    rk = [x for x in rk if x[1] in resp_index]
-    rt = [x for x in rt if x[1] in resp_index]
-    d.pw_label = np.array([x[0] for x in pw], dtype=np.int64)
-    d.pw_a = np.array([resp_index[x[1]] for x in pw], dtype=np.int64)
-    d.pw_b = np.array([resp_index[x[2]] for x in pw], dtype=np.int64)
-    d.pw_outcome = np.array([x[3] for x in pw], dtype=np.int64)
-    d.pw_strength = np.array([x[4] for x in pw], dtype=np.float64)
-    d.rk_label = np.array([x[0] for x in rk], dtype=np.int64)
-    d.rk_response = np.array([resp_index[x[1]] for x in rk], dtype=np.int64)
-    d.rk_rank = np.array([x[2] for x in rk], dtype=np.float64)
-    d.rk_position = np.array([x[3] for x in rk], dtype=np.int64)
-    d.rt_label = np.array([x[0] for x in rt], dtype=np.int64)
-    d.rt_response = np.array([resp_index[x[1]] for x in rt], dtype=np.int64)
-    d.rt_attribute = np.array([x[2] for x in rt], dtype=np.int64)
-    d.rt_value = np.array([x[3] for x in rt], dtype=np.float64)
+    a_at, a_ok = _positions(resp_keys, cols["shown_a"][pw_at])
+    b_at, b_ok = _positions(resp_keys, cols["shown_b"][pw_at])
+    keep = a_ok & b_ok
+    d.pw_label = pw_at[keep]
+    d.pw_a, d.pw_b = a_at[keep], b_at[keep]
+    d.pw_outcome = cols["choice"][d.pw_label]
+    d.pw_strength = cols["strength"][d.pw_label]
+    r_at, r_ok = _positions(resp_keys, rk_arr[:, 1].astype(np.int64))
+    d.rk_label = rk_arr[r_ok, 0].astype(np.int64)
+    d.rk_response = r_at[r_ok]
+    d.rk_rank = rk_arr[r_ok, 2]
+    d.rk_position = rk_arr[r_ok, 3].astype(np.int64)
+    t_at, t_ok = _positions(resp_keys, rt_arr[:, 1].astype(np.int64))
+    d.rt_label = rt_arr[t_ok, 0].astype(np.int64)
+    d.rt_response = t_at[t_ok]
+    d.rt_attribute = rt_arr[t_ok, 2].astype(np.int64)
+    d.rt_value = rt_arr[t_ok, 3]
+    assert n == len(d.label_id)
     return d
+
+
+def _response_rows(ids: list[int]) -> list[tuple[Any, ...]]:
+    """(id, prompt id, md5 of text, endpoint name, policy version, source) by id."""
+    qs = Response.objects.annotate(text_md5=MD5("text"))
+    if connection.vendor == "postgresql":  # one array parameter, not one per response
+        qs = qs.filter(export_rows.AnyOf(F("id"), ids))
+    else:
+        qs = qs.filter(pk__in=ids)
+    return list(
+        qs.values_list(
+            "id", "prompt_id", "text_md5", "endpoint__name", "policy_version__version", "source"
+        ).order_by("id")
+    )
 
 
 def _progress(campaign: Campaign) -> dict[str, Any]:
@@ -337,6 +366,12 @@ def labels_since(*, campaign: Campaign, snapshot: AnalyticsSnapshot | None) -> i
     if snapshot is not None and snapshot.labels_until is not None:
         qs = qs.filter(created_at__gt=snapshot.labels_until)
     return qs.count()
+
+
+def labels_through(*, campaign: Campaign, max_id: int) -> int:
+    """Labels of the campaign with ``id <= max_id`` (an incremental snapshot's check that
+    none it counted has been deleted since)."""
+    return Annotation.objects.filter(campaign=campaign, id__lte=max_id).count()
 
 
 def latest_label_time(*, campaign: Campaign) -> Any:

@@ -402,6 +402,12 @@ def export_everything(server: StudyServer, scale: Scale, out: Path, browser: Any
     # from the background job (a Celery task on the "default" queue).
     assert _rows(web["direct_jsonl"], "jsonl") == counts[f"{STUDY}/trl-preference/jsonl"]
     assert _rows(web["background_parquet"], "parquet") == counts[f"{STUDY}/raw/parquet"]
+    # --- issue 14 (steps_exports_fast): exports are the labels, row for row -------------
+    from tests.e2e import steps_exports_fast
+
+    for slug in (STUDY, CHAT):
+        counts[f"{slug}/exports_fast"] = steps_exports_fast.exports_match_labels(server, api, slug)
+    # --- end issue 14 ----------------------------------------------------------------------
     _load_with_datasets(out)
     if scale.trl_step:
         _dpo_trainer_step(out / f"{STUDY}-trl-preference.jsonl", out)

@@ -53,7 +53,7 @@ class Command(BaseCommand):
                 raise CommandError(f"campaign {campaign.slug} has no snapshot yet")
             report = snap.data
         elif opts["save"]:
-            saved = analytics_snapshot_compute(campaign_id=campaign.pk)
+            saved = analytics_snapshot_compute(campaign_id=campaign.pk, full=True)
             assert saved is not None
             report = saved.data
         else:

@@ -1,0 +1,110 @@
+"""Issue 14: labels load as columns (COPY on PostgreSQL, the ORM elsewhere) and snapshots
+extend the additive figures with new labels only, equal to a full recompute."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from annotate.analytics.report import ReportOptions, campaign_report
+from annotate.analytics.tally import Tally, tally_leaderboard, tally_merge, tally_of
+from annotate.models import Annotation, ItemResponse
+from annotate.selectors.analytics import campaign_analytics_data
+from annotate.selectors.analytics_load import label_columns
+from annotate.services.analytics import analytics_snapshot_compute
+from tests.annotate.analytics import test_campaign_analytics as base
+from tests.factories import ItemFactory
+
+pytestmark = pytest.mark.django_db
+study = base.study  # the fixture: three annotators, pairwise and rating labels
+_label = base._label
+
+
+def _arrays(d):
+    return {k: v for k, v in vars(d).items() if isinstance(v, np.ndarray)}
+
+
+def test_copy_and_orm_paths_give_the_same_arrays(study):
+    campaign, _ = study
+    fast, orm = (
+        campaign_analytics_data(campaign=campaign, group_fields=["residence_country"], fast=f)
+        for f in (True, False)
+    )
+    assert len(fast.label_id) == 36 and len(fast.pw_label) == 18 and len(fast.rt_label) == 72
+    for name, value in _arrays(fast).items():
+        np.testing.assert_allclose(value, _arrays(orm)[name], err_msg=name, rtol=1e-12)
+    for name in ("annotator_names", "model_names", "annotator_groups", "label_groups"):
+        left, right = getattr(fast, name), getattr(orm, name)
+        assert str(left) == str(right), name
+    opts = ReportOptions(n_boot=20)
+    assert campaign_report(fast, opts) == campaign_report(orm, opts)
+    # The gold and attention items of the fixture were judged.
+    assert (fast.label_gold >= 0).sum() == 3 and (fast.label_attention >= 0).sum() == 3
+    assert len(label_columns(campaign=campaign, after_id=int(fast.label_id.max()))["id"]) == 0
+
+
+def test_tally_of_parts_equals_tally_of_all(study):
+    campaign, _ = study
+    whole = campaign_analytics_data(campaign=campaign)
+    cut = int(np.sort(whole.label_id)[14])
+    newer = campaign_analytics_data(campaign=campaign, after_id=cut)
+    assert 0 < len(newer.label_id) < len(whole.label_id)
+    # The older part: every label, minus the newer ones' tally, is what a snapshot held.
+    full = tally_of(whole)
+    part = tally_of(newer)
+    older = Tally(
+        max_label_id=cut,
+        n_labels=full.n_labels - part.n_labels,
+        by_task={k: v - part.by_task.get(k, 0) for k, v in full.by_task.items()},
+        by_annotator={k: v - part.by_annotator.get(k, 0) for k, v in full.by_annotator.items()},
+        battles={
+            k: [w - part.battles.get(k, [0, 0])[0], n - part.battles.get(k, [0, 0])[1]]
+            for k, (w, n) in full.battles.items()
+        },
+    )
+    merged = tally_merge(older, part)
+    assert merged.to_json() == full.to_json()
+    assert Tally.from_json(full.to_json()).to_json() == full.to_json()
+    board = tally_leaderboard(full)
+    assert [r["model"] for r in board] == ["strong", "weak"]
+    assert sum(r["battles"] for r in board) == 2 * 18
+
+
+def test_incremental_snapshot_equals_full_recompute(study, settings):
+    campaign, people = study
+    settings.CHORUS_ANALYTICS_INCREMENTAL_MIN_LABELS = 10
+    settings.CHORUS_ANALYTICS_FULL_EVERY = 0.5
+    first = analytics_snapshot_compute(campaign_id=campaign.pk)
+    assert first.data["incremental"]["full_labels"] == 36
+    # Three new pairwise labels on a new item.
+    item = ItemFactory(campaign=campaign, overlap=3)
+    a, b = ItemResponse.objects.filter(item=item).values_list("response_id", flat=True)
+    for ann, profile in people:
+        _label(
+            item,
+            ann,
+            profile,
+            "pairwise",
+            {"choice": "A", "strength": -2, "response_ids": [a, b], "chosen": a, "rejected": b},
+            [a, b],
+        )
+    inc = analytics_snapshot_compute(campaign_id=campaign.pk)
+    full = analytics_snapshot_compute(campaign_id=campaign.pk, full=True)
+    assert inc.n_labels == full.n_labels == 39
+    assert inc.data["tally"] == {
+        **full.data["tally"],
+        "leaderboard": inc.data["tally"]["leaderboard"],
+    }
+    assert inc.data["tally"]["leaderboard"] == full.data["tally"]["leaderboard"]
+    # Carried over: the incremental run did not recompute agreement.
+    assert inc.data["incremental"] == first.data["incremental"]
+    assert full.data["incremental"]["full_labels"] == 39
+
+
+def test_deleted_labels_force_a_full_recompute(study, settings):
+    campaign, _ = study
+    settings.CHORUS_ANALYTICS_INCREMENTAL_MIN_LABELS = 10
+    analytics_snapshot_compute(campaign_id=campaign.pk)
+    Annotation.objects.filter(pk=Annotation.objects.order_by("id").first().pk).delete()
+    again = analytics_snapshot_compute(campaign_id=campaign.pk)
+    assert again.n_labels == 35 and again.data["incremental"]["full_labels"] == 35
