@@ -37,6 +37,7 @@ def _row(task_type, payload, responses=((1, "one"), (2, "two"), (3, "three"))):
         "prompt": "Why?",
         "messages": [{"role": "user", "content": "Why?"}],
         "conversation_id": None,
+        "language": "fr",
         "responses": [
             {"id": rid, "position": n, "text": text, "source": "s", "model": f"endpoint:{rid}"}
             for n, (rid, text) in enumerate(responses)
