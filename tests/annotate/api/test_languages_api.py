@@ -72,3 +72,18 @@ def test_items_add_takes_a_language_and_refuses_a_bad_one(world):
     )
     assert bad.status_code == 400
     assert "language" in json.dumps(bad.json())
+
+
+def test_conversation_slots_take_a_language(world):
+    client = world.client("admin")
+    made = client.post(
+        "/api/v1/campaigns/alpha/conversations/add/", {"n": 2, "language": "zh-Hans"}, format="json"
+    )
+    assert made.status_code == 201, made.content
+    assert set(
+        Item.objects.filter(pk__in=made.json()["ids"]).values_list("language", flat=True)
+    ) == {"zh-hans"}
+    bad = client.post(
+        "/api/v1/campaigns/alpha/conversations/add/", {"n": 1, "language": "?"}, format="json"
+    )
+    assert bad.status_code == 400 and "language" in bad.json()

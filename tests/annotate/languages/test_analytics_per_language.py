@@ -9,11 +9,13 @@ from io import StringIO
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from annotate.analytics.data import CampaignData
 from annotate.analytics.report import ReportOptions, campaign_report
 from annotate.services import annotation_submit, assignment_next
-from tests.factories import AnnotatorFactory, CampaignFactory, ItemFactory
+from annotate.services.analytics import analytics_snapshot_compute
+from tests.factories import AnnotatorFactory, CampaignFactory, ItemFactory, UserFactory
 
 TRUTH = {"fr": np.array([1.5, 0.0, -1.5]), "de": np.array([-1.5, 0.0, 1.5])}
 OPTS = ReportOptions(n_boot=50, seed=1, group_fields=())
@@ -131,3 +133,20 @@ def test_analytics_json_splits_by_language():
     assert report["progress"]["by_language"]["en"]["items"]["total"] == 1
     fr = report["per_language"]["fr"]["agreement"]["pairwise"]
     assert fr["n_items"] == 2
+
+
+@pytest.mark.django_db
+def test_dashboard_progress_tab_has_a_by_language_table(client):
+    campaign = CampaignFactory(overlap=1)
+    ItemFactory(campaign=campaign, language="fr")
+    ItemFactory(campaign=campaign, language="de")
+    annotator = AnnotatorFactory()
+    while (lease := assignment_next(annotator=annotator, campaign=campaign)) is not None:
+        annotation_submit(assignment_id=lease.pk, annotator=annotator, payload={"choice": "B"})
+    analytics_snapshot_compute(campaign_id=campaign.pk)
+    client.force_login(UserFactory(is_staff=True))
+    page = client.get(reverse("dashboard:campaign", args=[campaign.slug]) + "?tab=progress")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="dash-languages"' in html
+    assert "<td>de</td>" in html and "<td>fr</td>" in html

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from annotate.models import Item, Response
+from annotate.services.conversation import conversation_start
 from modelserve.generation.batch import generation_run
 from modelserve.generation.languages import (
     DEFAULT_LANGUAGE_SYSTEM_PROMPTS,
@@ -15,7 +16,12 @@ from modelserve.generation.languages import (
 from modelserve.generation.models import GenerationRequest
 from modelserve.generation.pool import pool_topup, prompt_add
 from modelserve.generation.requests import candidate_plan
-from tests.factories import CampaignFactory, ModelEndpointFactory
+from tests.conversation_helpers import (
+    conversation_campaign,
+    lease_conversation,
+    run_pending_generations,
+)
+from tests.factories import AnnotatorFactory, CampaignFactory, ModelEndpointFactory
 
 
 def test_instruction_table_defaults_fallbacks_and_overrides():
@@ -85,3 +91,26 @@ def test_smollm2_is_sent_the_french_instruction(settings, monkeypatch):
     result = backend.generate([{"role": "user", "content": "Bonjour ! Comment vas-tu ?"}], params)
     assert result.text.strip()
     assert result.n_tokens is None or result.n_tokens <= 12
+
+
+@pytest.mark.django_db
+def test_a_live_conversation_in_arabic_is_asked_in_arabic(fake_backends):
+    campaign, _endpoints = conversation_campaign(k=2)
+    Item.objects.filter(campaign=campaign).update(language="ar")
+    annotator = AnnotatorFactory()
+    assignment = lease_conversation(campaign, annotator)
+    conversation = conversation_start(
+        assignment_id=assignment.pk, annotator=annotator, text="كيف يعمل المد والجزر؟"
+    )
+    assert conversation.metadata["language"] == "ar"
+    assert run_pending_generations() == 2
+    assert fake_backends.last_messages[0]["content"] == DEFAULT_LANGUAGE_SYSTEM_PROMPTS["ar"]
+    prompt_languages = set(
+        GenerationRequest.objects.filter(campaign=campaign).values_list(
+            "prompt__language", flat=True
+        )
+    )
+    assert prompt_languages == {"ar"}
+    assert set(
+        Response.objects.filter(prompt__campaign=campaign).values_list("language", flat=True)
+    ) == {"ar"}
