@@ -92,7 +92,9 @@ def _incremental_base(campaign: Campaign, full: bool) -> tuple[AnalyticsSnapshot
     Full when asked, when there is no tallied snapshot, when the campaign is small (a full
     run costs under a second there), when labels since the last full run reach
     ``CHORUS_ANALYTICS_FULL_EVERY`` of those it covered, or when labels it covered are gone
-    (an annotator deleted their data: sums cannot be taken back apart).
+    (an annotator deleted their data: sums cannot be taken back apart). The same count
+    catches a label whose id is below the snapshot's newest but whose transaction
+    committed after the snapshot read (ids are handed out before commit).
     """
     if full:
         return None
