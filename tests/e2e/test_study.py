@@ -37,6 +37,7 @@ import pytest
 from tests.e2e import (
     steps_dashboard,
     steps_hardening,
+    steps_judges,
     steps_languages,
     steps_second_language,
     study,
@@ -151,6 +152,12 @@ def _run_study(
                 exported["api"], promoted["policy"], artifacts / f"e2e-{mode}-export"
             )
             assert tagged >= 1, "no exported label names the promoted policy"
+        # -- issue 16: AI judges (tests/e2e/steps_judges.py) ---------------------------
+        with timings.step("8 an AI judge (SmolLM2) labels two items; dashboard, source=ai"):
+            timings.steps["8 AI labels"] = steps_judges.judge_study(
+                server, people["admin"], exported["api"], study.STUDY
+            )
+        # -- end issue 16 ---------------------------------------------------------------
         with timings.step("7b signed webhooks from the worker"):
             steps_hardening.webhooks_received(server, hooks, study=study.STUDY, timeout=120)
         study.assert_invariants(server)
