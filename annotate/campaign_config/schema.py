@@ -31,6 +31,7 @@ from .privacy import Privacy
 from .quality import Quality
 from .recruitment import Recruitment
 from .refit import Refit
+from .routing import Routing
 
 SECTIONS: tuple[type[Section], ...] = (
     Quality,
@@ -42,6 +43,7 @@ SECTIONS: tuple[type[Section], ...] = (
     Analytics,
     Privacy,
     Refit,
+    Routing,
 )
 MAX_DEPTH = 8
 

@@ -4,6 +4,7 @@ from .campaign import Campaign, CampaignGrant, GuidelineVersion
 from .choices import (
     AssignmentStatus,
     CampaignStatus,
+    ItemRoute,
     ItemStatus,
     RatingScale,
     Role,
@@ -13,6 +14,7 @@ from .content import Conversation, Prompt, Response, Turn
 from .exports import Export, ExportStatus
 from .onboarding import CampaignAdmission
 from .profile import Annotator, Consent, ProfileVersion
+from .routing import RoutedItem, RoutingPlan
 from .webhooks import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 from .work import Annotation, Assignment, Item, ItemResponse
 
@@ -35,6 +37,7 @@ __all__ = [
     "GuidelineVersion",
     "Item",
     "ItemResponse",
+    "ItemRoute",
     "ItemStatus",
     "LoginThrottle",
     "ProfileVersion",
@@ -42,6 +45,8 @@ __all__ = [
     "RatingScale",
     "Response",
     "Role",
+    "RoutedItem",
+    "RoutingPlan",
     "TaskType",
     "Turn",
     "Webhook",
