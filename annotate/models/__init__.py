@@ -12,15 +12,25 @@ from .choices import (
 )
 from .content import Conversation, Prompt, Response, Turn
 from .exports import Export, ExportStatus
+from .judges import (
+    JUDGE_TASK_TYPES,
+    InconsistentPolicy,
+    Judge,
+    JudgePrompt,
+    Judgment,
+    JudgmentOrder,
+)
 from .onboarding import CampaignAdmission
 from .profile import Annotator, Consent, ProfileVersion
 from .routing import RoutedItem, RoutingPlan
 from .webhooks import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
-from .work import Annotation, Assignment, Item, ItemResponse
+from .work import Annotation, AnnotationSource, Assignment, Item, ItemResponse
 
 __all__ = [
+    "JUDGE_TASK_TYPES",
     "AnalyticsSnapshot",
     "Annotation",
+    "AnnotationSource",
     "Annotator",
     "Assignment",
     "AssignmentStatus",
@@ -35,10 +45,15 @@ __all__ = [
     "Export",
     "ExportStatus",
     "GuidelineVersion",
+    "InconsistentPolicy",
     "Item",
     "ItemResponse",
     "ItemRoute",
     "ItemStatus",
+    "Judge",
+    "JudgePrompt",
+    "Judgment",
+    "JudgmentOrder",
     "LoginThrottle",
     "ProfileVersion",
     "Prompt",

@@ -124,9 +124,33 @@ class Assignment(models.Model):
         return f"assignment {self.pk} ({self.status})"
 
 
+class AnnotationSource(models.TextChoices):
+    HUMAN = "human", "Human annotator"
+    AI = "ai", "AI judge"
+
+
+class HumanAnnotationManager(models.Manager["Annotation"]):
+    """The default manager: human labels only (issue 16).
+
+    Judge labels are Annotations too, and every consumer written before judges existed
+    (analytics, agreement, exports, refit data, quotas, dashboards, per-annotator pages)
+    reads ``Annotation.objects`` or a related manager (``item.annotations``), which Django
+    builds from this class. Filtering here keeps AI labels out of all of them unless a
+    caller asks for them through ``Annotation.all_sources``. Deletion and reverse
+    one-to-one access use the plain base manager, so cascades still see every row.
+    Joins from other models (``Count("annotations")``) do not go through a manager:
+    those filter on ``annotations__source`` themselves.
+    """
+
+    def get_queryset(self) -> models.QuerySet[Annotation]:
+        return super().get_queryset().filter(source=AnnotationSource.HUMAN)
+
+
 class Annotation(models.Model):
+    # Null only for AI (judge) labels: a judge takes no assignment, so it never uses an
+    # item's overlap slot or shows up in queue counts.
     assignment = models.OneToOneField(
-        Assignment, on_delete=models.PROTECT, related_name="annotation"
+        Assignment, null=True, blank=True, on_delete=models.PROTECT, related_name="annotation"
     )
     # Denormalised from the assignment so analytics and exports filter without joins.
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="annotations")
@@ -152,9 +176,44 @@ class Annotation(models.Model):
     # Quality flags: {"too_fast": true, "gold_correct": false, ...}
     flags = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Issue 16: who gave the label. AI labels also say which judge and prompt version.
+    source = models.CharField(
+        max_length=8,
+        choices=AnnotationSource.choices,
+        default=AnnotationSource.HUMAN,
+        db_index=True,
+    )
+    judge = models.ForeignKey(
+        "annotate.Judge",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="annotations",
+    )
+    judge_prompt_version = models.PositiveIntegerField(null=True, blank=True)
+
+    # The first manager is the default one (admin, related managers, serializers).
+    objects = HumanAnnotationManager()
+    all_sources = models.Manager()  # noqa: DJ012 (ruff reads models.Manager() as a field)
 
     class Meta:
+        base_manager_name = "all_sources"
         indexes = [models.Index(fields=["campaign", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(source="human", assignment__isnull=False, judge__isnull=True)
+                    | Q(source="ai", judge__isnull=False)
+                ),
+                name="annotation_source_fields",
+            ),
+            # One label per judge and item; a new prompt version replaces it.
+            models.UniqueConstraint(
+                fields=["judge", "item"],
+                condition=Q(judge__isnull=False),
+                name="annotation_once_per_judge_item",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.task_type} annotation {self.pk}"

@@ -152,7 +152,7 @@ def generation_run_batch(
             backend = backend_get(
                 backend=backend_name, model=model, base_url=base_url, api_key_env=key_env
             )
-            rows = [BatchRow(r.prompt.messages, p, *_writer(r)) for r, p in members]
+            rows = [BatchRow(r.messages or r.prompt.messages, p, *_writer(r)) for r, p in members]
             results: list[Any] = backend.generate_batch(rows)
         except BackendError as exc:  # the whole call failed (a bad folder, a dead server)
             results = [exc] * len(members)

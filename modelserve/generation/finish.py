@@ -28,8 +28,10 @@ def generation_finish(
             GenerationRequest.objects.select_for_update().filter(batch=req.batch).order_by("id")
         )
         mine = next(r for r in batch if r.pk == req.pk)
-        if mine.response_id is not None:
+        if mine.response_id is not None or mine.status == GenerationStatus.DONE:
             return mine  # a concurrent duplicate got here first; keep its response
+        if mine.purpose == GenerationPurpose.JUDGE:
+            return _finish_judge(req=mine, result_text=result_text, result=result)
         response = Response.objects.create(
             prompt_id=mine.prompt_id,
             text=result_text,
@@ -79,6 +81,32 @@ def generation_finish(
         ):
             _assemble_item(batch)
     return mine
+
+
+def _finish_judge(*, req: GenerationRequest, result_text: str, result: Any) -> GenerationRequest:
+    """A judge's answer is no candidate response: it stays on the request, where the
+    judge job (annotate.services.judges) reads and parses it."""
+    req.status = GenerationStatus.DONE
+    req.error = ""
+    req.partial_text = result_text
+    req.n_tokens = result.n_tokens
+    req.latency_ms = result.latency_ms
+    req.first_token_ms = result.first_token_ms
+    req.finish_reason = result.finish_reason[:8]
+    req.finished_at = timezone.now()
+    req.save(
+        update_fields=[
+            "status",
+            "error",
+            "partial_text",
+            "n_tokens",
+            "latency_ms",
+            "first_token_ms",
+            "finish_reason",
+            "finished_at",
+        ]
+    )
+    return req
 
 
 def _attach_turn(*, req: GenerationRequest, response: Response) -> None:

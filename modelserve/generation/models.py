@@ -63,6 +63,9 @@ class GenerationStatus(models.TextChoices):
 class GenerationPurpose(models.TextChoices):
     POOL = "pool", "Pre-generated item"
     LIVE = "live", "Live conversation"
+    # Issue 16: an AI judge's question about an item; the answer is no Response, it is
+    # stored on the request (partial_text) and parsed into a Judgment by the judge job.
+    JUDGE = "judge", "Judge"
 
 
 class GenerationRequest(models.Model):
@@ -84,6 +87,9 @@ class GenerationRequest(models.Model):
     task_type = models.CharField(max_length=16, blank=True)
     # Sampling parameters resolved at enqueue time (endpoint defaults + diversity plan).
     params = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
+    # When set, the chat messages sent instead of the prompt's (a judge's question about
+    # the prompt's item); empty for generation of responses to the prompt itself.
+    messages = models.JSONField(default=list, blank=True, encoder=JSONEncoder)
     status = models.CharField(
         max_length=8,
         choices=GenerationStatus.choices,
