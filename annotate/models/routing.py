@@ -65,9 +65,7 @@ class RoutedItem(models.Model):
     features = models.JSONField(default=list, encoder=JSONEncoder)  # plan.feature_names
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["plan", "item"], name="routeditem_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["plan", "item"], name="routeditem_once")]
         indexes = [models.Index(fields=["item", "plan"])]
 
     def __str__(self) -> str:

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
 from django.db.models import Count, Q
 
 from annotate.analytics.routing import gain_summary, realised_gain
@@ -199,7 +198,8 @@ def routing_first_predictions(*, campaign: Campaign) -> dict[int, float]:
         .values_list("item_id", "predicted_gain")
     )
     for item_id, gain in rows:
-        out.setdefault(item_id, float(gain))
+        if gain is not None:
+            out.setdefault(item_id, float(gain))
     return out
 
 
@@ -227,9 +227,7 @@ def routing_report(*, campaign: Campaign, max_points: int = 500) -> dict[str, An
         "budget_used": counts["used"],
         "routed_human": counts["human"],
         "routed_ai": counts["ai"],
-        "share_human": round(counts["human"] / counts["n_items"], 6)
-        if counts["n_items"]
-        else None,
+        "share_human": round(counts["human"] / counts["n_items"], 6) if counts["n_items"] else None,
         "plan": None,
         "gain": gain_summary([], []),
         "points": [],

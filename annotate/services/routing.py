@@ -39,20 +39,27 @@ from annotate.analytics.routing_features import feature_matrix, item_signals
 from annotate.campaign_config import section_values
 from annotate.campaign_config.routing import Routing
 from annotate.models import (
+    Annotation,
+    AnnotationSource,
     Campaign,
     Item,
     ItemRoute,
     ItemStatus,
+    Judge,
     RoutedItem,
     RoutingPlan,
 )
 from annotate.models.routing import ROUTABLE_TASK_TYPES
 from annotate.selectors.routing import RoutingData, routing_item_data
+from annotate.services.analytics import analytics_snapshot_request
+from annotate.services.judges import judge_job_enqueue
+from annotate.tasks_util import enqueue
 
 logger = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
-# Called by name after commit (the judges' service owns it; see _judge_routed).
-JUDGE_ITEMS_TASK = "annotate.tasks.judge_items"
+# The Celery task (modelserve/learning/tasks.py: it adds the reward model's signals),
+# enqueued by name so the core flow does not import model serving.
+ROUTING_REFRESH = "modelserve.tasks.routing_refresh"
 
 
 class RoutingError(ValueError):
@@ -140,8 +147,15 @@ def routing_plan_compute(
     plan.duration_ms = int((time.perf_counter() - started) * 1000)
     plan.save(update_fields=["duration_ms"])
     if cfg.judge_routed:
-        transaction.on_commit(lambda: _judge_routed(plan))
+        _judge_routed(plan)
+    # The dashboard and analytics read the routing figures from the snapshot.
+    analytics_snapshot_request(campaign_id=campaign.pk, immediate=True)
     return plan
+
+
+def routing_plan_request(*, campaign: Campaign, trigger: str = "manual") -> None:
+    """Ask a worker for a new plan (after the caller's transaction commits)."""
+    transaction.on_commit(lambda: enqueue(ROUTING_REFRESH, campaign.pk, trigger))
 
 
 @transaction.atomic
@@ -186,8 +200,7 @@ def _apply(
     routed = route_by_budget(gains, left, min_gain=cfg.min_gain)
     to_human = {open_ids[p] for p in routed.queue}
     route = {
-        i: ItemRoute.HUMAN if i in engaged or i in to_human else ItemRoute.AI
-        for i, *_ in locked
+        i: ItemRoute.HUMAN if i in engaged or i in to_human else ItemRoute.AI for i, *_ in locked
     }
     # Newly routed items go first in the queue, highest predicted gain first; the
     # others keep their priority (active sampling or an import may have set it).
@@ -243,8 +256,17 @@ def _finite(value: float) -> float | None:
 
 
 def _judge_routed(plan: RoutingPlan) -> None:
-    """Start the campaign's judges on the items routed to them (after commit; never fails
-    the plan: the next plan starts them again)."""
-    from annotate.tasks_util import enqueue  # noqa: PLC0415  (placeholder, replaced below)
-
-    enqueue(JUDGE_ITEMS_TASK, campaign_id=plan.campaign_id)
+    """Start the campaign's enabled judges on the items routed to them that they have not
+    labelled (the job runs after commit; a lost message is sent again by the next plan)."""
+    if not Judge.objects.filter(campaign_id=plan.campaign_id, enabled=True).exists():
+        return
+    labelled = Annotation.all_sources.filter(
+        campaign_id=plan.campaign_id, source=AnnotationSource.AI
+    ).values("item_id")
+    todo = list(
+        RoutedItem.objects.filter(plan=plan, route=ItemRoute.AI)
+        .exclude(item_id__in=labelled)
+        .values_list("item_id", flat=True)
+    )
+    if todo:
+        judge_job_enqueue(campaign=plan.campaign, item_ids=todo)

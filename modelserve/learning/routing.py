@@ -27,7 +27,6 @@ from modelserve.learning.features import feature_cache_dir
 from modelserve.learning.selectors import serving_current
 
 logger = logging.getLogger(__name__)
-ROUTING_REFRESH = "modelserve.tasks.routing_refresh"
 ROUTING_REFRESH_DUE = "modelserve.tasks.routing_refresh_due"
 
 
@@ -64,7 +63,9 @@ def routing_refresh(*, campaign: Campaign, trigger: str = "manual") -> RoutingPl
     """A new routing plan for ``campaign`` with the reward model's signals if it has one.
     Raises annotate.services.routing.RoutingError when routing is off."""
     data = routing_item_data(campaign=campaign)
-    reward = reward_signals(campaign=campaign, data=data) if routing_enabled(campaign.config) else None
+    reward = (
+        reward_signals(campaign=campaign, data=data) if routing_enabled(campaign.config) else None
+    )
     return routing_plan_compute(campaign=campaign, reward=reward, data=data, trigger=trigger)
 
 

@@ -13,12 +13,10 @@ import logging
 
 from celery import shared_task
 
-from annotate.services.routing import RoutingError
-
+from annotate.services.routing import ROUTING_REFRESH, RoutingError
 from modelserve.learning.features import TRAIN_FEATURES_WARM, reward_features_warm
 from modelserve.learning.refits import REFIT_RUN, refits_start_due, training_run_execute
 from modelserve.learning.routing import (
-    ROUTING_REFRESH,
     ROUTING_REFRESH_DUE,
     routing_campaigns_due,
     routing_refresh,
