@@ -16,11 +16,11 @@ reward model's signals):
 4. the plan and every item's prediction are stored (RoutingPlan, RoutedItem), and after
    commit the judge is started on items routed to it that it has not labelled.
 
-Locks: the campaign row (one plan at a time, versions in order), then the campaign's
-routable items in id order. Leases lock one item (after the annotator), submits lock an
-item only after its assignment, so nothing waits the other way round: no deadlock. A
-lease that waited for the plan's lock re-checks ``route`` (PostgreSQL re-evaluates the
-WHERE clause of a locked row), so no lease can slip past the budget.
+Locks: the campaign row FOR NO KEY UPDATE (one plan at a time, versions in order),
+then the campaign's routable items in id order. Leases lock one item (after the
+annotator), submits lock an item only after its assignment, so nothing waits the other
+way round: no deadlock. A lease that waited for the plan's lock re-checks ``route``
+(PostgreSQL re-evaluates the WHERE clause of a locked row), so no lease can slip past the budget.
 """
 
 from __future__ import annotations
@@ -170,7 +170,11 @@ def _apply(
     reward: RewardSignals | None,
     trigger: str,
 ) -> RoutingPlan:
-    Campaign.objects.select_for_update().only("pk").get(pk=campaign.pk)
+    # FOR NO KEY UPDATE: serialises planners without blocking the FOR KEY SHARE that
+    # every lease and submit takes on the campaign row when it inserts a row pointing at
+    # it (FOR UPDATE would: the plan waits on an item a lease holds while that lease
+    # waits on the campaign, a deadlock).
+    Campaign.objects.select_for_update(no_key=True).only("pk").get(pk=campaign.pk)
     version = (
         RoutingPlan.objects.filter(campaign=campaign).aggregate(v=Max("version"))["v"] or 0
     ) + 1
