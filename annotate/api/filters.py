@@ -34,7 +34,10 @@ FILTER_PARAMS = (
     "endpoint",
     "policy_version",
     "annotator",
+    "source",
 )
+# Issue 16: human labels unless asked. "all" is both; a comma list works too.
+SOURCES = ("human", "ai")
 PROFILE_FILTERS = CATEGORICAL_FIELDS + LIST_FIELDS
 PAGING_PARAMS = ("cursor", "page_size")
 EXPORT_PARAMS = (
@@ -137,6 +140,16 @@ def parse_filters(params: Any, *, privacy: PrivacySettings | None, admin: bool) 
             out[name] = number
     if params.get("annotator"):
         out["annotator"] = str(params.get("annotator"))[:40]
+    sources = set(_values(params, "source"))
+    if "all" in sources:
+        sources = (sources - {"all"}) | set(SOURCES)
+    bad = sorted(sources - set(SOURCES))
+    if bad:
+        raise ValidationError(
+            {"source": f"Unknown source(s) {', '.join(bad)}; choose from human, ai or all."}
+        )
+    if sources and sources != {"human"}:
+        out["source"] = sorted(sources)  # absent means human only (the default)
     profile: dict[str, list[str]] = {}
     for key in params:
         field = FIELD_ALIASES.get(key, key)

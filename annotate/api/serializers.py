@@ -271,6 +271,9 @@ class AnnotationSerializer(serializers.ModelSerializer):
     profile_version = serializers.IntegerField(
         source="profile_version.version", read_only=True, allow_null=True, default=None
     )
+    judge = serializers.CharField(
+        source="judge.name", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = Annotation
@@ -286,6 +289,9 @@ class AnnotationSerializer(serializers.ModelSerializer):
             "profile_version",
             "flags",
             "created_at",
+            "source",
+            "judge",
+            "judge_prompt_version",
         ]
         read_only_fields = fields
 

@@ -25,6 +25,7 @@ from .analytics import Analytics
 from .base import Section
 from .conversation import Conversation
 from .generation import Generation
+from .judges import Judges
 from .languages import Languages
 from .participants import Participants
 from .privacy import Privacy
@@ -43,6 +44,7 @@ SECTIONS: tuple[type[Section], ...] = (
     Analytics,
     Privacy,
     Refit,
+    Judges,
     Routing,
 )
 MAX_DEPTH = 8

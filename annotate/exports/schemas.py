@@ -38,6 +38,16 @@ RANKED = pa.struct(
 )
 
 
+# Issue 16: who gave the label: "human" or "ai" (then the judge's name and prompt version).
+SOURCE_COLUMNS = [
+    Column("source", pa.string()),
+    Column("judge", pa.string()),
+    Column("judge_prompt_version", pa.int64()),
+]
+# The derived shapes already use ``source`` for the label type (pairwise, rating, ...).
+LABEL_SOURCE_COLUMNS = [Column("label_source", pa.string()), *SOURCE_COLUMNS[1:]]
+
+
 def profile_columns(profile_fields: Sequence[str], prefix: str = "profile_") -> list[Column]:
     cols = []
     for f in profile_fields:
@@ -61,6 +71,7 @@ def columns_for(
             Column("item_id", pa.int64()),
             Column("task_type", pa.string()),
             Column("annotator_id", pa.string()),
+            *SOURCE_COLUMNS,
             Column("created_at", pa.timestamp("us", tz="UTC")),
             Column("time_spent_ms", pa.int64()),
             Column("guideline_version", pa.int64()),
@@ -88,6 +99,7 @@ def columns_for(
             Column("chosen_model", pa.string()),
             Column("rejected_model", pa.string()),
             Column("guideline_version", pa.int64()),
+            *LABEL_SOURCE_COLUMNS,
         ]
     if shape == "trl-unpaired":
         return [
@@ -101,6 +113,7 @@ def columns_for(
             Column("item_id", pa.int64()),
             Column("response_id", pa.int64()),
             Column("model", pa.string()),
+            *LABEL_SOURCE_COLUMNS,
         ]
     if shape == "ranking":
         return [
@@ -111,6 +124,7 @@ def columns_for(
             Column("annotation_id", pa.int64()),
             Column("item_id", pa.int64()),
             Column("guideline_version", pa.int64()),
+            *LABEL_SOURCE_COLUMNS,
         ]
     raise ValueError(f"unknown shape {shape!r}")
 

@@ -7,7 +7,8 @@ Base row keys: annotation_id, campaign, item_id, task_type, annotator_id (pseudo
 created_at (datetime), time_spent_ms, guideline_version, profile_version, payload,
 flags, presented_order, prompt (last user message), messages (chat up to the prompt),
 conversation_id, responses ([{id, position, text, source, endpoint_id,
-policy_version_id, model}], canonical order), profile ({field: value}, suppressed).
+policy_version_id, model}], canonical order), profile ({field: value}, suppressed),
+source (human | ai), judge (the AI judge's name, else None), judge_prompt_version.
 
 Preference rows (shape ``trl-preference``) follow TRL's preference dataset format:
 ``prompt``/``chosen``/``rejected`` as plain text, or, with ``conversational``, as message
@@ -99,6 +100,17 @@ def _pair(
         "chosen_model": models.get(chosen_id, "annotator-edit") if chosen_id else "annotator-edit",
         "rejected_model": models.get(rejected_id, "") if rejected_id else "",
         "guideline_version": row["guideline_version"],
+        **_label_source(row),
+    }
+
+
+def _label_source(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Who gave the label (issue 16). ``source`` already names the label type in the
+    derived shapes, so there the column is ``label_source``."""
+    return {
+        "label_source": row.get("source", "human"),
+        "judge": row.get("judge"),
+        "judge_prompt_version": row.get("judge_prompt_version"),
     }
 
 
@@ -212,6 +224,7 @@ def unpaired_rows(
             "item_id": row["item_id"],
             "response_id": rid,
             "model": models.get(rid, ""),
+            **_label_source(row),
         }
 
 
@@ -239,6 +252,7 @@ def ranking_rows(row: Mapping[str, Any], opts: ShapeOptions) -> Iterator[dict[st
         "annotation_id": row["annotation_id"],
         "item_id": row["item_id"],
         "guideline_version": row["guideline_version"],
+        **_label_source(row),
     }
 
 
@@ -250,6 +264,9 @@ def raw_rows(row: Mapping[str, Any], profile_fields: Sequence[str]) -> Iterator[
         "item_id": row["item_id"],
         "task_type": row["task_type"],
         "annotator_id": row["annotator_id"],
+        "source": row.get("source", "human"),
+        "judge": row.get("judge"),
+        "judge_prompt_version": row.get("judge_prompt_version"),
         "created_at": row["created_at"],
         "time_spent_ms": row["time_spent_ms"],
         "guideline_version": row["guideline_version"],

@@ -6,12 +6,16 @@ an Export row stores the same dict so the export can be rebuilt)::
     {"task_type": ["pairwise", ...], "created_after": iso, "created_before": iso,
      "guideline_version": 3, "endpoint": 7, "policy_version": 2,
      "profile": {"residence_country": ["GB", "US"], "age_band": ["25-34"]},
-     "annotator": "ann_..."}
+     "annotator": "ann_...", "source": ["ai"] | ["ai", "human"]}
+
+``source`` absent means human labels only: AI judges' labels (issue 16) appear only
+when a caller asks for them, through ``annotations_of_sources``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
@@ -36,10 +40,20 @@ def campaign_visible_to(*, user: Any, slug: str) -> Campaign | None:
     return campaigns_visible_to(user).filter(slug=slug).first()
 
 
-def annotations_visible_to(user: Any) -> QuerySet[Annotation]:
-    """Admins all; researchers their granted campaigns; annotators their own labels."""
-    if is_admin(user):
+def annotations_of_sources(sources: Sequence[str] | None = None) -> QuerySet[Annotation]:
+    """Human labels (``Annotation.objects``) unless ``sources`` asks for AI ones too."""
+    wanted = set(sources or ("human",))
+    if wanted == {"human"}:
         return Annotation.objects.all()
+    return Annotation.all_sources.filter(source__in=sorted(wanted))
+
+
+def annotations_visible_to(user: Any, sources: Sequence[str] | None = None) -> QuerySet[Annotation]:
+    """Admins all; researchers their granted campaigns; annotators their own labels.
+    Human labels only unless ``sources`` says otherwise."""
+    base = annotations_of_sources(sources)
+    if is_admin(user):
+        return base
     scope = Q(pk__in=[])
     if is_researcher(user):
         # A subquery, not a join: a join on grants would repeat rows under the OR.
@@ -47,7 +61,7 @@ def annotations_visible_to(user: Any) -> QuerySet[Annotation]:
     annotator = annotator_of(user)
     if annotator is not None:
         scope |= Q(annotator=annotator)
-    return Annotation.objects.filter(scope)
+    return base.filter(scope)
 
 
 def annotations_for_api(
@@ -55,11 +69,13 @@ def annotations_for_api(
 ) -> QuerySet[Annotation]:
     """The labels ``user`` may read (``annotations_visible_to``), in one campaign if given,
     filtered, with what the serializer shows joined: one query per page."""
-    qs = annotations_visible_to(user)
+    qs = annotations_visible_to(user, (filters or {}).get("source"))
     if campaign is not None:
         qs = qs.filter(campaign=campaign)
     qs = annotations_filter(qs, filters or {})
-    return qs.select_related("campaign", "annotator", "guideline_version", "profile_version")
+    return qs.select_related(
+        "campaign", "annotator", "guideline_version", "profile_version", "judge"
+    )
 
 
 def annotation_for_api(*, user: Any, annotation_id: int) -> Annotation | None:

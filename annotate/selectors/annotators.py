@@ -20,8 +20,14 @@ def annotator_profiles(
     (None for an annotator without one). One query."""
     fields = [f"current_profile__{f}" for f in privacy.profile_fields]
     rows = list(
-        Annotator.objects.filter(annotations__campaign=campaign)
-        .annotate(n=Count("annotations", filter=Q(annotations__campaign=campaign)))
+        # A join, not a manager: filter on the source here (AI judges are annotators too).
+        Annotator.objects.filter(annotations__campaign=campaign, annotations__source="human")
+        .annotate(
+            n=Count(
+                "annotations",
+                filter=Q(annotations__campaign=campaign, annotations__source="human"),
+            )
+        )
         .order_by("pseudonym")
         .values("pseudonym", "n", "deleted_at", "current_profile__version", *fields)[:limit]
     )

@@ -18,7 +18,7 @@ from django.db.models import Max
 from annotate.exports.privacy import PrivacySettings, publishable_values, suppress
 from annotate.models import Annotation, Campaign, Conversation, Item, ItemResponse, TaskType
 
-from .annotations import annotations_filter
+from .annotations import annotations_filter, annotations_of_sources
 
 CHUNK_SIZE = 5000  # rows per query: planning a 6-join query costs ~30 ms, amortise it
 
@@ -34,6 +34,10 @@ _BASE_FIELDS = {
     "payload": "payload",
     "flags": "flags",
     "assignment__presented_order": "presented_order",
+    # Issue 16: human or ai, and for AI labels the judge and its prompt version.
+    "source": "source",
+    "judge__name": "judge",
+    "judge_prompt_version": "judge_prompt_version",
 }
 # Per item, fetched once per chunk with the responses: with overlap k an item's prompt
 # appears k times in a chunk, and decoding its messages once instead of k times matters.
@@ -57,14 +61,17 @@ _NO_PROMPT: dict[str, Any] = {
 def export_queryset(
     *, campaign: Campaign, filters: dict[str, Any], max_id: int | None = None
 ) -> Any:
-    qs = annotations_filter(Annotation.objects.filter(campaign=campaign), filters)
+    qs = annotations_filter(
+        annotations_of_sources(filters.get("source")).filter(campaign=campaign), filters
+    )
     if max_id is not None:
         qs = qs.filter(id__lte=max_id)
     return qs
 
 
 def export_max_annotation_id(*, campaign: Campaign) -> int:
-    return Annotation.objects.filter(campaign=campaign).aggregate(m=Max("id"))["m"] or 0
+    # Every source: the bound must not cut off AI labels newer than the last human one.
+    return Annotation.all_sources.filter(campaign=campaign).aggregate(m=Max("id"))["m"] or 0
 
 
 def export_publishable(

@@ -19,6 +19,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from annotate.services.judges import GENERATE_JUDGMENTS
 from modelserve.generation.backends.ct2 import ct2_backend_for
 from modelserve.generation.batch import (
     RetryLater,
@@ -26,6 +27,7 @@ from modelserve.generation.batch import (
     generation_run,
     generation_run_batch,
 )
+from modelserve.generation.judging import judge_campaign_run
 from modelserve.generation.pool import GENERATE_POOL_TOPUP, pool_topup, pool_topup_all
 from modelserve.generation.recovery import generation_requeue_stalled
 from modelserve.generation.registry import GENERATE_PREPARE_ENGINE
@@ -36,6 +38,8 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = int(getattr(settings, "CHORUS_GENERATION_MAX_RETRIES", 3))
 SOFT_TIME_LIMIT = int(getattr(settings, "CHORUS_GENERATION_SOFT_LIMIT_S", 300))
 HARD_TIME_LIMIT = SOFT_TIME_LIMIT + 30
+# A judging job asks many questions in turn (batch_size at a time).
+JUDGE_SOFT_LIMIT = int(getattr(settings, "CHORUS_JUDGE_SOFT_LIMIT_S", 3600))
 
 
 def _backoff(retries: int) -> float:
@@ -101,6 +105,30 @@ def generate_batch(self: Any, request_ids: list[int]) -> dict[str, str]:
             args=[out.retry_ids], exc=out.retry_error, countdown=_backoff(self.request.retries)
         )
     return {str(pk): "gone" if r is None else str(r.status) for pk, r in out.requests.items()}
+
+
+@shared_task(
+    name=GENERATE_JUDGMENTS,
+    acks_late=True,
+    soft_time_limit=JUDGE_SOFT_LIMIT,
+    time_limit=JUDGE_SOFT_LIMIT + 30,
+)
+def generate_judgments(
+    campaign_id: int,
+    judge_ids: list[int] | None = None,
+    item_ids: list[int] | None = None,
+    limit: int | None = None,
+) -> dict[str, dict[str, int]]:
+    """Run a campaign's AI judges (issue 16). A job cut short by the time limit leaves
+    pending judgments that the next job resumes; what was stored stays."""
+    try:
+        report = judge_campaign_run(
+            campaign_id=campaign_id, judge_ids=judge_ids, item_ids=item_ids, limit=limit
+        )
+    except SoftTimeLimitExceeded:
+        logger.warning("judging campaign %s hit the soft time limit; rerun to resume", campaign_id)
+        return {}
+    return report.judges
 
 
 @shared_task(name=GENERATE_PREPARE_ENGINE, acks_late=True, time_limit=600)

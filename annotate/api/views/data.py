@@ -42,6 +42,13 @@ FILTER_DOCS = [
     OpenApiParameter("policy_version", int, description="Same, for a policy version."),
     OpenApiParameter("annotator", str, description="Pseudonymous annotator id."),
     OpenApiParameter(
+        "source",
+        str,
+        enum=["human", "ai", "all"],
+        description="Who gave the labels: human (the default), ai (AI judges) or all. "
+        "AI labels carry the judge's name and prompt version.",
+    ),
+    OpenApiParameter(
         "country",
         str,
         description="Residence country (ISO alpha-2). Any published profile field "

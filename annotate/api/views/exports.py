@@ -64,7 +64,8 @@ EXPORT_DOC = """Export a campaign's labels.
 
 **shape** (default raw):
 - `raw`: one row per annotation: payload, item, prompt, responses, timing, guideline and
-  profile version, pseudonymous `annotator_id`, and `profile_<field>` columns for the
+  profile version, pseudonymous `annotator_id`, `source` (human | ai) with `judge` and
+  `judge_prompt_version` for AI judges' labels, and `profile_<field>` columns for the
   fields the campaign publishes (k-suppressed).
 - `trl-preference`: `prompt`, `chosen`, `rejected` + `annotator_id`, `margin`, `source`
   (pairwise | ranking | rating | edit), ids and model labels. Ties are excluded. Ranking
@@ -81,7 +82,10 @@ EXPORT_DOC = """Export a campaign's labels.
 
 **format**: `jsonl` (default), `csv` (nested values as JSON text), `parquet` (zstd).
 
-Filters are those of `/api/v1/annotations/`. Up to CHORUS_EXPORT_SYNC_MAX_ROWS matching
+Filters are those of `/api/v1/annotations/`. `source=human` (the default), `source=ai`
+or `source=all` picks whose labels are exported: people's, AI judges' or both (so
+`shape=trl-preference&source=all` trains on both); the derived shapes name it in
+`label_source`, with `judge` and `judge_prompt_version`. Up to CHORUS_EXPORT_SYNC_MAX_ROWS matching
 annotations (default 200000) stream in the response; above that, or with `async=1`, the
 answer is 202 with an export job to poll at `/api/v1/exports/{id}/`. Every export is
 recorded (filters, options, row count, SHA-256) under `/api/v1/exports/`; the response
