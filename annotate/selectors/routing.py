@@ -4,7 +4,9 @@
 campaign in a handful of queries: texts (prompt, the first two responses in canonical
 order), the language, the judge's signals from its Judgments, the human majority and the
 judge's label as canonical pairwise categories (0 = first response better, 1 = tie,
-2 = second better, -1 = none). The reward model's signals come from modelserve
+2 = second better, -1 = none; an item the judge was asked about but left without a
+label, e.g. its two orders disagreed, counts as a tie: it gives the reward model no
+preference). The reward model's signals come from modelserve
 (modelserve/learning/routing.py) and are passed to the service separately.
 """
 
@@ -161,6 +163,13 @@ def routing_item_data(*, campaign: Campaign) -> RoutingData:
         ),
         canonical,
     )
+    # Asked but left without a label (its two orders disagreed under the "drop" policy,
+    # or nothing parsed): the judge adds no preference, which reads as 1/2, a tie.
+    asked = set(
+        Judgment.objects.filter(item_id__in=pairwise).values_list("item_id", flat=True)
+    )
+    for item_id in asked - judge.keys():
+        judge[item_id] = 1
     confidence, swap = _judge_signals(sorted(pairwise))
     data = RoutingData(item_ids=ids)
     for row in items:

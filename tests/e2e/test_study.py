@@ -22,7 +22,9 @@ Steps (each one's wall time goes to test-artifacts/e2e-timings-<mode>.json):
 6. labels on the new policy's replies export with that policy version;
 7. hardening (tests/e2e/steps_hardening.py): hostile input answers 400, the typed config
    refuses a typo, a crowd link needs its signature, and a webhook receiver got signed
-   events from the worker (labels, export ready, refits finished and promoted).
+   events from the worker (labels, export ready, refits finished and promoted);
+8. routing (tests/e2e/steps_routing.py): a human budget, a plan from the worker, people
+   get only the item routed to them.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import steps_dashboard, steps_hardening, steps_languages, study
+from tests.e2e import steps_dashboard, steps_hardening, steps_languages, steps_routing, study
 from tests.e2e.browser import Participant, chromium
 from tests.e2e.harness import StudyServer, Timings
 
@@ -138,6 +140,13 @@ def _run_study(
             assert tagged >= 1, "no exported label names the promoted policy"
         with timings.step("7b signed webhooks from the worker"):
             steps_hardening.webhooks_received(server, hooks, study=study.STUDY, timeout=120)
+        # --- issue 16, routing (tests/e2e/steps_routing.py) ---
+        with timings.step("8 routing: a human budget, a plan from the worker, the queue"):
+            routed = steps_routing.route_within_budget(
+                server, people["admin"], people["admin_api"], study.STUDY
+            )
+            timings.steps["8 routing plan from the worker (s)"] = routed["plan_s"]
+        # --- end routing ---
         study.assert_invariants(server)
         server.assert_running()
     finally:

@@ -68,10 +68,10 @@ def add_human_label(item: Item, category: int) -> Annotation:
     )
 
 
-def add_judge_verdicts(judge: Judge, item: Item, ab: int, ba: int) -> None:
+def add_judge_verdicts(judge: Judge, item: Item, ab: int, ba: int) -> int:
     """The judge's two verdicts (canonical categories) and the AI label they add up to
-    (the AB verdict; only consistent ones count under the default policy, but the label
-    is what the judge said first either way here)."""
+    under the default policy (only consistent verdicts count: none when they differ).
+    Returns the judge's category as routing reads it (a tie when there is no label)."""
     prompt = judge_prompt_current(judge=judge, task_type="pairwise")
     assert prompt is not None
     for order, category in (("AB", ab), ("BA", ba)):
@@ -87,6 +87,8 @@ def add_judge_verdicts(judge: Judge, item: Item, ab: int, ba: int) -> None:
             parse_status="ok",
             parse_ok=True,
         )
+    if ab != ba:
+        return 1
     Annotation.all_sources.create(
         item=item,
         campaign=item.campaign,
@@ -97,6 +99,7 @@ def add_judge_verdicts(judge: Judge, item: Item, ab: int, ba: int) -> None:
         judge=judge,
         judge_prompt_version=prompt.version,
     )
+    return ab
 
 
 @dataclass
@@ -131,7 +134,7 @@ def simulate(
         wrong = rng.random() < (0.75 if hard else 0.05)
         said = (2 - human if human != 1 else int(rng.choice([0, 2]))) if wrong else human
         flips = rng.random() < (0.7 if hard else 0.05)
-        add_judge_verdicts(judge, item, said, 2 - said if flips and said != 1 else said)
+        label = add_judge_verdicts(judge, item, said, 2 - said if flips and said != 1 else said)
         sim.items.append(item)
-        sim.human[item.pk], sim.judge_says[item.pk], sim.hard[item.pk] = human, said, hard
+        sim.human[item.pk], sim.judge_says[item.pk], sim.hard[item.pk] = human, label, hard
     return sim
