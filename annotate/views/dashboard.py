@@ -82,6 +82,8 @@ def dashboard_campaign(request: HttpRequest, slug: str) -> HttpResponse:
         "since": labels_since(campaign=campaign, snapshot=snapshot),
         "tabs": TABS,
         "tab": tab,
+        # Live, not from the snapshot: the button works as soon as routing is switched on.
+        "routing_on": routing_enabled(campaign.config),
     }
     if snapshot is None:
         analytics_snapshot_request(campaign_id=campaign.pk)
