@@ -28,7 +28,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 # The other admin modules register their models when imported (nothing here needs them).
-from annotate import admin_content, admin_webhooks, admin_work  # noqa: F401
+from annotate import admin_content, admin_judges, admin_webhooks, admin_work  # noqa: F401
 from annotate.admin_base import ReadOnlyInline
 from annotate.admin_config import CONFIG_FIELDS, OTHER, campaign_admin_form, config_fieldsets
 from annotate.admin_crowd import CrowdLinksAdminMixin

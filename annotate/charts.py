@@ -90,16 +90,24 @@ def throughput_bars(series: list[list[Any]], bin_name: str | None) -> SafeString
     return _svg(width, height, body, f"Labels per {bin_name}")
 
 
-def confusion_heatmap(matrix: list[list[int]], labels: list[str]) -> SafeString:
-    """3 x 3 counts, rows = implied by ratings, columns = judgment; diagonal outlined."""
+def confusion_heatmap(
+    matrix: list[list[int]],
+    labels: list[str],
+    *,
+    rows_title: str = "ratings imply",
+    columns_title: str = "judgment",
+) -> SafeString:
+    """K x K counts (by default rows = implied by ratings, columns = judgment); diagonal
+    outlined."""
     cell, left, top = 56, 92, 40
     size = cell * len(labels)
     peak = max((v for row in matrix for v in row), default=0) or 1
     body = [
-        f'<text x="{left + size / 2}" y="14" text-anchor="middle" font-size="12">judgment</text>',
+        f'<text x="{left + size / 2}" y="14" text-anchor="middle" font-size="12">'
+        f"{_label(columns_title, 30)}</text>",
         f'<text x="12" y="{top + size / 2}" font-size="12" '
-        f'transform="rotate(-90 12 {top + size / 2})" text-anchor="middle">ratings imply'
-        "</text>",
+        f'transform="rotate(-90 12 {top + size / 2})" text-anchor="middle">'
+        f"{_label(rows_title, 30)}</text>",
     ]
     for j, name in enumerate(labels):
         body.append(

@@ -165,9 +165,7 @@ def routing_item_data(*, campaign: Campaign) -> RoutingData:
     )
     # Asked but left without a label (its two orders disagreed under the "drop" policy,
     # or nothing parsed): the judge adds no preference, which reads as 1/2, a tie.
-    asked = set(
-        Judgment.objects.filter(item_id__in=pairwise).values_list("item_id", flat=True)
-    )
+    asked = set(Judgment.objects.filter(item_id__in=pairwise).values_list("item_id", flat=True))
     for item_id in asked - judge.keys():
         judge[item_id] = 1
     confidence, swap = _judge_signals(sorted(pairwise))

@@ -27,6 +27,7 @@ from annotate.selectors.analytics import (
     campaign_analytics_data,
     latest_label_time,
 )
+from annotate.selectors.judge_analytics import campaign_judges_report
 from annotate.selectors.routing import routing_report
 from annotate.tasks_util import enqueue
 
@@ -88,6 +89,8 @@ def analytics_snapshot_compute(*, campaign_id: int) -> AnalyticsSnapshot | None:
     )
     data = campaign_analytics_data(campaign=campaign, group_fields=fields)
     report = campaign_report(data, opts)
+    # Issue 16: AI judges against the people (computed from judgments, human-only data).
+    report["judges"] = campaign_judges_report(campaign=campaign)
     report["routing"] = routing_report(campaign=campaign)
     duration_ms = int((time.perf_counter() - started) * 1000)
     report["duration_ms"] = duration_ms

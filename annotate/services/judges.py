@@ -41,25 +41,37 @@ def judge_create(
         raise ValueError("a judge needs a name")
     if Judge.objects.filter(campaign=campaign, name=name).exists():
         raise ValueError(f"campaign {campaign.slug} already has a judge named {name!r}")
+    judge = Judge.objects.create(
+        campaign=campaign,
+        name=name,
+        endpoint=endpoint,
+        annotator=judge_annotator_create(),
+        inconsistent_policy=inconsistent_policy,
+        enabled=enabled,
+    )
+    judge_prompts_default(judge=judge)
+    return judge
+
+
+def judge_annotator_create() -> Annotator:
+    """The AI annotator a judge labels as: a user that cannot log in (inactive, no
+    usable password), so nobody can act as the judge, and an ``ai_`` pseudonym."""
     user = get_user_model().objects.create_user(
         username=f"judge_{secrets.token_hex(6)}", is_active=False
     )
     user.set_unusable_password()
     user.save(update_fields=["password"])
-    annotator = Annotator.objects.create(user=user, pseudonym=f"ai_{secrets.token_hex(8)}")
-    judge = Judge.objects.create(
-        campaign=campaign,
-        name=name,
-        endpoint=endpoint,
-        annotator=annotator,
-        inconsistent_policy=inconsistent_policy,
-        enabled=enabled,
-    )
+    return Annotator.objects.create(user=user, pseudonym=f"ai_{secrets.token_hex(8)}")
+
+
+def judge_prompts_default(*, judge: Judge) -> None:
+    """Version 1 of the default prompt for every task type the judge has none for."""
+    have = set(JudgePrompt.objects.filter(judge=judge).values_list("task_type", flat=True))
     JudgePrompt.objects.bulk_create(
         JudgePrompt(judge=judge, task_type=t, version=1, system=DEFAULT_SYSTEM, template=tpl)
         for t, tpl in DEFAULT_TEMPLATES.items()
+        if t not in have
     )
-    return judge
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 
 from annotate import charts
 from annotate.input.checks import InputError, parse_int
+from annotate.views.dashboard_judges import judges_context
 
 TABS = [
     ("progress", "Progress"),
@@ -24,6 +25,7 @@ TABS = [
     ("annotators", "Annotator quality"),
     ("leaderboard", "Model leaderboard"),
     ("people", "Who labelled"),
+    ("judges", "Judges"),
     ("routing", "Routing"),
 ]
 TAB_KEYS = {key for key, _ in TABS}
@@ -152,6 +154,8 @@ def tab_context(tab: str, data: dict[str, Any], overall: str) -> dict[str, Any]:
         }
     if tab == "people":
         return {"quota_svg": charts.quota_bars(data["demographics"]["cells"])}
+    if tab == "judges":
+        return {"judges": judges_context(data.get("judges") or {})}
     return {}
 
 

@@ -13,7 +13,16 @@ from typing import Any
 
 from tests.e2e.study import ADMIN_PASSWORD
 
-TABS = ("progress", "agreement", "consistency", "cases", "annotators", "leaderboard", "people")
+TABS = (
+    "progress",
+    "agreement",
+    "consistency",
+    "cases",
+    "annotators",
+    "leaderboard",
+    "people",
+    "judges",
+)
 MAX_TAB_HEIGHT_PX = 3000
 
 

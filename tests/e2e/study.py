@@ -304,11 +304,21 @@ def simulate_crowd(server: StudyServer, scale: Scale) -> None:
 
 
 def assert_invariants(server: StudyServer) -> None:
-    """What must hold whatever happened: no lost, doubled or over-assigned label."""
+    """What must hold whatever happened: no lost, doubled or over-assigned label.
+
+    About people's labels (``source = 'human'``): an AI judge's labels (issue 16) take no
+    assignment and no overlap slot, and must say which judge gave them."""
     db = server.db
     assert (
+        db.value(
+            "SELECT count(*) FROM annotate_annotation WHERE source = 'ai' "
+            "AND (judge_id IS NULL OR assignment_id IS NOT NULL)"
+        )
+        == 0
+    )
+    assert (
         db.rows(
-            "SELECT assignment_id FROM annotate_annotation "
+            "SELECT assignment_id FROM annotate_annotation WHERE source = 'human' "
             "GROUP BY assignment_id HAVING count(*) > 1"
         )
         == []
@@ -316,7 +326,7 @@ def assert_invariants(server: StudyServer) -> None:
     assert db.rows("SELECT id FROM annotate_item WHERE slots_taken > overlap") == []
     over = db.rows(
         "SELECT i.id FROM annotate_item i JOIN annotate_annotation a ON a.item_id = i.id "
-        "GROUP BY i.id, i.overlap HAVING count(*) > i.overlap"
+        "WHERE a.source = 'human' GROUP BY i.id, i.overlap HAVING count(*) > i.overlap"
     )
     assert over == [], f"items with more labels than their overlap: {over}"
     twice = db.rows(
@@ -326,7 +336,8 @@ def assert_invariants(server: StudyServer) -> None:
     assert twice == []
     orphans = db.value(
         "SELECT count(*) FROM annotate_annotation a LEFT JOIN annotate_assignment s "
-        "ON s.id = a.assignment_id WHERE s.id IS NULL OR s.status <> 'submitted'"
+        "ON s.id = a.assignment_id WHERE a.source = 'human' "
+        "AND (s.id IS NULL OR s.status <> 'submitted')"
     )
     assert orphans == 0
 

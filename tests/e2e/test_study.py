@@ -23,7 +23,7 @@ Steps (each one's wall time goes to test-artifacts/e2e-timings-<mode>.json):
 7. hardening (tests/e2e/steps_hardening.py): hostile input answers 400, the typed config
    refuses a typo, a crowd link needs its signature, and a webhook receiver got signed
    events from the worker (labels, export ready, refits finished and promoted);
-8. routing (tests/e2e/steps_routing.py): a human budget, a plan from the worker, people
+9. routing (tests/e2e/steps_routing.py): a human budget, a plan from the worker, people
    get only the item routed to them.
 """
 
@@ -33,7 +33,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import steps_dashboard, steps_hardening, steps_languages, steps_routing, study
+from tests.e2e import (
+    steps_dashboard,
+    steps_hardening,
+    steps_judges,
+    steps_languages,
+    steps_routing,
+    study,
+)
 from tests.e2e.browser import Participant, chromium
 from tests.e2e.harness import StudyServer, Timings
 
@@ -138,14 +145,20 @@ def _run_study(
                 exported["api"], promoted["policy"], artifacts / f"e2e-{mode}-export"
             )
             assert tagged >= 1, "no exported label names the promoted policy"
+        # -- issue 16: AI judges (tests/e2e/steps_judges.py) ---------------------------
+        with timings.step("8 an AI judge (SmolLM2) labels two items; dashboard, source=ai"):
+            timings.steps["8 AI labels"] = steps_judges.judge_study(
+                server, people["admin"], exported["api"], study.STUDY
+            )
+        # -- end issue 16 ---------------------------------------------------------------
         with timings.step("7b signed webhooks from the worker"):
             steps_hardening.webhooks_received(server, hooks, study=study.STUDY, timeout=120)
         # --- issue 16, routing (tests/e2e/steps_routing.py) ---
-        with timings.step("8 routing: a human budget, a plan from the worker, the queue"):
+        with timings.step("9 routing: a human budget, a plan from the worker, the queue"):
             routed = steps_routing.route_within_budget(
                 server, people["admin"], people["admin_api"], study.STUDY
             )
-            timings.steps["8 routing plan from the worker (s)"] = routed["plan_s"]
+            timings.steps["9 routing plan from the worker (s)"] = routed["plan_s"]
         # --- end routing ---
         study.assert_invariants(server)
         server.assert_running()

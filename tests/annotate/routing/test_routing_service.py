@@ -9,7 +9,7 @@ import pytest
 
 from annotate.analytics.routing import route_random
 from annotate.campaign_config import CampaignConfigError, validate_campaign_config
-from annotate.models import Item, ItemRoute, RoutedItem, RoutingPlan, TaskType
+from annotate.models import Annotation, Item, ItemRoute, RoutedItem, RoutingPlan, TaskType
 from annotate.selectors.routing import routing_item_data, routing_report
 from annotate.services import assignment_next
 from annotate.services.routing import RoutingError, routing_plan_compute
@@ -159,3 +159,30 @@ def test_bad_routing_settings_are_clear_errors() -> None:
     with pytest.raises(RoutingError, match="not enabled"):
         routing_plan_compute(campaign=off)
     assert not RoutingPlan.objects.exists()
+
+
+def test_plan_hands_the_items_routed_to_the_ai_without_a_label_to_the_judges(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim = simulate(10, budget=3, seed=7)
+    labelled = set(
+        Annotation.all_sources.filter(campaign=sim.campaign, source="ai").values_list(
+            "item_id", flat=True
+        )
+    )
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(
+        "annotate.services.routing.judge_job_enqueue", lambda **kw: calls.append(kw)
+    )
+    plan = routing_plan_compute(campaign=sim.campaign)
+    ai = set(
+        RoutedItem.objects.filter(plan=plan, route=ItemRoute.AI).values_list("item_id", flat=True)
+    )
+    (call,) = calls
+    assert call["campaign"] == sim.campaign
+    # Exactly the AI-routed items the judge left without a label (its orders disagreed).
+    assert ai - labelled and set(call["item_ids"]) == ai - labelled  # type: ignore[arg-type]
+    sim.campaign.config = {"routing": {"enabled": True, "human_budget": 3, "judge_routed": False}}
+    sim.campaign.save(update_fields=["config"])
+    routing_plan_compute(campaign=sim.campaign)
+    assert len(calls) == 1
