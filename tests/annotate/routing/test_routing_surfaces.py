@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 from io import StringIO
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from annotate.models import Item, ItemRoute, RoutedItem, RoutingPlan
+from annotate.selectors.routing import routing_item_data
 from annotate.services.analytics import analytics_snapshot_compute
-from annotate.services.routing import routing_plan_compute
-from modelserve.learning.routing import routing_campaigns_due
+from annotate.services.routing import RewardSignals, routing_plan_compute
+from modelserve.learning.routing import reward_signals, routing_campaigns_due
 from modelserve.learning.tasks import routing_refresh_due, routing_refresh_task
 from tests.annotate.routing.sim import add_human_label, simulate
 from tests.factories import AnnotatorFactory, CampaignFactory, UserFactory
@@ -96,3 +99,38 @@ def test_beat_task_refreshes_only_due_campaigns(eager_celery) -> None:  # type: 
     result = routing_refresh_task(sim.campaign.pk)
     assert result["plan"] == 2
     assert routing_refresh_task(10**9) == {"campaign_id": 10**9, "plan": None}
+
+
+def test_bad_routing_config_over_rest_is_a_400_naming_the_key() -> None:
+    sim = simulate(2, budget=1, seed=5)
+    api = APIClient()
+    api.force_authenticate(UserFactory(is_staff=True, is_superuser=True))
+    url = f"/api/v1/campaigns/{sim.campaign.slug}/configure/"
+    for bad, key in (
+        ({"enabled": True, "human_budget": "many"}, "routing.human_budget"),
+        ({"enabled": True, "min_gain": 2}, "routing.min_gain"),
+        ({"enabeld": True}, "routing.enabeld"),
+    ):
+        answer = api.patch(url, {"config": {"routing": bad}}, format="json")
+        assert answer.status_code == 400 and key in answer.json()["config"], answer.content
+    ok = api.patch(
+        url, {"config": {"routing": {"enabled": True, "human_budget": 5}}}, format="json"
+    )
+    assert ok.status_code == 200, ok.content
+
+
+def test_reward_signals_fall_back_without_a_reward_model_and_feed_the_plan() -> None:
+    sim = simulate(6, budget=2, seed=6)
+    data = routing_item_data(campaign=sim.campaign)
+    assert reward_signals(campaign=sim.campaign, data=data) is None  # nothing promoted
+    margin = np.linspace(0, 2, len(data))
+    plan = routing_plan_compute(
+        campaign=sim.campaign,
+        data=data,
+        reward=RewardSignals(margin=margin, uncertainty=1 - margin / 2, version="reward v3"),
+    )
+    assert plan.reward_model == "reward v3"
+    assert "missing=reward_margin" not in plan.feature_names
+    row = RoutedItem.objects.filter(plan=plan).order_by("item_id").first()
+    assert row is not None
+    assert row.features[plan.feature_names.index("reward_margin")] == 0.0
