@@ -127,6 +127,46 @@ def _judge_signals(item_ids: list[int]) -> tuple[dict[int, float], dict[int, flo
     return confidence, {i: float(np.mean(v)) for i, v in agree.items()}
 
 
+def _pairwise_labels(
+    pairwise: set[int], canonical: dict[int, list[int]]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """(human majority, judge label) per pairwise item, as canonical categories."""
+    human = _label_categories(
+        Annotation.objects.filter(item_id__in=pairwise).values_list("item_id", "payload__chosen"),
+        canonical,
+    )
+    judge = _label_categories(
+        Annotation.all_sources.filter(item_id__in=pairwise, source="ai").values_list(
+            "item_id", "payload__chosen"
+        ),
+        canonical,
+    )
+    # Asked but left without a label (its two orders disagreed under the "drop" policy,
+    # or nothing parsed): the judge adds no preference, which reads as 1/2, a tie.
+    asked = set(Judgment.objects.filter(item_id__in=pairwise).values_list("item_id", flat=True))
+    for item_id in asked - judge.keys():
+        judge[item_id] = 1
+    return human, judge
+
+
+def routing_realised_gain(*, item_ids: Iterable[int]) -> dict[int, float]:
+    """What the human label changed on each of ``item_ids`` that has both labels (the
+    report's realised gain; reads labels only, no texts)."""
+    canonical: dict[int, list[int]] = defaultdict(list)
+    for item_id, response_id in (
+        ItemResponse.objects.filter(item__in=list(item_ids), item__task_type="pairwise")
+        .order_by("item_id", "position")
+        .values_list("item_id", "response_id")
+    ):
+        canonical[item_id].append(response_id)
+    ids = sorted(canonical)
+    human, judge = _pairwise_labels(set(ids), canonical)
+    gain = realised_gain(
+        [human.get(i, -1) for i in ids], [judge.get(i, -1) for i in ids], pairwise=True
+    )
+    return {i: float(g) for i, g in zip(ids, gain, strict=True) if np.isfinite(g)}
+
+
 def routing_item_data(*, campaign: Campaign) -> RoutingData:
     """Every routable ordinary item of ``campaign`` with its texts, signals and labels."""
     columns = ["pk", "task_type", "prompt__messages"]
@@ -153,21 +193,7 @@ def routing_item_data(*, campaign: Campaign) -> RoutingData:
         texts[item_id].append(text or "")
         canonical[item_id].append(response_id)
     pairwise = {row[0] for row in items if row[1] == "pairwise"}
-    human = _label_categories(
-        Annotation.objects.filter(item_id__in=pairwise).values_list("item_id", "payload__chosen"),
-        canonical,
-    )
-    judge = _label_categories(
-        Annotation.all_sources.filter(item_id__in=pairwise, source="ai").values_list(
-            "item_id", "payload__chosen"
-        ),
-        canonical,
-    )
-    # Asked but left without a label (its two orders disagreed under the "drop" policy,
-    # or nothing parsed): the judge adds no preference, which reads as 1/2, a tie.
-    asked = set(Judgment.objects.filter(item_id__in=pairwise).values_list("item_id", flat=True))
-    for item_id in asked - judge.keys():
-        judge[item_id] = 1
+    human, judge = _pairwise_labels(pairwise, canonical)
     confidence, swap = _judge_signals(sorted(pairwise))
     data = RoutingData(item_ids=ids)
     for row in items:
@@ -258,11 +284,8 @@ def routing_report(*, campaign: Campaign, max_points: int = 500) -> dict[str, An
         }
     predicted = routing_first_predictions(campaign=campaign)
     if predicted:
-        data = routing_item_data(campaign=campaign)
-        realised = dict(zip(data.item_ids, data.realised().tolist(), strict=True))
-        pairs = [
-            (p, realised[i]) for i, p in predicted.items() if np.isfinite(realised.get(i, np.nan))
-        ]
+        realised = routing_realised_gain(item_ids=predicted)
+        pairs = [(p, realised[i]) for i, p in predicted.items() if i in realised]
         out["gain"] = gain_summary([p for p, _ in pairs], [r for _, r in pairs])
         out["points"] = [[round(p, 4), round(r, 4)] for p, r in pairs[:max_points]]
     return out
