@@ -202,6 +202,43 @@ def quota_bars(cells: list[dict[str, Any]]) -> SafeString:
     return _svg(width, row_h * len(cells) + 8, body, "Annotators per quota cell vs target")
 
 
+def gain_scatter(points: list[list[float]], bins: list[dict[str, Any]]) -> SafeString:
+    """Routing: realised against predicted gain per item (dots), the binned means (a
+    line) and the diagonal where a calibrated model's bins would lie; both axes 0..1."""
+    size, pad = 260, 34
+    if not points:
+        return _empty(420, "No item has both its predicted and its realised gain yet.")
+
+    def at(p: float, r: float) -> tuple[float, float]:
+        return pad + (size - pad - 10) * p, size - pad - (size - pad - 10) * r
+
+    x0, y0 = at(0, 0)
+    x1, y1 = at(1, 1)
+    body = [
+        f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="{MUTED}"/>',
+        f'<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="{MUTED}"/>',
+        f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" stroke="{FRAME}" stroke-dasharray="4 3"/>',
+        f'<text x="{(x0 + x1) / 2}" y="{size - 8}" text-anchor="middle">predicted gain</text>',
+        f'<text x="12" y="{(y0 + y1) / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 12 {(y0 + y1) / 2})">realised gain</text>',
+        f'<text x="{x0}" y="{y0 + 13}" text-anchor="middle">0</text>',
+        f'<text x="{x1}" y="{y0 + 13}" text-anchor="middle">1</text>',
+    ]
+    for p, r in points:
+        x, y = at(min(max(p, 0), 1), min(max(r, 0), 1))
+        body.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{ACCENT}" fill-opacity="0.35"/>'
+        )
+    line = [at(b["predicted"], b["realised"]) for b in bins if b.get("realised") is not None]
+    if len(line) > 1:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in line)
+        body.append(f'<polyline points="{path}" fill="none" stroke="{PALETTE[1]}" '
+                    'stroke-width="2"/>')  # fmt: skip
+    for x, y in line:
+        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{PALETTE[1]}"/>')
+    return _svg(size, size, body, "Predicted against realised gain of a human label")
+
+
 # --- admin: training curves -------------------------------------------------------------
 
 

@@ -14,4 +14,5 @@ urlpatterns = [
     path("<slug:slug>/leaderboard/", dashboard.dashboard_leaderboard, name="leaderboard"),
     path("<slug:slug>/freshness/", dashboard.dashboard_freshness, name="freshness"),
     path("<slug:slug>/recompute/", dashboard.dashboard_recompute, name="recompute"),
+    path("<slug:slug>/routing/", dashboard.dashboard_routing_recompute, name="routing"),
 ]

@@ -406,6 +406,12 @@ CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
     "task": "annotate.webhook_tasks.webhook_sweep",
     "schedule": float(os.environ.get("CHORUS_WEBHOOK_SWEEP_S", "30")),
 }
+# Issue 16: recompute the routing plans of campaigns that route items to people or the
+# AI judge, once each is older than its config's routing.every_minutes.
+CELERY_BEAT_SCHEDULE["routing-refresh-due"] = {
+    "task": "modelserve.tasks.routing_refresh_due",
+    "schedule": float(os.environ.get("CHORUS_ROUTING_CHECK_S", "60")),
+}
 
 # Engine for local weights (backend "local"): "ctranslate2" (default; int8 on CPU, float16
 # on CUDA, converted once next to the HF folder) or "transformers" (fp32 torch; also the

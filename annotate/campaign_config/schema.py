@@ -33,6 +33,7 @@ from .privacy import Privacy
 from .quality import Quality
 from .recruitment import Recruitment
 from .refit import Refit
+from .routing import Routing
 
 SECTIONS: tuple[type[Section], ...] = (
     Quality,
@@ -46,6 +47,7 @@ SECTIONS: tuple[type[Section], ...] = (
     Privacy,
     Refit,
     Judges,
+    Routing,
 )
 MAX_DEPTH = 8
 

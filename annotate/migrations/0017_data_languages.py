@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotate', '0015_judges'),
+        ('annotate', '0016_routing'),
     ]
 
     operations = [

@@ -4,6 +4,7 @@ from .campaign import Campaign, CampaignGrant, GuidelineVersion
 from .choices import (
     AssignmentStatus,
     CampaignStatus,
+    ItemRoute,
     ItemStatus,
     RatingScale,
     Role,
@@ -21,6 +22,7 @@ from .judges import (
 )
 from .onboarding import CampaignAdmission
 from .profile import Annotator, Consent, ProfileVersion
+from .routing import RoutedItem, RoutingPlan
 from .webhooks import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 from .work import Annotation, AnnotationSource, Assignment, Item, ItemResponse
 
@@ -46,6 +48,7 @@ __all__ = [
     "InconsistentPolicy",
     "Item",
     "ItemResponse",
+    "ItemRoute",
     "ItemStatus",
     "Judge",
     "JudgePrompt",
@@ -57,6 +60,8 @@ __all__ = [
     "RatingScale",
     "Response",
     "Role",
+    "RoutedItem",
+    "RoutingPlan",
     "TaskType",
     "Turn",
     "Webhook",

@@ -60,3 +60,11 @@ KNOWN_RATING_ATTRIBUTES = [
     "diversity",
 ]
 DEFAULT_CRITIQUE_CATEGORIES = ["factual error", "unsafe", "unhelpful", "style", "other"]
+
+
+class ItemRoute(models.TextChoices):
+    """Who labels an item when the campaign routes (annotate.services.routing)."""
+
+    UNROUTED = "", "Not routed"
+    HUMAN = "human", "People"
+    AI = "ai", "AI judge"

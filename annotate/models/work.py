@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from config.jsonutil import JSONEncoder
 
 from .campaign import Campaign, GuidelineVersion
-from .choices import AssignmentStatus, ItemStatus, TaskType
+from .choices import AssignmentStatus, ItemRoute, ItemStatus, TaskType
 from .content import Prompt, Response, language_field
 
 
@@ -37,6 +37,12 @@ class Item(models.Model):
     status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.OPEN)
     # Higher first. Active sampling (reward-model uncertainty) writes here.
     priority = models.FloatField(default=0.0)
+    # Set by routing plans (annotate.services.routing); read by the queue only while the
+    # campaign's routing is enabled. Changed only under the item's row lock.
+    # db_default too: SQL bulk loaders (bench/) write items without naming it.
+    route = models.CharField(
+        max_length=8, choices=ItemRoute.choices, default="", db_default="", blank=True
+    )
     is_gold = models.BooleanField(default=False)
     is_attention_check = models.BooleanField(default=False)
     # Expected answer for gold items / attention checks, in the task type's payload shape.

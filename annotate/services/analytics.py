@@ -31,6 +31,7 @@ from annotate.selectors.analytics import (
     latest_label_time,
 )
 from annotate.selectors.judge_analytics import campaign_judges_report
+from annotate.selectors.routing import routing_report
 from annotate.tasks_util import enqueue
 
 logger = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ def analytics_snapshot_compute(*, campaign_id: int, full: bool = False) -> Analy
     # Issue 16: AI judges against the people (from judgments; human-only data), always
     # recomputed: judgments arrive without new labels.
     report["judges"] = campaign_judges_report(campaign=campaign)
+    report["routing"] = routing_report(campaign=campaign)
     report["tally"] = tally.to_json()
     report["tally"]["leaderboard"] = tally_leaderboard(tally)
     duration_ms = int((time.perf_counter() - started) * 1000)

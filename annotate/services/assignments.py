@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from annotate import events
+from annotate.campaign_config.routing import routing_enabled
 from annotate.models import (
     Annotation,
     Annotator,
@@ -33,9 +34,11 @@ from annotate.models import (
     GuidelineVersion,
     Item,
     ItemResponse,
+    ItemRoute,
     ItemStatus,
     TaskType,
 )
+from annotate.models.routing import ROUTABLE_TASK_TYPES
 from annotate.payloads import PayloadContext, validate_payload
 from annotate.selectors.guidelines import guideline_latest
 
@@ -124,6 +127,18 @@ def assignment_next(
             candidates = candidates.filter(task_type__in=task_types)
         if item_filter is not None:
             candidates = candidates.filter(item_filter)
+        if routing_enabled(campaign.config):
+            # Of the task types a judge can label, only items routed to people (highest
+            # predicted gain first: the plan writes their priority), so people label at
+            # most the budget. The plan changes routes under the items' row locks, and
+            # PostgreSQL re-checks this condition on a row it waited for, so a lease never
+            # takes an item just sent to the AI.
+            candidates = candidates.filter(
+                Q(route=ItemRoute.HUMAN)
+                | Q(is_gold=True)
+                | Q(is_attention_check=True)
+                | ~Q(task_type__in=ROUTABLE_TASK_TYPES)
+            )
         # Language quotas (annotate/services/language_quotas.py): may take their lock.
         candidates, order_by = language_quota_candidates(campaign=campaign, candidates=candidates)
         ordered = candidates.order_by(*order_by)

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate import charts
+from annotate.campaign_config.routing import routing_enabled
 from annotate.models import Campaign
 from annotate.roles import is_admin
 from annotate.selectors.analytics import (
@@ -33,6 +34,7 @@ from annotate.selectors.analytics import (
     labels_since,
 )
 from annotate.services.analytics import analytics_snapshot_request
+from annotate.services.routing import routing_plan_request
 from annotate.views.common import redirect
 from annotate.views.dashboard_tabs import (
     CASES_PER_PAGE,
@@ -80,6 +82,8 @@ def dashboard_campaign(request: HttpRequest, slug: str) -> HttpResponse:
         "since": labels_since(campaign=campaign, snapshot=snapshot),
         "tabs": TABS,
         "tab": tab,
+        # Live, not from the snapshot: the button works as soon as routing is switched on.
+        "routing_on": routing_enabled(campaign.config),
     }
     if snapshot is None:
         analytics_snapshot_request(campaign_id=campaign.pk)
@@ -201,3 +205,20 @@ def dashboard_recompute(request: HttpRequest, slug: str) -> HttpResponse:
             "newer": snapshot is not None and str(snapshot.pk) != request.POST.get("shown", ""),
         },
     )
+
+
+@require_POST
+@staff_required
+def dashboard_routing_recompute(request: HttpRequest, slug: str) -> HttpResponse:
+    """Recompute the routing plan now (on a worker); the tab shows it once the snapshot
+    that follows the plan is in."""
+    campaign = _campaign(slug)
+    if not routing_enabled(campaign.config):
+        return render(
+            request,
+            "dashboard/_routing_queued.html",
+            {"error": "Routing is not enabled for this campaign (config key routing.enabled)."},
+            status=400,
+        )
+    routing_plan_request(campaign=campaign, trigger="manual")
+    return render(request, "dashboard/_routing_queued.html", {"campaign": campaign})

@@ -26,6 +26,7 @@ TABS = [
     ("leaderboard", "Model leaderboard"),
     ("people", "Who labelled"),
     ("judges", "Judges"),
+    ("routing", "Routing"),
 ]
 TAB_KEYS = {key for key, _ in TABS}
 CASES_PER_PAGE = 10
@@ -167,6 +168,13 @@ def tab_context(tab: str, data: dict[str, Any], overall: str) -> dict[str, Any]:
         return {
             "leaderboard_svg": charts.interval_plot(data["leaderboard"]["overall"]),
             "group_fields": sorted(data["leaderboard"].get("per_group", {})),
+        }
+    if tab == "routing":
+        routing = data.get("routing") or {}  # snapshots from before issue 16 lack it
+        gain = routing.get("gain") or {}
+        return {
+            "routing": routing,
+            "gain_svg": charts.gain_scatter(routing.get("points", []), gain.get("bins", [])),
         }
     if tab == "people":
         return {"quota_svg": charts.quota_bars(data["demographics"]["cells"])}

@@ -13,8 +13,14 @@ import logging
 
 from celery import shared_task
 
+from annotate.services.routing import ROUTING_REFRESH, RoutingError
 from modelserve.learning.features import TRAIN_FEATURES_WARM, reward_features_warm
 from modelserve.learning.refits import REFIT_RUN, refits_start_due, training_run_execute
+from modelserve.learning.routing import (
+    ROUTING_REFRESH_DUE,
+    routing_campaigns_due,
+    routing_refresh,
+)
 from modelserve.learning.scheduling import PERIODIC_TASK
 from modelserve.learning.selectors import campaign_by_id
 
@@ -49,3 +55,27 @@ def train_features_warm(campaign_id: int) -> int:
     if campaign is None:
         return 0
     return reward_features_warm(campaign=campaign)
+
+
+@shared_task(name=ROUTING_REFRESH, acks_late=True)
+def routing_refresh_task(campaign_id: int, trigger: str = "manual") -> dict[str, object]:
+    """Recompute one campaign's routing plan (issue 16). Safe to run twice: each run
+    makes a complete plan under the campaign's lock; the newest one is in force."""
+    campaign = campaign_by_id(campaign_id=campaign_id)
+    if campaign is None:
+        return {"campaign_id": campaign_id, "plan": None}
+    try:
+        plan = routing_refresh(campaign=campaign, trigger=trigger)
+    except RoutingError as exc:  # routing was switched off since the request
+        return {"campaign_id": campaign_id, "plan": None, "error": str(exc)}
+    return {"campaign_id": campaign_id, "plan": plan.version, "n_human": plan.n_human}
+
+
+@shared_task(name=ROUTING_REFRESH_DUE)
+def routing_refresh_due() -> list[int]:
+    """Beat entry point: recompute the plans that are older than their campaign's
+    ``routing.every_minutes``, each as its own task."""
+    due = routing_campaigns_due()
+    for campaign in due:
+        routing_refresh_task.delay(campaign.pk, "beat")
+    return [c.pk for c in due]

@@ -22,7 +22,11 @@ Steps (each one's wall time goes to test-artifacts/e2e-timings-<mode>.json):
 6. labels on the new policy's replies export with that policy version;
 7. hardening (tests/e2e/steps_hardening.py): hostile input answers 400, the typed config
    refuses a typo, a crowd link needs its signature, and a webhook receiver got signed
-   events from the worker (labels, export ready, refits finished and promoted).
+   events from the worker (labels, export ready, refits finished and promoted);
+8. AI judges (tests/e2e/steps_judges.py): a SmolLM2 judge labels a few items in both
+   orders; the Judges tab and a ``source=ai`` export show its labels;
+9. routing (tests/e2e/steps_routing.py): a human budget, a plan from the worker, people
+   get only the item routed to them.
 Issue 17 part B1 (steps_second_language, after 2c): a campaign imported in French with
 ``import_items --language fr``; the French participant labels it; exports carry
 ``language = fr``; ``analytics --json`` splits by language.
@@ -39,6 +43,7 @@ from tests.e2e import (
     steps_hardening,
     steps_judges,
     steps_languages,
+    steps_routing,
     steps_second_language,
     study,
 )
@@ -160,6 +165,13 @@ def _run_study(
         # -- end issue 16 ---------------------------------------------------------------
         with timings.step("7b signed webhooks from the worker"):
             steps_hardening.webhooks_received(server, hooks, study=study.STUDY, timeout=120)
+        # --- issue 16, routing (tests/e2e/steps_routing.py) ---
+        with timings.step("9 routing: a human budget, a plan from the worker, the queue"):
+            routed = steps_routing.route_within_budget(
+                server, people["admin"], people["admin_api"], study.STUDY
+            )
+            timings.steps["9 routing plan from the worker (s)"] = routed["plan_s"]
+        # --- end routing ---
         study.assert_invariants(server)
         server.assert_running()
     finally:

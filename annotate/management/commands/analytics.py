@@ -25,6 +25,7 @@ from annotate.selectors.analytics import (
     campaign_analytics_data,
 )
 from annotate.selectors.judge_analytics import campaign_judges_report
+from annotate.selectors.routing import routing_report
 from annotate.services.analytics import analytics_snapshot_compute
 
 
@@ -65,6 +66,7 @@ class Command(BaseCommand):
             data = campaign_analytics_data(campaign=campaign, group_fields=fields)
             report = campaign_report(data, options)
             report["judges"] = campaign_judges_report(campaign=campaign)
+            report["routing"] = routing_report(campaign=campaign)
             report["duration_ms"] = int((time.perf_counter() - started) * 1000)
         if opts["json"]:
             self.stdout.write(json.dumps(report, indent=1, sort_keys=True))
