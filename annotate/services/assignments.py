@@ -186,6 +186,7 @@ def annotation_submit(
     payload: Any,
     time_spent_ms: int | None = None,
     guideline_version_id: int | None = None,
+    locked: Assignment | None = None,
 ) -> tuple[Annotation, bool]:
     """Store the answer to an assignment. Returns (annotation, created).
 
@@ -193,23 +194,37 @@ def annotation_submit(
     button) returns the stored annotation and changes nothing. Raises PayloadError for a
     bad answer, NotFound for someone else's assignment, LeaseExpired when the slot is gone.
     Locks: the assignment row, then the item row. (The task pages submit and lease the
-    next task in one transaction: annotate.services.submit_flow.)
+    next task in one transaction: annotate.services.submit_flow.) ``locked``: the
+    assignment (with item and campaign) when the caller already holds its row lock in
+    its own transaction (a live conversation's closing step).
     """
+    if locked is not None and locked.pk == assignment_id and locked.annotator_id == annotator.pk:
+        return _submit_locked(locked, annotator, payload, time_spent_ms, guideline_version_id)
     with transaction.atomic():
         assignment = _lock_own_assignment(assignment_id, annotator)
-        existing = submit_precheck(assignment)
-        if existing is not None:
-            return existing, False
-        clean = validate_answer(assignment, payload)
-        if assignment.status == AssignmentStatus.EXPIRED:
-            reclaim_expired_slot(assignment)
-        annotation, _paused = store_answer(
-            assignment,
-            annotator,
-            clean,
-            time_spent_ms=time_spent_ms,
-            guideline_version_id=guideline_version_id,
-        )
+        return _submit_locked(assignment, annotator, payload, time_spent_ms, guideline_version_id)
+
+
+def _submit_locked(
+    assignment: Assignment,
+    annotator: Annotator,
+    payload: Any,
+    time_spent_ms: int | None,
+    guideline_version_id: int | None,
+) -> tuple[Annotation, bool]:
+    existing = submit_precheck(assignment)
+    if existing is not None:
+        return existing, False
+    clean = validate_answer(assignment, payload)
+    if assignment.status == AssignmentStatus.EXPIRED:
+        reclaim_expired_slot(assignment)
+    annotation, _paused = store_answer(
+        assignment,
+        annotator,
+        clean,
+        time_spent_ms=time_spent_ms,
+        guideline_version_id=guideline_version_id,
+    )
     return annotation, True
 
 
