@@ -52,6 +52,7 @@ from annotate.services.eligibility import (
     admission_get,
     campaign_admit,
 )
+from annotate.services.gates import gate_passed, gate_remember
 from annotate.services.leasing import Lease, campaign_task_limit
 from annotate.services.onboarding import admission_complete
 from annotate.services.quality import paused_reason_text, submit_notices
@@ -87,7 +88,11 @@ def _gate(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> Htt
             gettext("Not open"),
             gettext("%(name)s is not open at the moment.") % {"name": campaign.name},
         )
-    if not consent_has_given(annotator=annotator, document=consent_document(campaign=campaign)):
+    document = consent_document(campaign=campaign)
+    # Consent and admission passed before are remembered (annotate.services.gates);
+    # profile and pause come from the annotator's row, read with this request's user.
+    remembered = gate_passed(annotator=annotator, campaign=campaign, document=document)
+    if not remembered and not consent_has_given(annotator=annotator, document=document):
         return redirect(request, reverse("campaign_consent", args=[campaign.slug]))
     if annotator.current_profile_id is None:
         here = reverse("campaign_work", args=[campaign.slug])
@@ -96,6 +101,8 @@ def _gate(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> Htt
         return _message_page(
             request, gettext("Your account is paused"), paused_reason_text(annotator.paused_reason)
         )
+    if remembered:
+        return None
     try:
         campaign_admit(campaign=campaign, annotator=annotator)
     except ProfileRequired:
@@ -104,6 +111,7 @@ def _gate(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> Htt
         return _message_page(
             request, gettext("No tasks for you in this study"), str(exc), status=403
         )
+    gate_remember(annotator=annotator, campaign=campaign, document=document)
     return None
 
 
