@@ -31,7 +31,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import steps_dashboard, steps_hardening, steps_languages, study
+from tests.e2e import (
+    steps_dashboard,
+    steps_hardening,
+    steps_languages,
+    steps_throughput,
+    study,
+)
 from tests.e2e.browser import Participant, chromium
 from tests.e2e.harness import StudyServer, Timings
 
@@ -44,7 +50,11 @@ def _run_study(
     mode: str, scale: study.Scale, tmp_path: Path, shared_data: Path, artifacts: Path
 ) -> None:
     timings = Timings(mode)
-    server = StudyServer(mode=mode, workdir=tmp_path, extra_env=steps_hardening.SERVER_ENV)
+    server = StudyServer(
+        mode=mode,
+        workdir=tmp_path,
+        extra_env={**steps_hardening.SERVER_ENV, **steps_throughput.SERVER_ENV},
+    )
     shots = artifacts / f"e2e-{mode}"
     hooks = None
     try:
@@ -93,6 +103,12 @@ def _run_study(
                 steps_languages.french_participant(
                     browser, server, people["admin_api"], study.STUDY, shots
                 )
+            # --- issue 14 (steps_throughput): beat and the worker expire a stale lease ---
+            with timings.step("2d a lease runs out; beat's task expires it"):
+                timings.steps["2d lease expired after (s)"] = round(
+                    steps_throughput.leases_expire_by_beat(server, browser, study.CHAT, shots), 1
+                )
+            # --- end of issue 14 ---
             study.assert_invariants(server)
             chat_labels = server.db.value(
                 "SELECT count(*) FROM annotate_annotation a JOIN annotate_campaign c "
