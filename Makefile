@@ -40,7 +40,7 @@ comma := ,
 help:
 	@echo "make run      set up and run Chorus (web + worker + beat; embedded defaults)"
 	@echo "make test     set up, then ruff, mypy and the whole test suite (PostgreSQL + Redis)"
-	@echo "make bench    run every bench/bench_*.py against PostgreSQL + Redis"
+	@echo "make bench    run every bench/bench_*.py against PostgreSQL + Redis (BENCH=load: one)"
 	@echo "make install  create/update .venv (dev extras) and install Debian chromium"
 	@echo "make lint | format | migrate | clean | distclean"
 
@@ -146,8 +146,11 @@ test: install
 pytest: install
 	$(run_pytest)
 
+# make bench BENCH=load runs one of them (bench/bench_load.py); CHORUS_BENCH_SECONDS
+# shortens the load benchmark's runs for a quick check.
+BENCH ?= *
 bench: install
-	@shopt -s nullglob; files=(bench/bench_*.py); \
+	@shopt -s nullglob; files=(bench/bench_$(BENCH).py); \
 	if [ $${#files[@]} -eq 0 ]; then echo "no benchmarks in bench/"; exit 0; fi; \
 	for f in "$${files[@]}"; do \
 	  echo "== $$f"; \

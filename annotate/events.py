@@ -14,7 +14,8 @@ Celery task as they are:
 ========================  ==============================================================
 event                     kwargs
 ========================  ==============================================================
-``labels_received``       ``campaign_id: int``, ``annotation_ids: list[int]``
+``labels_received``       ``campaign_id: int``, ``annotation_ids: list[int]``, optional
+                          ``completed_item_ids: list[int]`` (items these labels filled)
 ``export_ready``          ``export_id: int``, ``campaign_id: int``
 ``refit_finished``        ``run_id: int``, ``campaign_id: int``, ``kind: str``
                           ("reward"/"dpo"), ``status: str`` (succeeded/gated/failed)

@@ -7,6 +7,8 @@
 - Labels arrived: check whether the campaign just got all its labels
   (annotate.services.campaign_done sends campaign_done, once per completion).
 - Every event: outgoing webhooks write their deliveries (annotate.webhooks.listeners).
+- Consent or admission saved or deleted: the campaign gate forgets what it remembered
+  for that annotator (annotate.services.gates).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from annotate import events
-from annotate.services import campaign_done
+from annotate.services import campaign_done, gates
 from annotate.services.analytics import analytics_snapshot_request
 from annotate.webhooks import listeners as webhook_listeners
 
@@ -29,3 +31,4 @@ def connect() -> None:
         campaign_done.on_labels_received, dispatch_uid="annotate_campaign_done"
     )
     webhook_listeners.connect()
+    gates.connect()

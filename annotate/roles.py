@@ -38,11 +38,16 @@ def is_researcher(user: UserLike) -> bool:
 
 
 def annotator_of(user: UserLike) -> Any:
-    """The user's ``Annotator`` or None (one query, cached on the user)."""
+    """The user's ``Annotator`` or None (one query, cached on the user; none when the
+    session's user was loaded with it, annotate.security.backends)."""
     if not user or not user.is_authenticated:
         return None
     if not hasattr(user, "_chorus_annotator"):
-        user._chorus_annotator = Annotator.objects.filter(user=user).first()
+        joined = Annotator.user.field.remote_field  # the reverse side: user.annotator
+        if joined.is_cached(user):
+            user._chorus_annotator = joined.get_cached_value(user)
+        else:
+            user._chorus_annotator = Annotator.objects.filter(user=user).first()
     return user._chorus_annotator
 
 

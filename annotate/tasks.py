@@ -14,6 +14,7 @@ from django.db import connection
 from annotate.services.analytics import ANALYTICS_SNAPSHOT_REFRESH, analytics_snapshot_compute
 from annotate.services.exports import EXPORT_RUN
 from annotate.services.exports import export_run as run
+from annotate.services.leasing import assignments_expire_all
 
 
 @shared_task(name="annotate.tasks.ping")
@@ -26,6 +27,13 @@ def ping() -> dict[str, object]:
         cursor.execute("SELECT 1")
         (one,) = cursor.fetchone() or (0,)
     return {"pong": True, "database": connection.vendor, "select_1": one}
+
+
+@shared_task(name="annotate.tasks.assignments_expire")
+def assignments_expire() -> dict[str, int]:
+    """Expire every lease past its time and free its slot (beat, issue 14). Safe to run
+    twice: an expired lease is not active any more."""
+    return {"expired": assignments_expire_all()}
 
 
 @shared_task(name=ANALYTICS_SNAPSHOT_REFRESH)

@@ -13,8 +13,10 @@ loop is log in -> task page -> submit -> task page ... Both servers run on this 
 with the load generator, so all three share its CPU cores.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus python bench/bench_load.py
-Env: BENCH_LOAD_N (default "10,50,200"), BENCH_LOAD_SECONDS (15),
-BENCH_GUNICORN_WORKERS (3), BENCH_GUNICORN_THREADS (4).
+Env: BENCH_LOAD_N (default "10,50"), CHORUS_BENCH_SECONDS (or BENCH_LOAD_SECONDS;
+default 30), BENCH_GUNICORN_WORKERS (3), BENCH_GUNICORN_THREADS (4). Ends with a table
+of every figure and the issue-14 goals (Chorus/baseline >= 0.77 at each N, throughput at
+the largest N not below the smallest, p99 submit < 250 ms at N=50).
 """
 
 from __future__ import annotations
@@ -59,8 +61,11 @@ from annotate.simulation import html as pages  # noqa: E402
 from annotate.simulation.driver import percentile, run_crowd  # noqa: E402
 from annotate.simulation.model import CrowdConfig, draw_people  # noqa: E402
 
-SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "15"))
-SIZES = [int(n) for n in os.environ.get("BENCH_LOAD_N", "10,50,200").split(",") if n]
+SECONDS = float(
+    os.environ.get("CHORUS_BENCH_SECONDS") or os.environ.get("BENCH_LOAD_SECONDS") or "30"
+)
+SIZES = [int(n) for n in os.environ.get("BENCH_LOAD_N", "10,50").split(",") if n]
+GOAL_RATIO, GOAL_P99_SUBMIT_MS, GOAL_P99_AT = 0.77, 250.0, 50
 WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "3")
 THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
 PASSWORD = "sim-annotator-pass-2718"
@@ -219,7 +224,13 @@ def run_chorus(n: int, port: int) -> dict[str, float]:
     )
     if not ok:
         raise SystemExit(1)
-    return {"tps": tps, "page50": percentile(page, 50), "submit50": percentile(submit, 50)}
+    return {
+        "tps": tps,
+        "page50": percentile(page, 50),
+        "submit50": percentile(submit, 50),
+        "page99": percentile(page, 99),
+        "submit99": percentile(submit, 99),
+    }
 
 
 def run_baseline(n: int, port: int) -> dict[str, float]:
@@ -277,7 +288,48 @@ def run_baseline(n: int, port: int) -> dict[str, float]:
         f"errors={errors[0]} | {check}",
         flush=True,
     )
-    return {"tps": tps, "page50": percentile(page_ms, 50), "submit50": percentile(submit_ms, 50)}
+    return {
+        "tps": tps,
+        "page50": percentile(page_ms, 50),
+        "submit50": percentile(submit_ms, 50),
+        "page99": percentile(page_ms, 99),
+        "submit99": percentile(submit_ms, 99),
+    }
+
+
+def summary(ours: dict[int, dict[str, float]], base: dict[int, dict[str, float]]) -> None:
+    """Every figure in one table, then the goals of issue 14, each met or not."""
+    print(
+        "\n| N | Chorus tasks/s | Chorus p99 task page / submit | baseline tasks/s "
+        "| Chorus / baseline |\n|---|---|---|---|---|"
+    )
+    for n in SIZES:
+        o, b = ours[n], base[n]
+        print(
+            f"| {n} | {o['tps']:.1f} | {o['page99']:.0f} / {o['submit99']:.0f} ms "
+            f"| {b['tps']:.1f} | {o['tps'] / b['tps']:.2f} |"
+        )
+    checks = [
+        (
+            f"Chorus/baseline >= {GOAL_RATIO} at N={n}",
+            ours[n]["tps"] / base[n]["tps"] >= GOAL_RATIO,
+        )
+        for n in SIZES
+    ]
+    if len(SIZES) > 1:
+        lo, hi = min(SIZES), max(SIZES)
+        checks.append(
+            (f"throughput at N={hi} not below N={lo}", ours[hi]["tps"] >= ours[lo]["tps"])
+        )
+    if GOAL_P99_AT in ours:
+        checks.append(
+            (
+                f"p99 submit < {GOAL_P99_SUBMIT_MS:.0f} ms at N={GOAL_P99_AT}",
+                ours[GOAL_P99_AT]["submit99"] < GOAL_P99_SUBMIT_MS,
+            )
+        )
+    for name, ok in checks:
+        print(f"goal {'met    ' if ok else 'NOT MET'}: {name}", flush=True)
 
 
 def main() -> None:
@@ -297,9 +349,10 @@ def main() -> None:
         chorus.terminate()
         chorus.wait(timeout=30)
     base = gunicorn("bench.baseline_settings", 8792)
+    theirs: dict[int, dict[str, float]] = {}
     try:
         for n in SIZES:
-            b = run_baseline(n, 8792)
+            b = theirs[n] = run_baseline(n, 8792)
             o = ours[n]
             print(
                 f"overhead N={n:>3}: throughput chorus/baseline = {o['tps'] / b['tps']:.2f} "
@@ -311,6 +364,7 @@ def main() -> None:
     finally:
         base.terminate()
         base.wait(timeout=30)
+    summary(ours, theirs)
 
 
 if __name__ == "__main__":

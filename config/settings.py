@@ -79,8 +79,19 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
+            # Issue 14: compiled templates are kept in memory (Django's cached loader),
+            # whatever DEBUG says; under DEBUG the dev server's autoreloader empties
+            # this cache whenever a template file changes, so edits still show at once.
+            "loaders": [
+                (
+                    "django.template.loaders.cached.Loader",
+                    [
+                        "django.template.loaders.filesystem.Loader",
+                        "django.template.loaders.app_directories.Loader",
+                    ],
+                )
+            ],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -163,6 +174,9 @@ MEDIA_ROOT = Path(os.environ.get("CHORUS_MEDIA_ROOT", VAR_DIR / "media"))
 
 # --- Security defaults (production hardening lives behind env flags) -------------------
 SESSION_COOKIE_HTTPONLY = True
+# Issue 14: sessions are read from the shared cache (Redis, or files in embedded mode)
+# and written through to the database, so a request costs no session query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -295,7 +309,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "") or (
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ReusingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "chorus",
         }
@@ -411,6 +425,13 @@ CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
 CELERY_BEAT_SCHEDULE["routing-refresh-due"] = {
     "task": "modelserve.tasks.routing_refresh_due",
     "schedule": float(os.environ.get("CHORUS_ROUTING_CHECK_S", "60")),
+}
+
+# Issue 14: leases past their time are expired by beat, not by every lease (a lease that
+# finds its queue empty also expires its campaign's stale leases itself).
+CELERY_BEAT_SCHEDULE["assignments-expire"] = {
+    "task": "annotate.tasks.assignments_expire",
+    "schedule": float(os.environ.get("CHORUS_LEASE_EXPIRY_EVERY_S", "30")),
 }
 
 # Engine for local weights (backend "local"): "ctranslate2" (default; int8 on CPU, float16

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -19,8 +20,22 @@ from django.http import HttpRequest
 from .client_ip import client_ip
 from .lockout import login_locked_until
 
+# The backend a session records when a view logs someone in without a password (sign-up,
+# join links): this one, so that later requests load the user with its annotator.
+SESSION_BACKEND = "annotate.security.backends.ThrottledModelBackend"
+
 
 class ThrottledModelBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        """The session's user with its Annotator in the same query (every annotator
+        request needs both; annotate.roles.annotator_of reads the joined row)."""
+        UserModel = get_user_model()
+        try:
+            user = UserModel._default_manager.select_related("annotator").get(pk=user_id)
+        except UserModel.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
     def authenticate(
         self,
         request: HttpRequest | None,

@@ -8,8 +8,14 @@ language (``Campaign.default_language``), never an older version.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
+from django.utils import translation
 
 from annotate.models import Campaign, GuidelineVersion
+
+# The current guideline is read on every task page and submit; a new version shows up
+# within this many seconds.
+CACHE_SECONDS = 10
 
 
 def guideline_pick(
@@ -42,3 +48,17 @@ def guideline_latest(*, campaign: Campaign, language: str | None = None) -> Guid
 def guideline_languages(*, campaign: Campaign, version: int) -> list[str]:
     """The languages one guideline version is written in."""
     return sorted(campaign.guidelines.filter(version=version).values_list("language", flat=True))
+
+
+def guideline_current(
+    *, campaign: Campaign, language: str | None = None
+) -> GuidelineVersion | None:
+    """guideline_latest in the active language (default), cached for a few seconds."""
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
+    key = f"chorus:guideline:{campaign.pk}:{language}"
+    found = cache.get(key)
+    if found is None:
+        latest = guideline_latest(campaign=campaign, language=language)
+        found = latest if latest is not None else False
+        cache.set(key, found, CACHE_SECONDS)
+    return found or None

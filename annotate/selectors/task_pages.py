@@ -8,25 +8,23 @@ slowly, and a few seconds of staleness on a progress bar is harmless).
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q, Sum
-from django.utils import translation
 
 from annotate.models import (
     Annotator,
     Assignment,
     AssignmentStatus,
     Campaign,
-    GuidelineVersion,
     ItemStatus,
     Response,
 )
 from annotate.selectors.assignments import TaskView
-from annotate.selectors.guidelines import guideline_latest
+from annotate.selectors.guidelines import guideline_current
 from annotate.services.errors import NotFound
 
 CACHE_SECONDS = 10
+__all__ = ["assignment_for_annotator", "guideline_current", "task_progress", "task_view_build"]
 
 
 def assignment_for_annotator(*, assignment_id: int, annotator: Annotator) -> Assignment:
@@ -41,25 +39,17 @@ def assignment_for_annotator(*, assignment_id: int, annotator: Annotator) -> Ass
     return assignment
 
 
-def guideline_current(
-    *, campaign: Campaign, language: str | None = None
-) -> GuidelineVersion | None:
-    """guideline_latest in the active language (default), cached for a few seconds."""
-    language = language or translation.get_language() or settings.LANGUAGE_CODE
-    key = f"chorus:guideline:{campaign.pk}:{language}"
-    found = cache.get(key)
-    if found is None:
-        latest = guideline_latest(campaign=campaign, language=language)
-        found = latest if latest is not None else False
-        cache.set(key, found, CACHE_SECONDS)
-    return found or None
-
-
-def task_view_build(*, assignment: Assignment, campaign: Campaign) -> TaskView:
-    """A TaskView for an assignment whose item is loaded (one query: responses+prompt)."""
-    order = list(assignment.presented_order)
-    by_id = {r.pk: r for r in Response.objects.filter(pk__in=order).select_related("prompt")}
-    responses = [by_id[rid] for rid in order if rid in by_id]
+def task_view_build(
+    *, assignment: Assignment, campaign: Campaign, responses: list[Response] | None = None
+) -> TaskView:
+    """A TaskView for an assignment whose item is loaded: one query for the responses
+    with their prompt, none when the lease already read them (``responses``, in the
+    order shown)."""
+    if responses is None:
+        order = list(assignment.presented_order)
+        found = Response.objects.filter(pk__in=order).select_related("prompt")
+        by_id = {r.pk: r for r in found}
+        responses = [by_id[rid] for rid in order if rid in by_id]
     item = assignment.item
     if item.prompt_id and responses and responses[0].prompt_id == item.prompt_id:
         item.prompt = responses[0].prompt  # the responses answer the item's prompt
@@ -69,8 +59,11 @@ def task_view_build(*, assignment: Assignment, campaign: Campaign) -> TaskView:
     )
 
 
-def task_progress(*, campaign: Campaign, annotator: Annotator) -> dict[str, int]:
-    """Like campaign_progress, with the campaign totals cached for a few seconds."""
+def task_progress(
+    *, campaign: Campaign, annotator: Annotator, mine: dict[str, int] | None = None
+) -> dict[str, int]:
+    """Like campaign_progress, with the campaign totals cached for a few seconds;
+    ``mine`` (done, skipped) when the caller already counted them (a lease does)."""
     key = f"chorus:progress:{campaign.pk}"
     totals = cache.get(key)
     if totals is None:
@@ -82,8 +75,9 @@ def task_progress(*, campaign: Campaign, annotator: Annotator) -> dict[str, int]
         )
         totals = {k: int(v or 0) for k, v in raw.items()}
         cache.set(key, totals, CACHE_SECONDS)
-    mine = Assignment.objects.filter(campaign=campaign, annotator=annotator).aggregate(
-        done=Count("id", filter=Q(status=AssignmentStatus.SUBMITTED)),
-        skipped=Count("id", filter=Q(status=AssignmentStatus.SKIPPED)),
-    )
+    if mine is None:
+        mine = Assignment.objects.filter(campaign=campaign, annotator=annotator).aggregate(
+            done=Count("id", filter=Q(status=AssignmentStatus.SUBMITTED)),
+            skipped=Count("id", filter=Q(status=AssignmentStatus.SKIPPED)),
+        )
     return {**totals, **{k: int(v or 0) for k, v in mine.items()}}

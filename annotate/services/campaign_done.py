@@ -41,4 +41,9 @@ def campaign_done_check(*, campaign_id: int) -> bool:
 
 
 def on_labels_received(sender: Any, *, campaign_id: int, **kwargs: Any) -> None:
+    # A label can only finish a campaign by completing an item; a submit says which
+    # items it completed (an empty list: none), so most submits cost no query here.
+    # Senders that do not say are checked as before.
+    if kwargs.get("completed_item_ids") == []:
+        return
     campaign_done_check(campaign_id=campaign_id)

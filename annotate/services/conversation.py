@@ -88,7 +88,7 @@ def conversation_settings(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def _lock(assignment_id: int, annotator: Annotator) -> Assignment:
+def _lock(assignment_id: int, annotator: Annotator, *, renew: bool = True) -> Assignment:
     assignment = (
         Assignment.objects.select_for_update(of=("self",))
         .select_related("item", "campaign")
@@ -99,6 +99,8 @@ def _lock(assignment_id: int, annotator: Annotator) -> Assignment:
         raise NotFound(gettext("No such task."))
     if assignment.status not in (AssignmentStatus.ACTIVE, AssignmentStatus.EXPIRED):
         raise ConversationError(gettext("This conversation is already finished."))
+    if not renew:
+        return assignment
     # A live chat outlasts a short lease; each step renews it so the slot stays ours.
     assignment.lease_expires_at = timezone.now() + timedelta(
         seconds=assignment.campaign.lease_seconds
@@ -409,7 +411,8 @@ def conversation_finish(
 ) -> Conversation:
     """Close with attribute ratings (1-100) and free-text feedback; submits the task."""
     with transaction.atomic():
-        assignment = _lock(assignment_id, annotator)
+        # The closing step ends the lease: no renewal (the submit marks it submitted).
+        assignment = _lock(assignment_id, annotator, renew=False)
         conversation = _own_conversation(assignment, "writing")
         settings = conversation_settings(assignment.campaign)
         if len(conversation.metadata["turns"]) < settings["min_turns"]:
@@ -429,6 +432,7 @@ def conversation_finish(
                 "feedback": (feedback or "")[:20000],
                 "conversation_id": conversation.pk,
             },
+            locked=assignment,
         )
     return conversation
 

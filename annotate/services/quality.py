@@ -94,27 +94,30 @@ def quality_failures(*, annotator: Annotator, campaign: Campaign) -> int:
     ).count()
 
 
-def after_submit(*, annotation: Annotation) -> None:
-    """Pause the annotator once their gold failures reach ``max_gold_failures``.
+def after_submit(*, annotation: Annotation) -> bool:
+    """Pause the annotator once their gold failures reach ``max_gold_failures``; True
+    when this answer paused them.
 
     Runs inside the submit transaction, so the pause and the label commit together.
     """
     if annotation.flags.get("gold_correct") is not False:
-        return
+        return False
     campaign = annotation.campaign
     try:
         limit = int((campaign.config or {}).get("max_gold_failures", 0) or 0)
     except (TypeError, ValueError):
         limit = 0
     if limit <= 0:
-        return
+        return False
     failures = quality_failures(annotator=annotation.annotator, campaign=campaign)
-    if failures >= limit:
-        Annotator.objects.filter(pk=annotation.annotator_id).update(
-            paused=True,
-            # Stored in English (admins read it); shown translated (paused_reason_text).
-            paused_reason=GOLD_PAUSE_REASON,
-        )
+    if failures < limit:
+        return False
+    Annotator.objects.filter(pk=annotation.annotator_id).update(
+        paused=True,
+        # Stored in English (admins read it); shown translated (paused_reason_text).
+        paused_reason=GOLD_PAUSE_REASON,
+    )
+    return True
 
 
 def paused_reason_text(reason: str) -> str:

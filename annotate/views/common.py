@@ -13,6 +13,7 @@ from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from annotate.models import Annotator
+from annotate.roles import annotator_of
 from annotate.services import annotator_get_or_create
 
 
@@ -55,7 +56,10 @@ def annotator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
                 current = urlsplit(request.headers.get("HX-Current-URL", ""))
                 here = current.path or "/"
             return redirect(request, f"{login}?{urlencode({'next': here})}")
-        annotator: Annotator = annotator_get_or_create(user=request.user)
+        # Usually loaded with the session's user (no query); created on first need.
+        annotator: Annotator = annotator_of(request.user) or annotator_get_or_create(
+            user=request.user
+        )
         annotator.user = request.user
         request.user.annotator = annotator  # templates: no re-query
         return view(request, *args, annotator=annotator, **kwargs)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from annotate.forms import ConsentForm, SignupForm
 from annotate.models import Annotator, Campaign
+from annotate.security.backends import SESSION_BACKEND
 from annotate.selectors.onboarding import (
     consent_document,
     consent_has_given,
@@ -51,7 +52,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         user = annotator_sign_up(
             username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
         )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend=SESSION_BACKEND)
         next_url = safe_next(request, reverse("home"))
         return redirect(request, _with_next(reverse("consent"), next_url))
     return render(
@@ -89,7 +90,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         # Another person's session on a shared computer must not carry over.
         logout(request)
     if not request.user.is_authenticated:
-        login(request, joined.user, backend="django.contrib.auth.backends.ModelBackend")  # type: ignore[arg-type]
+        login(request, joined.user, backend=SESSION_BACKEND)  # type: ignore[arg-type]
     if joined.signed:
         crowd_proof_mark(session=request.session, annotator_id=joined.annotator.pk)
     elif joined.created:

@@ -41,12 +41,10 @@ from annotate.services import (
     AlreadyFinished,
     AnnotatorPaused,
     CampaignNotOpen,
-    LeaseExpired,
     NotFound,
-    annotation_submit,
     assignment_skip,
 )
-from annotate.services.assignments import assignment_next_with_quality
+from annotate.services.assignments import assignment_lease
 from annotate.services.eligibility import (
     NotEligible,
     ProfileRequired,
@@ -54,8 +52,11 @@ from annotate.services.eligibility import (
     admission_get,
     campaign_admit,
 )
+from annotate.services.gates import gate_passed, gate_remember
+from annotate.services.leasing import Lease, campaign_task_limit
 from annotate.services.onboarding import admission_complete
 from annotate.services.quality import paused_reason_text, submit_notices
+from annotate.services.submit_flow import annotation_submit_and_lease
 
 from .common import annotator_required, is_htmx, redirect
 from .task_context import skip_reason_canonical, task_context
@@ -87,7 +88,11 @@ def _gate(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> Htt
             gettext("Not open"),
             gettext("%(name)s is not open at the moment.") % {"name": campaign.name},
         )
-    if not consent_has_given(annotator=annotator, document=consent_document(campaign=campaign)):
+    document = consent_document(campaign=campaign)
+    # Consent and admission passed before are remembered (annotate.services.gates);
+    # profile and pause come from the annotator's row, read with this request's user.
+    remembered = gate_passed(annotator=annotator, campaign=campaign, document=document)
+    if not remembered and not consent_has_given(annotator=annotator, document=document):
         return redirect(request, reverse("campaign_consent", args=[campaign.slug]))
     if annotator.current_profile_id is None:
         here = reverse("campaign_work", args=[campaign.slug])
@@ -96,6 +101,8 @@ def _gate(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> Htt
         return _message_page(
             request, gettext("Your account is paused"), paused_reason_text(annotator.paused_reason)
         )
+    if remembered:
+        return None
     try:
         campaign_admit(campaign=campaign, annotator=annotator)
     except ProfileRequired:
@@ -104,14 +111,8 @@ def _gate(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> Htt
         return _message_page(
             request, gettext("No tasks for you in this study"), str(exc), status=403
         )
+    gate_remember(annotator=annotator, campaign=campaign, document=document)
     return None
-
-
-def _task_limit(campaign: Campaign) -> int:
-    try:
-        return max(0, int((campaign.config or {}).get("max_tasks_per_annotator") or 0))
-    except (TypeError, ValueError):
-        return 0
 
 
 def _progress(campaign: Campaign, annotator: Annotator) -> dict[str, int]:
@@ -182,21 +183,37 @@ def _serve_next(
     after_post: bool,
 ) -> HttpResponse:
     """The one flow that serves an annotator's next task, after the gate (opening the
-    campaign's work page) or after a submit or skip: the task limit, a new lease (quality
-    items mixed in), then the task. A paused annotator or a campaign that closed
-    meanwhile gets a message, never a 500. After a POST, a full page is redirected to the
-    task's own URL (so a reload does not post again); htmx gets the fragment."""
-    progress = _progress(campaign, annotator)
-    limit = _task_limit(campaign)
-    if limit and progress.get("done", 0) >= limit:
-        return _done(request, campaign, annotator)
+    campaign's work page) or after a submit or skip: a new lease (quality items mixed
+    in, the task limit checked under the same lock, the annotator's counts read with
+    it), then the task. A paused annotator or a campaign that closed meanwhile gets a
+    message, never a 500. After a POST, a full page is redirected to the task's own URL
+    (so a reload does not post again); htmx gets the fragment."""
     try:
-        assignment = assignment_next_with_quality(annotator=annotator, campaign=campaign)
+        lease = assignment_lease(
+            annotator=annotator,
+            campaign=campaign,
+            quality_mix=True,
+            max_done=campaign_task_limit(campaign),
+        )
     except AnnotatorPaused as exc:
         return _message_page(request, gettext("Your account is paused"), str(exc))
     except CampaignNotOpen as exc:
         return _message_page(request, gettext("Not open"), str(exc))
-    if assignment is None:
+    return _serve_lease(request, campaign, annotator, lease, notices=notices, after_post=after_post)
+
+
+def _serve_lease(
+    request: HttpRequest,
+    campaign: Campaign,
+    annotator: Annotator,
+    lease: Lease | None,
+    *,
+    notices: list[str],
+    after_post: bool = True,
+) -> HttpResponse:
+    """Answer with the leased task, or the completion page when there is none."""
+    assignment = lease.assignment if lease is not None else None
+    if lease is None or assignment is None:
         return _done(request, campaign, annotator)
     if assignment.item.task_type == TaskType.CONVERSATION:
         return _conversation_redirect(request, assignment.pk)
@@ -204,7 +221,12 @@ def _serve_next(
         for notice in notices:
             messages.warning(request, notice)
         return redirect(request, reverse("task", args=[assignment.pk]))
-    view = task_view_build(assignment=assignment, campaign=campaign)
+    progress = task_progress(
+        campaign=campaign,
+        annotator=annotator,
+        mine={"done": lease.done, "skipped": lease.skipped},
+    )
+    view = task_view_build(assignment=assignment, campaign=campaign, responses=lease.responses)
     return _render_task(request, view, annotator, notices=notices, push=True, progress=progress)
 
 
@@ -276,42 +298,40 @@ def _int_field(request: HttpRequest, name: str) -> int | None:
 @require_POST
 @annotator_required
 def task_submit(request: HttpRequest, assignment_id: int, *, annotator: Annotator) -> HttpResponse:
-    assignment = _own_assignment(assignment_id, annotator)
-    campaign = assignment.campaign
-    notices: list[str] = []
-    try:
-        payload = task_payload_from_post(
+    """Store the answer and lease the next task in one transaction (issue 14:
+    annotate.services.submit_flow), then answer with that task."""
+
+    def parse(assignment: Assignment) -> dict[str, Any]:
+        return task_payload_from_post(
             task_type=assignment.item.task_type,
             data=request.POST,
             presented_order=assignment.presented_order,
-            rating_attributes=campaign.rating_attributes,
+            rating_attributes=assignment.campaign.rating_attributes,
         )
-        annotation, created = annotation_submit(
-            assignment_id=assignment.pk,
+
+    try:
+        outcome = annotation_submit_and_lease(
+            assignment_id=assignment_id,
             annotator=annotator,
-            payload=payload,
+            parse=parse,
             time_spent_ms=_int_field(request, "time_spent_ms"),
             guideline_version_id=_int_field(request, "guideline_version_id"),
         )
     except PayloadError as exc:
         # 422 (swapped in by htmx per the page's htmx-config), the form keeps its input.
-        view = task_view_build(assignment=assignment, campaign=campaign)
+        assignment = _own_assignment(assignment_id, annotator)
+        view = task_view_build(assignment=assignment, campaign=assignment.campaign)
         return _render_task(request, view, annotator, status=422, errors=exc.errors)
-    except LeaseExpired as exc:
-        notices.append(
-            gettext("%(reason)s Your answer could not be saved; here is your next task.")
-            % {"reason": exc}
-        )
-    except AlreadyFinished as exc:
-        notices.append(gettext("%(reason)s Here is your next task.") % {"reason": exc})
     except NotFound:
         raise Http404(gettext("No such task.")) from None
-    else:
-        if created:
-            notices.extend(submit_notices(annotation=annotation, campaign=campaign))
-        else:
-            notices.append(gettext("That answer was already saved. Here is your next task."))
-    return _serve_next(request, campaign, annotator, notices=notices, after_post=True)
+    campaign = outcome.assignment.campaign
+    notices = [outcome.notice] if outcome.notice else []
+    if outcome.created and outcome.annotation is not None:
+        notices.extend(submit_notices(annotation=outcome.annotation, campaign=campaign))
+    if outcome.blocked:
+        title = gettext("Not open") if not campaign.is_open else gettext("Your account is paused")
+        return _message_page(request, title, outcome.blocked)
+    return _serve_lease(request, campaign, annotator, outcome.lease, notices=notices)
 
 
 @require_POST

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 from annotate import events
 from annotate.models import Campaign, Export, Webhook, WebhookEvent
@@ -29,8 +30,26 @@ def _send(campaign_id: int, event: str, data: dict[str, Any]) -> None:
         enqueue(webhook_deliver, delivery.pk)
 
 
+# Every submit asks whether its campaign has webhooks: the answer is cached, and dropped
+# whenever a webhook is saved or deleted (signals below, so admin edits count too).
+HAS_WEBHOOKS_CACHE_S = 300
+
+
+def _has_webhooks_key(campaign_id: int) -> str:
+    return f"chorus:has-webhooks:{campaign_id}"
+
+
 def _has_webhooks(campaign_id: int) -> bool:
-    return Webhook.objects.filter(campaign_id=campaign_id, enabled=True).exists()
+    key = _has_webhooks_key(campaign_id)
+    found = cache.get(key)
+    if found is None:
+        found = Webhook.objects.filter(campaign_id=campaign_id, enabled=True).exists()
+        cache.set(key, found, HAS_WEBHOOKS_CACHE_S)
+    return bool(found)
+
+
+def _webhooks_changed(sender: Any, instance: Webhook, **kwargs: Any) -> None:
+    cache.delete(_has_webhooks_key(instance.campaign_id))
 
 
 def on_labels_received(sender: Any, *, campaign_id: int, **kwargs: Any) -> None:
@@ -106,3 +125,5 @@ RECEIVERS = (
 def connect() -> None:
     for signal, receiver in RECEIVERS:
         signal.connect(receiver, dispatch_uid=f"webhooks:{receiver.__name__}")
+    post_save.connect(_webhooks_changed, sender=Webhook, dispatch_uid="webhooks:changed")
+    post_delete.connect(_webhooks_changed, sender=Webhook, dispatch_uid="webhooks:deleted")

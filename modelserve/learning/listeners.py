@@ -20,16 +20,29 @@ from modelserve.learning.features import reward_features_warm_request, warm_flag
 from modelserve.learning.scheduling import refit_schedule_follow
 from modelserve.learning.selectors import campaign_by_id
 
+# Set for a while when a campaign has no reward refits, so that its submits skip the
+# campaign query (issue 14: every submit ran it); saving the campaign drops it.
+NO_WARM_S = 60
+
+
+def _no_warm_key(campaign_id: int) -> str:
+    return f"chorus:features-warm-off:{campaign_id}"
+
 
 def labels_received(campaign_id: int, **kwargs: Any) -> None:
-    if cache.get(warm_flag_key(campaign_id)) is not None:
-        return  # a warm-up is already scheduled for this window: skip the campaign query
+    if cache.get_many([warm_flag_key(campaign_id), _no_warm_key(campaign_id)]):
+        return  # a warm-up is already scheduled, or the campaign has no reward refits
     campaign = campaign_by_id(campaign_id=campaign_id)
-    if campaign is not None:
-        reward_features_warm_request(campaign=campaign)
+    if (
+        campaign is not None
+        and not reward_features_warm_request(campaign=campaign)
+        and not cache.get(warm_flag_key(campaign_id))
+    ):
+        cache.set(_no_warm_key(campaign_id), 1, NO_WARM_S)
 
 
 def campaign_saved(sender: Any, instance: Campaign, **kwargs: Any) -> None:
+    cache.delete(_no_warm_key(instance.pk))
     if not kwargs.get("raw"):
         refit_schedule_follow(campaign=instance)
 

@@ -41,6 +41,8 @@ def test_a_submit_announces_its_label_after_commit_only_once(
             "signal": events.labels_received,
             "campaign_id": campaign.pk,
             "annotation_ids": [annotation.pk],
+            # The item's only slot: this label completed it (the campaign-done check runs).
+            "completed_item_ids": [annotation.item_id],
         }
     ]
     with django_capture_on_commit_callbacks(execute=True):

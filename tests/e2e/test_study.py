@@ -45,6 +45,7 @@ from tests.e2e import (
     steps_languages,
     steps_routing,
     steps_second_language,
+    steps_throughput,
     study,
 )
 from tests.e2e.browser import Participant, chromium
@@ -59,7 +60,11 @@ def _run_study(
     mode: str, scale: study.Scale, tmp_path: Path, shared_data: Path, artifacts: Path
 ) -> None:
     timings = Timings(mode)
-    server = StudyServer(mode=mode, workdir=tmp_path, extra_env=steps_hardening.SERVER_ENV)
+    server = StudyServer(
+        mode=mode,
+        workdir=tmp_path,
+        extra_env={**steps_hardening.SERVER_ENV, **steps_throughput.SERVER_ENV},
+    )
     shots = artifacts / f"e2e-{mode}"
     hooks = None
     try:
@@ -114,6 +119,12 @@ def _run_study(
                     browser, server, people["admin_api"], shots
                 )
             # --- end of issue 17 part B1 ---
+            # --- issue 14 (steps_throughput): beat and the worker expire a stale lease ---
+            with timings.step("2e a lease runs out; beat's task expires it"):
+                timings.steps["2e lease expired after (s)"] = round(
+                    steps_throughput.leases_expire_by_beat(server, browser, study.CHAT, shots), 1
+                )
+            # --- end of issue 14 ---
             study.assert_invariants(server)
             chat_labels = server.db.value(
                 "SELECT count(*) FROM annotate_annotation a JOIN annotate_campaign c "

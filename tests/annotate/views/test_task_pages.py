@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotate.models import Annotation, Assignment, AssignmentStatus, Item, TaskType
-from annotate.services import assignment_next
+from annotate.services import assignment_next, assignments_expire_stale
 from tests.annotate.ui_helpers import HX, campaign_with, client_for, onboarded_annotator
 from tests.factories import ItemFactory
 
@@ -296,6 +296,7 @@ def test_expired_lease_taken_by_someone_else_tells_and_moves_on(client, annotato
     Assignment.objects.filter(pk=a.pk).update(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
+    assignments_expire_stale()  # what the beat task does (annotate.tasks.assignments_expire)
     other = onboarded_annotator()
     taken = assignment_next(annotator=other, campaign=campaign)
     assert taken is not None and taken.item_id == a.item_id  # slot freed and re-leased
@@ -483,7 +484,7 @@ def test_campaign_closing_mid_flow_is_a_message_not_a_500(client, monkeypatch, s
         def closed(**kwargs):
             raise CampaignNotOpen(f"{campaign.name} is not open.")
 
-        monkeypatch.setattr("annotate.views.tasks.assignment_next_with_quality", closed)
+        monkeypatch.setattr("annotate.views.tasks.assignment_lease", closed)
         r = client.get(reverse("campaign_work", args=[campaign.slug]), **HX)
     else:
         type(campaign).objects.filter(pk=campaign.pk).update(status=CampaignStatus.CLOSED)

@@ -1,0 +1,368 @@
+"""Leasing the next item, and expiring leases nobody answered.
+
+Concurrency (PostgreSQL): every change of ``Item.slots_taken`` happens while holding the
+item's row lock. A lease claims its item with one statement, ``UPDATE item SET
+slots_taken = slots_taken + 1 WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED LIMIT 1)
+RETURNING *``, so concurrent annotators never wait on each other and never overfill an
+item. Lock order is always annotator -> item on lease, assignment -> item on
+submit/skip/expiry, and nothing locks an item and then waits on an existing assignment,
+so there is no cycle. On SQLite (embedded mode) ``select_for_update`` is a no-op, but
+transactions start with BEGIN IMMEDIATE (settings), which serialises writers just as
+safely (SQLite 3.35+ has ``UPDATE ... RETURNING``).
+
+Expiry (issue 14): leases past their time are expired by a beat task
+(``annotate.tasks.assignments_expire``, every ``CHORUS_LEASE_EXPIRY_EVERY_S``), not by
+every lease; a lease that finds the queue empty expires its campaign's stale leases
+itself and looks once more, so a freed slot is never waited for until the next beat.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Count, F, Min, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from annotate.campaign_config.routing import routing_enabled
+from annotate.models import (
+    Annotator,
+    Assignment,
+    AssignmentStatus,
+    Campaign,
+    CampaignStatus,
+    Item,
+    ItemResponse,
+    ItemStatus,
+    Response,
+    TaskType,
+)
+from annotate.models.choices import ItemRoute
+from annotate.models.routing import ROUTABLE_TASK_TYPES
+
+from . import quality
+from .errors import AnnotatorPaused, CampaignNotOpen
+from .language_quotas import language_quota_candidates
+
+_shuffle = random.SystemRandom().shuffle
+EXPIRE_BATCH = 500
+# Response texts of edit and critique items, cached at lease time so the submit checks
+# the edited text against the original without a query (texts never change).
+TEXTS_CACHE_S = 6 * 3600
+
+
+def item_texts_key(item_id: int) -> str:
+    return f"chorus:item-texts:{item_id}"
+
+
+@dataclass
+class Lease:
+    """What leasing found: the assignment (None: nothing left, or the task limit), the
+    annotator's own counts in the campaign, and the responses in the order shown."""
+
+    assignment: Assignment | None
+    done: int = 0
+    skipped: int = 0
+    limit_reached: bool = False
+    responses: list[Response] | None = field(default=None)
+
+
+def _expire_rows(*, now: datetime, campaign_id: int | None) -> int:
+    """One batch of stale leases expired; the caller holds the transaction."""
+    stale_q = Assignment.objects.filter(status=AssignmentStatus.ACTIVE, lease_expires_at__lt=now)
+    if campaign_id is not None:
+        stale_q = stale_q.filter(campaign_id=campaign_id)
+    stale = list(
+        stale_q.select_for_update(skip_locked=True).values_list("id", "item_id")[:EXPIRE_BATCH]
+    )
+    if not stale:
+        return 0
+    Assignment.objects.filter(id__in=[a for a, _ in stale]).update(
+        status=AssignmentStatus.EXPIRED, finished_at=now
+    )
+    # Sorted: two expiries lock items in the same order, so they never deadlock.
+    for item_id, n in sorted(Counter(i for _, i in stale).items()):
+        Item.objects.filter(id=item_id).update(slots_taken=F("slots_taken") - n)
+    return len(stale)
+
+
+def assignments_expire_stale(*, now: datetime | None = None, campaign_id: int | None = None) -> int:
+    """Mark leases past their expiry as expired and free their slots (one batch of at
+    most EXPIRE_BATCH; ``campaign_id`` narrows it). Safe to run twice.
+
+    Rows another transaction holds (an annotator submitting right now) are skipped: that
+    submit wins and the lease is not expired under it.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        return _expire_rows(now=now, campaign_id=campaign_id)
+
+
+def assignments_expire_all(*, now: datetime | None = None, max_batches: int = 100) -> int:
+    """Every stale lease expired, batch by batch (the beat task). Returns how many."""
+    now = now or timezone.now()
+    total = 0
+    for _ in range(max_batches):
+        n = assignments_expire_stale(now=now)
+        total += n
+        if n < EXPIRE_BATCH:
+            break
+    return total
+
+
+def _claim(candidates: QuerySet[Item], order_by: Sequence[str], *, wait: bool) -> Item | None:
+    """Take one free slot of the first candidate in queue order, in one statement: the
+    sub-select locks the row (skipping rows others hold unless ``wait``), the UPDATE
+    counts the slot, RETURNING gives the item back."""
+    pick = (
+        candidates.order_by(*order_by)
+        .select_for_update(skip_locked=not wait, of=("self",))
+        .values("pk")[:1]
+    )
+    sub_sql, params = pick.query.sql_with_params()
+    qn = connection.ops.quote_name
+    table, slots, overlap = qn(Item._meta.db_table), qn("slots_taken"), qn("overlap")
+    sql = (
+        f"UPDATE {table} SET {slots} = {slots} + 1 "  # names quoted, values bound
+        f"WHERE {qn('id')} = ({sub_sql}) AND {slots} < {overlap} RETURNING *"
+    )
+    found = list(Item.objects.raw(sql, params))
+    return found[0] if found else None
+
+
+def _candidates(
+    *, annotator: Annotator, campaign: Campaign, task_types: Sequence[str] | None, extra: Q | None
+) -> QuerySet[Item]:
+    candidates = Item.objects.filter(
+        campaign=campaign, status=ItemStatus.OPEN, slots_taken__lt=F("overlap")
+    ).exclude(
+        id__in=Assignment.objects.filter(annotator=annotator, campaign=campaign).values("item_id")
+    )
+    if task_types:
+        candidates = candidates.filter(task_type__in=task_types)
+    if extra is not None:
+        candidates = candidates.filter(extra)
+    if routing_enabled(campaign.config):
+        # Issue 16. Of the task types a judge can label, only items routed to people
+        # (highest predicted gain first: the plan writes their priority), so people label
+        # at most the budget. The plan changes routes under the items' row locks, and
+        # PostgreSQL re-checks this condition on a row it waited for, so a lease never
+        # takes an item just sent to the AI.
+        candidates = candidates.filter(
+            Q(route=ItemRoute.HUMAN)
+            | Q(is_gold=True)
+            | Q(is_attention_check=True)
+            | ~Q(task_type__in=ROUTABLE_TASK_TYPES)
+        )
+    return candidates
+
+
+def _lease_once(
+    *,
+    annotator: Annotator,
+    campaign: Campaign,
+    filters: Sequence[Q | None],
+    task_types: Sequence[str] | None,
+    max_done: int,
+    now: datetime,
+) -> Lease:
+    with transaction.atomic():
+        # One request per annotator at a time: two tabs must not each lease an item.
+        locked = (
+            Annotator.objects.select_for_update()
+            .only("paused", "paused_reason", "deleted_at")
+            .get(pk=annotator.pk)
+        )
+        if locked.paused or locked.deleted_at:
+            raise AnnotatorPaused(quality.paused_reason_text(locked.paused_reason))
+        return lease_locked(
+            annotator=annotator,
+            campaign=campaign,
+            filters=filters,
+            task_types=task_types,
+            max_done=max_done,
+            now=now,
+        )
+
+
+def lease_locked(
+    *,
+    annotator: Annotator,
+    campaign: Campaign,
+    filters: Sequence[Q | None],
+    task_types: Sequence[str] | None = None,
+    max_done: int = 0,
+    now: datetime,
+) -> Lease:
+    """The lease itself; the caller holds the annotator's row lock in its transaction
+    (_lease_once, or a submit that leases the next task in the same transaction)."""
+    # A separate statement after the lock on purpose: its snapshot sees a lease the
+    # other tab committed while we waited for the lock.
+    mine = Assignment.objects.filter(annotator=annotator, campaign=campaign).aggregate(
+        done=Count("id", filter=Q(status=AssignmentStatus.SUBMITTED)),
+        skipped=Count("id", filter=Q(status=AssignmentStatus.SKIPPED)),
+        current=Min("id", filter=Q(status=AssignmentStatus.ACTIVE, lease_expires_at__gt=now)),
+    )
+    done, skipped = int(mine["done"] or 0), int(mine["skipped"] or 0)
+    if mine["current"] is not None:
+        current = Assignment.objects.select_related("item").get(pk=mine["current"])
+        return Lease(current, done, skipped)
+    if max_done and done >= max_done:
+        return Lease(None, done, skipped, limit_reached=True)
+    item = None
+    for extra in filters:
+        candidates = _candidates(
+            annotator=annotator, campaign=campaign, task_types=task_types, extra=extra
+        )
+        # Issue 17: language quotas drop full languages and serve those under their
+        # floor first; with a cap this takes the campaign's quota lock (lock order:
+        # annotator, quota lock, item; see annotate/services/language_quotas.py).
+        candidates, order_by = language_quota_candidates(campaign=campaign, candidates=candidates)
+        item = _claim(candidates, order_by, wait=False)
+        if item is None:
+            # SKIP LOCKED also skips items other annotators are leasing this instant;
+            # if those were the last ones, wait for their locks instead of saying
+            # "done". PostgreSQL re-checks the free-slot condition after the wait, so
+            # an item that just filled up is passed over, not overfilled.
+            item = _claim(candidates, order_by, wait=True)
+        if item is not None:
+            break
+    if item is None:
+        return Lease(None, done, skipped)
+    rows = list(
+        ItemResponse.objects.filter(item=item)
+        .select_related("response__prompt")
+        .order_by("position")
+    )
+    order = [row.response_id for row in rows]
+    _shuffle(order)
+    assignment = Assignment.objects.create(
+        item=item,
+        annotator=annotator,
+        campaign=campaign,
+        presented_order=order,
+        lease_expires_at=now + timedelta(seconds=campaign.lease_seconds),
+    )
+    assignment.item = item
+    by_id = {row.response_id: row.response for row in rows}
+    if item.task_type in (TaskType.EDIT, TaskType.CRITIQUE):
+        cache.set(item_texts_key(item.pk), {k: r.text for k, r in by_id.items()}, TEXTS_CACHE_S)
+    return Lease(assignment, done, skipped, responses=[by_id[rid] for rid in order])
+
+
+def campaign_task_limit(campaign: Campaign) -> int:
+    """``max_tasks_per_annotator`` of the campaign's config (0: no limit): after this
+    many submitted tasks a participant is done."""
+    try:
+        return max(0, int((campaign.config or {}).get("max_tasks_per_annotator") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def lease_filters(
+    *,
+    campaign: Campaign,
+    item_filter: Q | None = None,
+    quality_mix: bool = False,
+    rng: random.Random | None = None,
+) -> list[Q | None]:
+    """The candidate filters a lease tries in turn: a gold item or attention check first
+    when the campaign's rates draw one (``quality_mix``), then the ordinary queue."""
+    filters: list[Q | None] = [item_filter]
+    if quality_mix:
+        kind = quality.quality_item_kind(campaign=campaign, rng=rng)
+        if kind is not None:
+            filters.insert(0, Q(**{kind: True}) & (item_filter or Q()))
+    return filters
+
+
+def assignment_lease(
+    *,
+    annotator: Annotator,
+    campaign: Campaign,
+    task_types: Sequence[str] | None = None,
+    item_filter: Q | None = None,
+    quality_mix: bool = False,
+    max_done: int = 0,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> Lease:
+    """Lease the next item for ``annotator``, or give back the lease they already hold.
+
+    ``quality_mix`` tries a gold item or attention check first at the campaign's rates
+    (annotate.services.quality); ``item_filter`` narrows the candidates; ``max_done``
+    (when > 0) stops leasing once the annotator submitted that many tasks. Respects
+    overlap, never gives the same item twice, and is safe under concurrency (locks:
+    annotator, then one item, taken with SKIP LOCKED). Raises CampaignNotOpen and
+    AnnotatorPaused.
+    """
+    if campaign.status != CampaignStatus.OPEN:
+        raise CampaignNotOpen(gettext("Campaign %(name)s is not open.") % {"name": campaign.name})
+    now = now or timezone.now()
+    filters = lease_filters(
+        campaign=campaign, item_filter=item_filter, quality_mix=quality_mix, rng=rng
+    )
+    attempt = partial(
+        _lease_once,
+        annotator=annotator,
+        campaign=campaign,
+        filters=filters,
+        task_types=task_types,
+        max_done=max_done,
+        now=now,
+    )
+    lease = attempt()
+    # The queue looks empty: leases that ran out may be holding its last slots.
+    if (
+        lease.assignment is None
+        and not lease.limit_reached
+        and assignments_expire_stale(now=now, campaign_id=campaign.pk)
+    ):
+        lease = attempt()
+    return lease
+
+
+def assignment_next(
+    *,
+    annotator: Annotator,
+    campaign: Campaign,
+    task_types: list[str] | None = None,
+    item_filter: Q | None = None,
+    now: datetime | None = None,
+) -> Assignment | None:
+    """The leased (or already held) assignment, None when nothing is left for this
+    person (assignment_lease without the counts)."""
+    return assignment_lease(
+        annotator=annotator,
+        campaign=campaign,
+        task_types=task_types,
+        item_filter=item_filter,
+        now=now,
+    ).assignment
+
+
+def assignment_next_with_quality(
+    *,
+    annotator: Annotator,
+    campaign: Campaign,
+    task_types: list[str] | None = None,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> Assignment | None:
+    """assignment_next, mixing in gold items and attention checks at the configured rates
+    (annotate.services.quality). Raises CampaignNotOpen and AnnotatorPaused."""
+    return assignment_lease(
+        annotator=annotator,
+        campaign=campaign,
+        task_types=task_types,
+        quality_mix=True,
+        now=now,
+        rng=rng,
+    ).assignment
