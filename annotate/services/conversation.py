@@ -31,7 +31,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from annotate.input.checks import InputError, parse_int, text_problem
 from annotate.models import (
     Annotator,
     Assignment,
@@ -58,8 +57,9 @@ from modelserve.generation.requests import (
 from modelserve.generation.selectors import endpoint_pool
 
 from .assignments import annotation_submit
+from .conversation_input import ConversationError, clean_message, score_value
 from .conversation_labels import conversation_item_answered, conversation_rating_payload
-from .errors import NotFound, ServiceError
+from .errors import NotFound
 
 DEFAULT_ATTRIBUTES = [
     "values",
@@ -70,11 +70,6 @@ DEFAULT_ATTRIBUTES = [
     "safety",
     "helpfulness",
 ]
-MAX_MESSAGE = 4000
-
-
-class ConversationError(ServiceError):
-    """A step that does not fit the conversation's state; the message says why."""
 
 
 def conversation_settings(campaign: Campaign) -> dict[str, Any]:
@@ -115,32 +110,6 @@ def conversation_for(assignment: Assignment) -> Conversation | None:
         source="live",
         external_id=f"assignment:{assignment.pk}",
     ).first()
-
-
-def _clean_text(text: str) -> str:
-    text = (text or "").replace("\r\n", "\n").strip()
-    if not text:
-        raise ConversationError(gettext("Write a message first."))
-    problem = text_problem(text)  # the input boundary's rule (NUL was a 500)
-    if problem:
-        raise ConversationError(f"text: {problem}")
-    if len(text) > MAX_MESSAGE:
-        raise ConversationError(
-            gettext("Keep messages under %(n)s characters.") % {"n": MAX_MESSAGE}
-        )
-    return text
-
-
-def _score(value: Any, name: str) -> int:
-    try:
-        number = parse_int(value, field=name)
-    except InputError:
-        raise ConversationError(
-            gettext("Give %(name)s a score from 1 to 100.") % {"name": name}
-        ) from None
-    if not 1 <= number <= 100:
-        raise ConversationError(gettext("Scores run from 1 to 100 (%(name)s).") % {"name": name})
-    return number
 
 
 def _labels(endpoints: list[Any]) -> list[str]:
@@ -216,7 +185,7 @@ def _plan(
 def conversation_start(*, assignment_id: int, annotator: Annotator, text: str) -> Conversation:
     """Open the conversation with the annotator's first message; K models answer."""
 
-    text = _clean_text(text)
+    text = clean_message(text)
     with transaction.atomic():
         assignment = _lock(assignment_id, annotator)
         existing = conversation_for(assignment)
@@ -290,7 +259,7 @@ def conversation_rate_opening(
         if not done:
             raise ConversationError(gettext("No model could answer; try again."))
         labels = dict(zip(step["requests"], step["labels"], strict=True))
-        clean = {r.pk: _score(scores.get(r.pk), labels[r.pk]) for r in done}
+        clean = {r.pk: score_value(scores.get(r.pk), labels[r.pk]) for r in done}
         best = max(done, key=lambda r: clean[r.pk])  # ties: first shown wins
         by_response = {r.response_id: clean[r.pk] for r in done}
         campaign = assignment.campaign
@@ -329,7 +298,7 @@ def conversation_rate_opening(
 def conversation_continue(*, assignment_id: int, annotator: Annotator, text: str) -> Conversation:
     """The annotator's next message; the chosen model answers twice (an A/B pair)."""
 
-    text = _clean_text(text)
+    text = clean_message(text)
     with transaction.atomic():
         assignment = _lock(assignment_id, annotator)
         conversation = _own_conversation(assignment, "writing")
@@ -372,7 +341,10 @@ def conversation_choose(
         if any(r.status != GenerationStatus.DONE for r in requests):
             raise ConversationError(gettext("A reply failed; ask the model again."))
         a, b = requests
-        clean = {"A": _score(scores.get("A"), "reply A"), "B": _score(scores.get("B"), "reply B")}
+        clean = {
+            "A": score_value(scores.get("A"), "reply A"),
+            "B": score_value(scores.get("B"), "reply B"),
+        }
         turn_no = len(conversation.metadata["turns"])
         meta = {"conversation_id": conversation.pk, "turn": turn_no}
         by_response = {a.response_id: clean["A"], b.response_id: clean["B"]}
@@ -420,7 +392,7 @@ def conversation_finish(
                 gettext("Keep chatting: at least %(n)s turns before you finish.")
                 % {"n": settings["min_turns"]}
             )
-        clean = {a: _score(attributes.get(a), a) for a in settings["attributes"]}
+        clean = {a: score_value(attributes.get(a), a) for a in settings["attributes"]}
         conversation.metadata["state"] = "closed"
         conversation.metadata["finished_at"] = timezone.now().isoformat()
         conversation.save(update_fields=["metadata"])
