@@ -255,6 +255,8 @@ def task_payload_from_post(
                 raise PayloadError({"ranking": gettext("Give every response a rank.")})
             ranks.setdefault(value, []).append(rid)
         return {"ranking": [ranks[r] for r in sorted(ranks)]}
+    if task_type == TaskType.BWS:
+        return {"best": data.get("best", ""), "worst": data.get("worst", "")}
     if task_type == TaskType.RATING:
         return {
             "ratings": {

@@ -10,7 +10,8 @@ Each line is a JSON object::
      "task_type": "pairwise",                         # optional, see below
      "metadata": {...}}                               # optional object
 
-- ``task_type`` is one of pairwise, ranking, rating, edit, critique. Without it the
+- ``task_type`` is one of pairwise, ranking, rating, edit, critique, bws (best-worst
+  scaling: K >= 3 responses). Without it the
   command's ``--task-type`` applies, and without that: pairwise for exactly two
   responses, rating otherwise.
 - A response's ``source`` (<= 80 chars) says where it came from; ``model`` alone is used
@@ -29,7 +30,7 @@ from typing import Any
 from .base import MAX_EXTERNAL_ID, MAX_SOURCE, ParsedResponse, ParsedRow, RowError, content_hash
 
 FORMAT = "jsonl"
-TASK_TYPES = ("pairwise", "ranking", "rating", "edit", "critique")
+TASK_TYPES = ("pairwise", "ranking", "rating", "edit", "critique", "bws")
 ROLES = ("system", "user", "assistant")
 
 

@@ -141,7 +141,7 @@ def campaign_analytics_data(
     other = {
         pk: (payload, order)
         for pk, payload, order in Annotation.objects.filter(
-            campaign=campaign, task_type__in=["rating", "ranking"]
+            campaign=campaign, task_type__in=["rating", "ranking", "bws"]
         ).values_list("id", "payload", "assignment__presented_order")
     }
     d = CampaignData(
@@ -207,6 +207,7 @@ def campaign_analytics_data(
     pw: list[tuple[int, int, int, int, float]] = []
     rk: list[tuple[int, int, float, int]] = []
     rt: list[tuple[int, int, int, float]] = []
+    bw: list[tuple[int, int, int]] = []
     attr_index = {a: i for i, a in enumerate(d.attributes)}
     for i, r in enumerate(rows):
         task = r[3]
@@ -221,6 +222,11 @@ def campaign_analytics_data(
             pos = {rid: p for p, rid in enumerate(shown)}
             for rid, rank in ranks.items():
                 rk.append((i, int(rid), rank, pos.get(int(rid), len(pos) + int(rid))))
+        elif task == "bws":
+            payload, presented = other.get(r[0], ({}, []))
+            best, worst = (payload or {}).get("best"), (payload or {}).get("worst")
+            for rid in presented or []:
+                bw.append((i, int(rid), 1 if rid == best else -1 if rid == worst else 0))
         elif task == "rating":
             payload = other.get(r[0], ({}, []))[0] or {}
             for rid, values in (payload.get("ratings") or {}).items():
@@ -230,7 +236,11 @@ def campaign_analytics_data(
 
     # --- responses: codes, canonical (same prompt + same text), model names ---
     resp_ids = sorted(
-        {x[1] for x in pw} | {x[2] for x in pw} | {x[1] for x in rk} | {x[1] for x in rt}
+        {x[1] for x in pw}
+        | {x[2] for x in pw}
+        | {x[1] for x in rk}
+        | {x[1] for x in rt}
+        | {x[1] for x in bw}
     )
     resp_rows = list(
         Response.objects.filter(pk__in=resp_ids)
@@ -253,6 +263,10 @@ def campaign_analytics_data(
     pw = [x for x in pw if x[1] in resp_index and x[2] in resp_index]
     rk = [x for x in rk if x[1] in resp_index]
     rt = [x for x in rt if x[1] in resp_index]
+    bw = [x for x in bw if x[1] in resp_index]
+    d.bw_label = np.array([x[0] for x in bw], dtype=np.int64)
+    d.bw_response = np.array([resp_index[x[1]] for x in bw], dtype=np.int64)
+    d.bw_value = np.array([x[2] for x in bw], dtype=np.int64)
     d.pw_label = np.array([x[0] for x in pw], dtype=np.int64)
     d.pw_a = np.array([resp_index[x[1]] for x in pw], dtype=np.int64)
     d.pw_b = np.array([resp_index[x[2]] for x in pw], dtype=np.int64)
