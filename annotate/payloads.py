@@ -139,9 +139,7 @@ def validate_bws(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[str, Any]:
     worst are part of the label (each of them lost to the best and beat the worst).
     """
     if len(ctx.presented_order) < 3:
-        raise PayloadError(
-            {"item": gettext("A best-worst task needs at least three responses.")}
-        )
+        raise PayloadError({"item": gettext("A best-worst task needs at least three responses.")})
     for key in ("best", "worst"):
         if raw.get(key) in (None, ""):
             message = {
@@ -152,9 +150,7 @@ def validate_bws(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[str, Any]:
     best = _response_id(raw["best"], "best", ctx)
     worst = _response_id(raw["worst"], "worst", ctx)
     if best == worst:
-        raise PayloadError(
-            {"worst": gettext("The best and the worst response must be different.")}
-        )
+        raise PayloadError({"worst": gettext("The best and the worst response must be different.")})
     return {"best": best, "worst": worst, "response_ids": list(ctx.presented_order)}
 
 

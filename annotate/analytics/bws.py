@@ -136,7 +136,7 @@ def bws_section(
 ) -> dict[str, Any]:
     """The report's ``bws`` block: counting scores and Bradley-Terry, per unit name."""
     n = len(names)
-    out: dict[str, Any] = {"n_labels": int(len(np.unique(label))), "counting": []}
+    out: dict[str, Any] = {"n_labels": len(np.unique(label)), "counting": []}
     if n == 0 or len(label) == 0:
         out["bradley_terry"] = []
         return out

@@ -116,9 +116,7 @@ def bws_groups(payload: Mapping[str, Any], shown: Sequence[int]) -> list[list[in
     return [[best], middle, [worst]] if middle else [[best], [worst]]
 
 
-def _group_pairs(
-    groups: Sequence[Sequence[int]], how: str
-) -> Iterator[tuple[int, int, int]]:
+def _group_pairs(groups: Sequence[Sequence[int]], how: str) -> Iterator[tuple[int, int, int]]:
     """(chosen, rejected, rank gap) for every pair a best-first list of groups implies."""
     for (hi, better), (lo, worse) in itertools.combinations(enumerate(groups), 2):
         if how == "adjacent" and lo != hi + 1:

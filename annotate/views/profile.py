@@ -23,6 +23,7 @@ from annotate.services import profile_version_create
 
 from .common import annotator_required, redirect, safe_next
 from .language import language_remember
+from .onboarding import SCREENER_SESSION_KEY, screener_answers
 
 
 @require_http_methods(["GET"])
@@ -78,7 +79,8 @@ def profile_edit(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
         # Demographics are collected only from people who agreed to take part.
         return redirect(request, f"{reverse('consent')}?{urlencode({'next': next_url})}")
     current = annotator.current_profile
-    initial = model_to_dict(current) if current is not None else {}
+    # A first profile starts from the screener's answers (annotate.views.onboarding).
+    initial = model_to_dict(current) if current is not None else screener_answers(request)
     initial["ui_language"] = annotator.ui_language
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -93,6 +95,7 @@ def profile_edit(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
             if changed:
                 # The page after this one is in the language just chosen.
                 translation.activate(language or translation.get_language())
+            request.session.pop(SCREENER_SESSION_KEY, None)
             messages.success(request, gettext("Your profile is saved."))
             response = redirect(request, next_url)
             if changed:

@@ -161,8 +161,7 @@ def task_context(
     elif task_type == TaskType.BWS:
         best, worst = str(values.get("best", "")), str(values.get("worst", ""))
         context["bws_cards"] = [
-            {**r, "best": str(r["id"]) == best, "worst": str(r["id"]) == worst}
-            for r in responses
+            {**r, "best": str(r["id"]) == best, "worst": str(r["id"]) == worst} for r in responses
         ]
     elif task_type == TaskType.RATING:
         low, high = campaign.rating_range

@@ -69,8 +69,9 @@ EXPORT_DOC = """Export a campaign's labels.
 - `trl-preference`: `prompt`, `chosen`, `rejected` + `annotator_id`, `margin`, `source`
   (pairwise | ranking | rating | edit | bws), ids and model labels. Ties are excluded.
   Ranking pairs: `ranking_pairs=all|adjacent|best`; a best-worst (`bws`) label is the
-  partial ranking [best], [the others], [worst] and gives its pairs the same way; rating pairs (same annotator, same prompt):
-  `min_margin` (default 1) on `attribute` (default the campaign's overall attribute);
+  partial ranking [best], [the others], [worst] and gives its pairs the same way;
+  rating pairs (same annotator, same prompt): `min_margin` (default 1) on `attribute`
+  (default the campaign's overall attribute);
   `sources=pairwise,edit` restricts the label types used.
 - `trl-unpaired`: `prompt`, `completion`, `label` from ratings: rating > `threshold` is
   true, below is false, equal is dropped (default threshold: middle of the scale).

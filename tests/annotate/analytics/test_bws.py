@@ -59,7 +59,7 @@ def test_recovers_known_order_with_intervals():
     assert [r["model"] for r in counting] == names  # best first, as the truth
     for r in counting:
         assert r["ci"][0] < r["score"] < r["ci"][1]
-        assert -1 <= r["ci"][0] and r["ci"][1] <= 1
+        assert r["ci"][0] >= -1 and r["ci"][1] <= 1
     bt = out["bradley_terry"]
     assert [r["model"] for r in bt] == names
     assert out["n_pairs"] == 600 * (2 * 4 - 3)
@@ -78,8 +78,8 @@ def test_interval_coverage_of_the_counting_score():
     truth = counting_scores(big_l, big_u, big_v, 4, n_boot=1)["score"]
     covered = 0
     for seed in range(40):
-        l, u, v = _simulate(utility, n_labels=150, k=3, seed=seed)
-        out = counting_scores(l, u, v, 4, n_boot=300, seed=seed)
+        lab, u, v = _simulate(utility, n_labels=150, k=3, seed=seed)
+        out = counting_scores(lab, u, v, 4, n_boot=300, seed=seed)
         covered += int(out["ci_low"][0] <= truth[0] <= out["ci_high"][0])
     assert covered >= 34
 
