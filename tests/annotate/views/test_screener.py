@@ -145,3 +145,13 @@ def test_a_bad_answer_is_a_form_error(campaign):
     r = client.post(reverse("campaign_screen", args=[campaign.slug]), {"residence_country": "XX"})
     assert r.status_code == 400
     assert "error-summary" in r.content.decode()
+
+
+def test_the_profile_form_on_its_way_to_a_screening_campaign_sends_to_the_screener(campaign):
+    # Sign-up -> site consent -> profile?next=/c/<slug>/ must not skip the screener.
+    _, client = _newcomer(campaign)
+    work = reverse("campaign_work", args=[campaign.slug])
+    r = client.get(reverse("profile_edit"), {"next": work})
+    assert r["Location"] == reverse("campaign_screen", args=[campaign.slug])
+    other = client.get(reverse("profile_edit"), {"next": reverse("home")})
+    assert other.status_code == 200  # a profile for no campaign in particular
