@@ -83,7 +83,7 @@ def french_participant(
         page.check("#id_agree")
         page.locator("button[data-agree]").click()
         # The study has quotas on the country of residence: that question comes first.
-        page.wait_for_selector("h1:has-text('D’abord quelques questions')")
+        page.wait_for_selector("h1:has-text('abord quelques questions')")
         page.select_option("#id_residence_country", "GB")
         page.locator("button[data-screener-submit]").click()
         page.wait_for_selector("h1:has-text('À propos de vous')")

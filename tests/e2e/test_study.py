@@ -22,7 +22,10 @@ Steps (each one's wall time goes to test-artifacts/e2e-timings-<mode>.json):
 6. labels on the new policy's replies export with that policy version;
 7. hardening (tests/e2e/steps_hardening.py): hostile input answers 400, the typed config
    refuses a typo, a crowd link needs its signature, and a webhook receiver got signed
-   events from the worker (labels, export ready, refits finished and promoted).
+   events from the worker (labels, export ready, refits finished and promoted);
+2d. a crowd study of best-worst tasks (tests/e2e/steps_bws_crowd.py): a participant the
+   screener refuses goes to the platform's screen-out URL, another does a best-worst task
+   in Chromium by keyboard and goes to the completion URL.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import steps_dashboard, steps_hardening, steps_languages, study
+from tests.e2e import steps_bws_crowd, steps_dashboard, steps_hardening, steps_languages, study
 from tests.e2e.browser import Participant, chromium
 from tests.e2e.harness import StudyServer, Timings
 
@@ -93,6 +96,10 @@ def _run_study(
                 steps_languages.french_participant(
                     browser, server, people["admin_api"], study.STUDY, shots
                 )
+            # --- issue 17 part B2 (steps_bws_crowd) ---
+            with timings.step("2d crowd: best-worst task, screen-out and completion redirects"):
+                steps_bws_crowd.bws_crowd(browser, server, people["admin_api"], shots)
+            # --- end issue 17 part B2 ---
             study.assert_invariants(server)
             chat_labels = server.db.value(
                 "SELECT count(*) FROM annotate_annotation a JOIN annotate_campaign c "
