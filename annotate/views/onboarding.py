@@ -36,7 +36,7 @@ from annotate.services.onboarding import (
     participant_join,
 )
 
-from .common import annotator_required, redirect, safe_next
+from .common import annotator_required, platform_redirect, redirect, safe_next
 
 # The screener's answers wait in the session until the profile form saves them:
 # {"campaign": id, "answers": {field: value}}. Nothing about a refused participant is kept.
@@ -191,7 +191,7 @@ def screened_out(request: HttpRequest, campaign: Campaign, reason: str) -> HttpR
     its code) when the campaign names one, else a page that says why."""
     url = screen_out_url(campaign=campaign)
     if url:
-        return redirect(request, url)
+        return platform_redirect(request, url, reason)
     return render(
         request,
         "annotate/message.html",

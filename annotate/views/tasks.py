@@ -64,7 +64,7 @@ from annotate.services.eligibility import (
 from annotate.services.onboarding import admission_complete
 from annotate.services.quality import paused_reason_text, submit_notices
 
-from .common import annotator_required, is_htmx, redirect
+from .common import annotator_required, is_htmx, platform_redirect, redirect
 from .onboarding import screened_out, screener_passed
 from .task_context import skip_reason_canonical, task_context
 
@@ -177,7 +177,7 @@ def _done(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> Htt
     admission_complete(campaign=campaign, annotator=annotator)
     platform = completion_redirect_url(campaign=campaign)
     if platform:
-        return redirect(request, platform)  # back to the crowd platform, code in the URL
+        return platform_redirect(request, platform)  # the code is in the URL
     context = {
         "campaign": campaign,
         "completion": completion_info(campaign=campaign),
@@ -243,7 +243,7 @@ def campaign_done(request: HttpRequest, slug: str, *, annotator: Annotator) -> H
     finished = admission is not None and admission.completed_at is not None
     platform = completion_redirect_url(campaign=campaign) if finished else ""
     if platform:
-        return redirect(request, platform)
+        return platform_redirect(request, platform)
     return render(
         request,
         "annotate/done.html",

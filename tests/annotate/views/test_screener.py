@@ -38,6 +38,15 @@ def campaign():
     return campaign_with(TaskType.PAIRWISE, config=CONFIG)
 
 
+def _sent_to(response, url: str) -> bool:
+    """A plain page reaches the platform through a same-site page that refreshes to it
+    (the CSP's form-action would block a 302 after a form); htmx by HX-Redirect."""
+    if response.get("HX-Redirect"):
+        return response["HX-Redirect"] == url
+    body = response.content.decode()
+    return response.status_code == 200 and f'content="0;url={url}"' in body and url in body
+
+
 def _newcomer(campaign):
     """Consented (site and campaign consent), no profile yet."""
     annotator = AnnotatorFactory()
@@ -68,8 +77,8 @@ def test_the_campaign_page_asks_the_screener_first(campaign):
 def test_screened_out_goes_to_the_platform_and_never_sees_the_profile(campaign, answers):
     annotator, client = _newcomer(campaign)
     r = client.post(reverse("campaign_screen", args=[campaign.slug]), answers, follow=False)
-    assert r.status_code == 303
-    assert r["Location"] == SCREEN_OUT
+    assert _sent_to(r, SCREEN_OUT)
+    assert 'name="religion"' not in r.content.decode()
     # Back on the campaign page they are screened again, never shown the profile form.
     again = client.get(reverse("campaign_work", args=[campaign.slug]))
     assert again["Location"] == reverse("campaign_screen", args=[campaign.slug])
@@ -112,7 +121,7 @@ def test_a_profile_outside_the_rules_is_screened_out_at_admission(campaign):
     annotator = onboarded_annotator(residence_country="FR")
     give_consent(annotator, campaign)
     r = client_for(annotator).get(reverse("campaign_work", args=[campaign.slug]))
-    assert r["Location"] == SCREEN_OUT
+    assert _sent_to(r, SCREEN_OUT)
 
 
 def test_the_last_task_sends_the_participant_to_the_completion_url(campaign):
@@ -125,7 +134,7 @@ def test_the_last_task_sends_the_participant_to_the_completion_url(campaign):
     assert Annotation.objects.filter(assignment=assignment).exists()
     assert r["HX-Redirect"] == COMPLETE
     done = client.get(reverse("campaign_done", args=[campaign.slug]))
-    assert done["Location"] == COMPLETE
+    assert _sent_to(done, COMPLETE)
 
 
 def test_without_a_screen_out_url_the_refusal_is_a_page(campaign):
