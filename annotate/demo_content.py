@@ -36,6 +36,7 @@ factually correct, and say so when something is uncertain or risky.
   changing.
 - Critique: say what is wrong or missing, suggest an improvement, and highlight the
   passages your critique is about.
+- Best-worst: of the responses shown, pick the best one and the worst one.
 
 Some items have known answers and a few are attention checks. Read every response in
 full. If a task is unclear or offensive, skip it and tell us why.
@@ -422,6 +423,17 @@ ITEMS: list[dict[str, Any]] = [
                 "is no need to worry about insects.",
                 B,
             ),
+        ],
+    },
+    # -------------------------------------------------------- best-worst scaling
+    {
+        "task_type": "bws",
+        "messages": user("Give me one tip for sleeping better."),
+        "responses": [
+            ("Keep the same wake-up time every day, weekends included.", A),
+            ("Drink a strong coffee before bed so you are not restless.", D),
+            ("Keep the bedroom cool, dark and quiet.", B),
+            ("Sleep is overrated; just rest when you feel like it.", C),
         ],
     },
 ]

@@ -7,6 +7,7 @@ to the browser and the API.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -206,6 +207,26 @@ class ProfileForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.fields if name != "ui_language"}
 
 
+class ScreenerForm(forms.Form):
+    """The screening questions, asked before the rest of the profile: the profile fields a
+    campaign's eligibility and quotas read, with the profile form's labels and choices
+    (the answers then pre-fill the profile, where they are saved as usual)."""
+
+    def __init__(self, *args: Any, fields: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        profile = ProfileForm()
+        for name in fields:
+            if name in profile.fields:
+                self.fields[name] = copy.deepcopy(profile.fields[name])
+
+    def answers(self) -> dict[str, Any]:
+        """cleaned_data as plain JSON values (kept in the session until the profile)."""
+        return {
+            name: list(value) if isinstance(value, list | tuple) else value
+            for name, value in self.cleaned_data.items()
+        }
+
+
 class SkipForm(forms.Form):
     reason = TextField(max_length=500, required=False)
 
@@ -255,6 +276,8 @@ def task_payload_from_post(
                 raise PayloadError({"ranking": gettext("Give every response a rank.")})
             ranks.setdefault(value, []).append(rid)
         return {"ranking": [ranks[r] for r in sorted(ranks)]}
+    if task_type == TaskType.BWS:
+        return {"best": data.get("best", ""), "worst": data.get("worst", "")}
     if task_type == TaskType.RATING:
         return {
             "ratings": {

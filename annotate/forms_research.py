@@ -24,7 +24,7 @@ SHAPE_LABELS = {
     "raw": "raw: one row per annotation",
     "trl-preference": "trl-preference: prompt, chosen, rejected (DPO, reward models)",
     "trl-unpaired": "trl-unpaired: prompt, completion, label (KTO)",
-    "ranking": "ranking: every response of a prompt, best first",
+    "ranking": "ranking: every response of a prompt, best first (best-worst labels too)",
     "prism": "prism: zip of survey, conversations, utterances",
 }
 FORMAT_LABELS = {"jsonl": "JSON Lines", "csv": "CSV", "parquet": "Parquet (zstd)"}

@@ -132,6 +132,28 @@ def validate_ranking(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[str, A
     return {"ranking": groups}
 
 
+def validate_bws(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[str, Any]:
+    """Best-worst scaling: ``best`` and ``worst``, two different ids of the K shown.
+
+    The shown ids are stored with the choice: the responses that were neither best nor
+    worst are part of the label (each of them lost to the best and beat the worst).
+    """
+    if len(ctx.presented_order) < 3:
+        raise PayloadError({"item": gettext("A best-worst task needs at least three responses.")})
+    for key in ("best", "worst"):
+        if raw.get(key) in (None, ""):
+            message = {
+                "best": gettext("Choose the best response."),
+                "worst": gettext("Choose the worst response."),
+            }[key]
+            raise PayloadError({key: message})
+    best = _response_id(raw["best"], "best", ctx)
+    worst = _response_id(raw["worst"], "worst", ctx)
+    if best == worst:
+        raise PayloadError({"worst": gettext("The best and the worst response must be different.")})
+    return {"best": best, "worst": worst, "response_ids": list(ctx.presented_order)}
+
+
 def validate_rating(raw: Mapping[str, Any], ctx: PayloadContext) -> dict[str, Any]:
     """ratings: {response_id: {attribute: value}} for every response and attribute."""
     ratings = raw.get("ratings")
@@ -277,6 +299,7 @@ VALIDATORS: dict[str, Validator] = {
     "edit": validate_edit,
     "critique": validate_critique,
     "conversation": validate_conversation,
+    "bws": validate_bws,
 }
 
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("join/<slug:slug>/", onboarding.join, name="join"),
     path("consent/", onboarding.consent, name="consent"),
     path("c/<slug:slug>/consent/", onboarding.campaign_consent, name="campaign_consent"),
+    path("c/<slug:slug>/screen/", onboarding.campaign_screen, name="campaign_screen"),
     path("profile/", profile.profile_view, name="profile"),
     path("profile/edit/", profile.profile_edit, name="profile_edit"),
     path("c/<slug:slug>/", tasks.campaign_work, name="campaign_work"),

@@ -130,6 +130,7 @@ class ItemFactory(factory.django.DjangoModelFactory):
         n = kwargs.get("n") or {
             TaskType.PAIRWISE: 2,
             TaskType.RANKING: 3,
+            TaskType.BWS: 4,
         }.get(self.task_type, 1)
         for position in range(n):
             response = ResponseFactory(prompt=self.prompt)

@@ -16,7 +16,7 @@ import numpy.typing as npt
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-TASK_TYPES = ["pairwise", "ranking", "rating", "edit", "critique", "conversation"]
+TASK_TYPES = ["pairwise", "ranking", "rating", "edit", "critique", "conversation", "bws"]
 
 
 def _i(n: int = 0) -> IntArray:
@@ -71,6 +71,11 @@ class CampaignData:
     rk_response: IntArray = field(default_factory=_i)
     rk_rank: FloatArray = field(default_factory=_f)  # mid-rank, 1 = best
     rk_position: IntArray = field(default_factory=_i)  # position shown (0 = first)
+
+    # --- best-worst labels: one entry per shown response ---
+    bw_label: IntArray = field(default_factory=_i)
+    bw_response: IntArray = field(default_factory=_i)
+    bw_value: IntArray = field(default_factory=_i)  # +1 best, -1 worst, 0 neither
 
     # --- ratings: one entry per (annotation, response, attribute) ---
     rt_label: IntArray = field(default_factory=_i)

@@ -17,6 +17,7 @@ import numpy as np
 from . import agreement as ag
 from . import consistency as cons
 from .bradley_terry import fit_battles, leaderboard, prepare_battles
+from .bws import bws_section
 from .data import TASK_TYPES, CampaignData, FloatArray, IntArray
 from .languages import by_language
 from .quality_report import annotator_table, demographics, progress
@@ -422,6 +423,15 @@ def _figures(d: CampaignData, opts: ReportOptions) -> dict[str, Any]:
         "agreement": agreement,
         "consistency": consistency,
         "leaderboard": leaderboard_section(d, pairs, opts),
+        # Best-worst labels, per model: counting scores and Bradley-Terry (analytics/bws.py).
+        "bws": bws_section(
+            d.bw_label,
+            d.response_model[d.bw_response],
+            d.bw_value,
+            d.model_names,
+            n_boot=opts.n_boot,
+            seed=opts.seed,
+        ),
         "annotators": annotator_table(d, order, within, kappa_per_annotator),
         "demographics": demographics(d, opts.quotas),
     }

@@ -1,4 +1,4 @@
-"""Consent, crowd-platform links and completion (top level), read by
+"""Consent, crowd-platform links, completion and screen-out (top level), read by
 annotate/selectors/onboarding.py, annotate/views/onboarding.py and annotate/views/tasks.py."""
 
 from __future__ import annotations
@@ -35,13 +35,16 @@ class ConsentText(Part):
 
 
 class Participants(Section):
-    title = "Participants, crowd links and completion"
+    title = "Participants, crowd links, completion and screen-out"
     read_by = "annotate/selectors/onboarding.py, annotate/views/tasks.py"
     admin_keys = (
         "listed",
         "max_tasks_per_annotator",
         "completion_code",
         "completion_url",
+        "completion_redirect",
+        "screen_out_code",
+        "screen_out_url",
         "participant_param",
         "study_param",
         "join_study_key",
@@ -71,6 +74,26 @@ class Participants(Section):
         description="Link back to the crowd platform shown at the end; {code} is replaced "
         "by the completion code. http(s) only.",
     )
+    completion_redirect: bool = Field(
+        False,
+        description="Send a participant who finishes straight to completion_url (with "
+        "its code) instead of showing the code and a link: what Prolific and most crowd "
+        "platforms expect.",
+    )
+    screen_out_code: str = Field(
+        "",
+        max_length=200,
+        description="The crowd platform's code for participants the screener turns away "
+        "(eligibility or a full quota cell).",
+    )
+    screen_out_url: str = Field(
+        "",
+        max_length=2000,
+        description="Where a participant the screener turns away is sent, before the rest "
+        "of the profile; {code} is replaced by screen_out_code, e.g. "
+        "https://app.prolific.com/submissions/complete?cc={code}. http(s) only. Unset: "
+        "they read a message instead.",
+    )
     participant_param: str = Field(
         "PROLIFIC_PID",
         pattern=PARAM_PATTERN,
@@ -90,7 +113,7 @@ class Participants(Section):
         "link); they are then given their own signed link, which returning needs.",
     )
 
-    @field_validator("completion_url")
+    @field_validator("completion_url", "screen_out_url")
     @classmethod
     def _http(cls, value: str) -> str:
         if value and not value.startswith(("https://", "http://")):
@@ -101,6 +124,8 @@ class Participants(Section):
         out = {}
         if self.participant_param == self.study_param:
             out["study_param"] = "must differ from participant_param"
+        if self.completion_redirect and not self.completion_url:
+            out["completion_redirect"] = "needs completion_url"
         if self.consent is not None:
             out.update({f"consent.{k}": v for k, v in self.consent.problems().items()})
         return out

@@ -93,6 +93,8 @@ def utterance_rows(
                     scores[int(rid)] = float(values[overall])
         elif task == "pairwise" and payload.get("chosen") is not None:
             chosen = {payload["chosen"]: True, payload["rejected"]: False}
+        elif task == "bws" and payload.get("best") is not None:
+            chosen = {payload["best"]: True, payload["worst"]: False}
         elif task == "ranking":
             for rank, group in enumerate(payload.get("ranking") or []):
                 for rid in group:

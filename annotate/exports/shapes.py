@@ -43,7 +43,7 @@ class ShapeOptions:
     # None means the middle of the campaign's scale.
     threshold: float | None = None
     # Which labels feed trl-preference.
-    sources: tuple[str, ...] = ("pairwise", "ranking", "rating", "edit")
+    sources: tuple[str, ...] = ("pairwise", "ranking", "rating", "edit", "bws")
 
 
 def prompt_text(messages: Sequence[Mapping[str, str]], fallback: str) -> str:
@@ -117,6 +117,31 @@ def _label_source(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def bws_groups(payload: Mapping[str, Any], shown: Sequence[int]) -> list[list[int]]:
+    """A best-worst label as the partial ranking it implies: [[best], [the rest], [worst]].
+
+    The middle group is a tie only in the sense that the label says nothing between its
+    members; ``shown`` (the ids presented) names them.
+    """
+    best, worst = payload.get("best"), payload.get("worst")
+    if best is None or worst is None:
+        return []
+    ids = [int(r) for r in (payload.get("response_ids") or shown)]
+    middle = [r for r in ids if r not in (best, worst)]
+    return [[best], middle, [worst]] if middle else [[best], [worst]]
+
+
+def _group_pairs(groups: Sequence[Sequence[int]], how: str) -> Iterator[tuple[int, int, int]]:
+    """(chosen, rejected, rank gap) for every pair a best-first list of groups implies."""
+    for (hi, better), (lo, worse) in itertools.combinations(enumerate(groups), 2):
+        if how == "adjacent" and lo != hi + 1:
+            continue
+        if how == "best" and hi != 0:
+            continue
+        for c, r in itertools.product(better, worse):
+            yield c, r, lo - hi
+
+
 def _rating_values(row: Mapping[str, Any], attribute: str) -> dict[int, float]:
     out: dict[int, float] = {}
     for rid, values in (row["payload"].get("ratings") or {}).items():
@@ -148,24 +173,25 @@ def preference_rows(
             chosen_id=chosen,
             rejected_id=rejected,
         )
-    elif task == "ranking":
-        groups: list[list[int]] = payload.get("ranking") or []
-        for (hi, better), (lo, worse) in itertools.combinations(enumerate(groups), 2):
-            if opts.ranking_pairs == "adjacent" and lo != hi + 1:
-                continue
-            if opts.ranking_pairs == "best" and hi != 0:
-                continue
-            for c, r in itertools.product(better, worse):
-                yield _pair(
-                    row,
-                    opts,
-                    chosen=texts[c],
-                    rejected=texts[r],
-                    margin=lo - hi,
-                    source="ranking",
-                    chosen_id=c,
-                    rejected_id=r,
-                )
+    elif task in ("ranking", "bws"):
+        # A best-worst label implies best > each other and each other > worst, the
+        # pairs of its partial ranking; ranking_pairs applies to both the same way.
+        groups: list[list[int]] = (
+            payload.get("ranking") or []
+            if task == "ranking"
+            else bws_groups(payload, row["presented_order"])
+        )
+        for c, r, gap in _group_pairs(groups, opts.ranking_pairs):
+            yield _pair(
+                row,
+                opts,
+                chosen=texts[c],
+                rejected=texts[r],
+                margin=gap,
+                source=task,
+                chosen_id=c,
+                rejected_id=r,
+            )
     elif task == "rating":
         values = _rating_values(row, opts.attribute or overall)
         order = [r["id"] for r in row["responses"] if r["id"] in values]
@@ -233,12 +259,17 @@ def unpaired_rows(
 
 
 def ranking_rows(row: Mapping[str, Any], opts: ShapeOptions) -> Iterator[dict[str, Any]]:
-    """One row per ranking annotation: the prompt and every response, best first."""
-    if row["task_type"] != "ranking":
+    """One row per ranking (or best-worst) annotation: the prompt and every response,
+    best first; a best-worst label is the partial ranking [[best], [the rest], [worst]]."""
+    if row["task_type"] == "ranking":
+        groups = row["payload"].get("ranking") or []
+    elif row["task_type"] == "bws":
+        groups = bws_groups(row["payload"], row["presented_order"])
+    else:
         return
     texts, models = _texts(row), _models(row)
     ordered = []
-    for rank, group in enumerate(row["payload"].get("ranking") or []):
+    for rank, group in enumerate(groups):
         for rid in group:
             ordered.append(
                 {"response_id": rid, "rank": rank, "text": texts[rid], "model": models.get(rid, "")}
@@ -251,7 +282,7 @@ def ranking_rows(row: Mapping[str, Any], opts: ShapeOptions) -> Iterator[dict[st
     yield {
         "prompt": prompt,
         "responses": ordered,
-        "ranking": row["payload"].get("ranking") or [],
+        "ranking": groups,
         "annotator_id": row["annotator_id"],
         "annotation_id": row["annotation_id"],
         "item_id": row["item_id"],

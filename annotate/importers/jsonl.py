@@ -11,7 +11,8 @@ Each line is a JSON object::
      "language": "fr",                                # optional BCP 47 tag
      "metadata": {...}}                               # optional object
 
-- ``task_type`` is one of pairwise, ranking, rating, edit, critique. Without it the
+- ``task_type`` is one of pairwise, ranking, rating, edit, critique, bws (best-worst
+  scaling: K >= 3 responses). Without it the
   command's ``--task-type`` applies, and without that: pairwise for exactly two
   responses, rating otherwise.
 - A response's ``source`` (<= 80 chars) says where it came from; ``model`` alone is used
@@ -44,7 +45,7 @@ from .base import (
 )
 
 FORMAT = "jsonl"
-TASK_TYPES = ("pairwise", "ranking", "rating", "edit", "critique")
+TASK_TYPES = ("pairwise", "ranking", "rating", "edit", "critique", "bws")
 ROLES = ("system", "user", "assistant")
 
 

@@ -11,6 +11,7 @@ class TaskType(models.TextChoices):
     EDIT = "edit", "Edit"
     CRITIQUE = "critique", "Critique"
     CONVERSATION = "conversation", "Live conversation"
+    BWS = "bws", "Best-worst scaling"
 
 
 class CampaignStatus(models.TextChoices):

@@ -127,9 +127,9 @@ def _positions(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _payload_rows(campaign: Campaign, after_id: int) -> list[tuple[int, str, Any, Any]]:
-    """(id, task type, payload, shown order) of rating and ranking labels."""
+    """(id, task type, payload, shown order) of rating, ranking and best-worst labels."""
     qs = Annotation.objects.filter(
-        campaign=campaign, task_type__in=["rating", "ranking"], id__gt=after_id
+        campaign=campaign, task_type__in=["rating", "ranking", "bws"], id__gt=after_id
     ).values_list("id", "task_type", "payload", "assignment__presented_order")
     if connection.vendor != "postgresql":
         return list(qs)
@@ -227,6 +227,7 @@ def campaign_analytics_data(
     )
     rk: list[tuple[int, int, float, int]] = []
     rt: list[tuple[int, int, int, float]] = []
+    bw: list[tuple[int, int, int]] = []
     attr_index = {a: i for i, a in enumerate(d.attributes)}
     others = _payload_rows(campaign, after_id)
     other_at, _ = _positions(cols["id"], np.array([o[0] for o in others], dtype=np.int64))
@@ -239,6 +240,10 @@ def campaign_analytics_data(
             pos = {rid: p for p, rid in enumerate(shown)}
             for rid, rank in ranks.items():
                 rk.append((i, int(rid), rank, pos.get(int(rid), len(pos) + int(rid))))
+        elif task == "bws":
+            best, worst = payload.get("best"), payload.get("worst")
+            for rid in presented or []:
+                bw.append((i, int(rid), 1 if rid == best else -1 if rid == worst else 0))
         else:
             for rid, values in (payload.get("ratings") or {}).items():
                 for attr, value in (values or {}).items():
@@ -247,12 +252,16 @@ def campaign_analytics_data(
     # Labels keep their (created, id) order within each kind, as the row loop gave them.
     rk.sort(key=lambda x: x[0])
     rt.sort(key=lambda x: x[0])
+    bw.sort(key=lambda x: x[0])
     rk_arr = np.array(rk, dtype=np.float64).reshape(-1, 4)
+    bw_arr = np.array(bw, dtype=np.float64).reshape(-1, 3)
     rt_arr = np.array(rt, dtype=np.float64).reshape(-1, 4)
 
     # --- responses: codes, canonical (same prompt + same text), model names ---
     resp_ids = np.unique(
-        np.r_[cols["shown_a"][pw_at], cols["shown_b"][pw_at], rk_arr[:, 1], rt_arr[:, 1]]
+        np.r_[
+            cols["shown_a"][pw_at], cols["shown_b"][pw_at], rk_arr[:, 1], rt_arr[:, 1], bw_arr[:, 1]
+        ]
     ).astype(np.int64)
     resp_rows = _response_rows(resp_ids.tolist())
     resp_keys = np.array([row[0] for row in resp_rows], dtype=np.int64)
@@ -282,6 +291,10 @@ def campaign_analytics_data(
     d.rt_response = t_at[t_ok]
     d.rt_attribute = rt_arr[t_ok, 2].astype(np.int64)
     d.rt_value = rt_arr[t_ok, 3]
+    w_at, w_ok = _positions(resp_keys, bw_arr[:, 1].astype(np.int64))
+    d.bw_label = bw_arr[w_ok, 0].astype(np.int64)
+    d.bw_response = w_at[w_ok]
+    d.bw_value = bw_arr[w_ok, 2].astype(np.int64)
     assert n == len(d.label_id)
     return d
 

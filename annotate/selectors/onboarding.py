@@ -171,6 +171,22 @@ def completion_info(*, campaign: Campaign) -> dict[str, str]:
     return {"code": code, "url": url if url.startswith(("https://", "http://")) else ""}
 
 
+def completion_redirect_url(*, campaign: Campaign) -> str:
+    """The crowd platform's completion URL to send a finished participant to, or ""
+    when the campaign shows its code and a link instead (completion_redirect)."""
+    if not (campaign.config or {}).get("completion_redirect"):
+        return ""
+    return completion_info(campaign=campaign)["url"]
+
+
+def screen_out_url(*, campaign: Campaign) -> str:
+    """Where a participant the screener turns away goes ("" = no platform configured)."""
+    config = campaign.config or {}
+    url = str(config.get("screen_out_url") or "")
+    url = url.replace("{code}", str(config.get("screen_out_code") or ""))
+    return url if url.startswith(("https://", "http://")) else ""
+
+
 def join_param_names(*, campaign: Campaign) -> tuple[str, str]:
     config = campaign.config or {}
     return (

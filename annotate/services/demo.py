@@ -90,7 +90,7 @@ def _mixed_campaign(report: DemoReport) -> Campaign:
         description="Prompts written for the Chorus demo, one campaign with every task type.",
         guidelines=demo_content.GUIDELINES,
         status=CampaignStatus.OPEN,
-        task_mix={"pairwise": 2, "ranking": 1, "rating": 1, "edit": 1, "critique": 1},
+        task_mix={"pairwise": 2, "ranking": 1, "rating": 1, "edit": 1, "critique": 1, "bws": 1},
         overlap=2,
         rating_attributes=["helpfulness", "factuality", "safety"],
         overall_attribute="helpfulness",

@@ -18,6 +18,7 @@ participants arriving together cannot both take the last place in a cell.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -44,6 +45,14 @@ class ProfileRequired(ServiceError):
     """Eligibility or quotas need a profile and the participant has none yet."""
 
 
+def quota_full_message() -> str:
+    """The sentence a participant from a full cell reads (in the active language)."""
+    return gettext(
+        "Thank you for your interest. This study has all the participants "
+        "it needs from your group, so there are no tasks for you here."
+    )
+
+
 def _profile_value(profile: ProfileVersion, field: str) -> Any:
     return getattr(profile, field, None)
 
@@ -55,6 +64,10 @@ def campaign_needs_profile(*, campaign: Campaign) -> bool:
 
 def eligibility_check(*, campaign: Campaign, profile: ProfileVersion) -> str | None:
     """Return why ``profile`` may not join ``campaign`` (a sentence), or None if it may."""
+    return _eligibility_reason(campaign, lambda field: _profile_value(profile, field))
+
+
+def _eligibility_reason(campaign: Campaign, value_of: Callable[[str], Any]) -> str | None:
     rules = (campaign.config or {}).get("eligibility") or {}
     if not isinstance(rules, dict):
         return None
@@ -62,7 +75,7 @@ def eligibility_check(*, campaign: Campaign, profile: ProfileVersion) -> str | N
         if not isinstance(allowed, list) or not allowed:
             continue
         allowed_set = {str(a) for a in allowed}
-        value = _profile_value(profile, field)
+        value = value_of(field)
         if isinstance(value, list):
             ok = bool(allowed_set & {str(v) for v in value})
         else:
@@ -82,6 +95,35 @@ def quota_cell(*, campaign: Campaign, profile: ProfileVersion) -> str:
     """The participant's cell key ("GB|25-34"), or "" when the campaign has no quotas."""
     fields = quota_fields(campaign=campaign)
     return CELL_SEPARATOR.join(str(_profile_value(profile, f) or "") for f in fields)
+
+
+def screening_fields(*, campaign: Campaign) -> list[str]:
+    """The profile questions the screener asks first: the eligibility rules' fields,
+    then the quotas' (each once). Empty: the campaign screens nobody."""
+    rules = (campaign.config or {}).get("eligibility") or {}
+    fields = list(rules) if isinstance(rules, dict) else []
+    return list(dict.fromkeys([*fields, *quota_fields(campaign=campaign)]))
+
+
+def screening_refusal(*, campaign: Campaign, answers: Mapping[str, Any]) -> str | None:
+    """Why these screener answers turn the participant away, else None.
+
+    Eligibility, then the quota cell: a cell that is full now refuses at once. The count
+    takes no lock and reserves nothing; ``campaign_admit`` counts again under the
+    campaign lock once the profile is saved, so the cell can still fill meanwhile (the
+    participant is then turned away there, the same way).
+    """
+    reason = _eligibility_reason(campaign, answers.get)
+    if reason:
+        return reason
+    fields = quota_fields(campaign=campaign)
+    if not fields:
+        return None
+    cell = CELL_SEPARATOR.join(str(answers.get(f) or "") for f in fields)
+    target = quota_targets(campaign=campaign).get(cell, 0)
+    if CampaignAdmission.objects.filter(campaign=campaign, cell=cell).count() >= target:
+        return quota_full_message()
+    return None
 
 
 def quota_targets(*, campaign: Campaign) -> dict[str, int]:
@@ -145,12 +187,7 @@ def campaign_admit(*, campaign: Campaign, annotator: Annotator) -> CampaignAdmis
             target = quota_targets(campaign=campaign).get(cell, 0)
             taken = CampaignAdmission.objects.filter(campaign=campaign, cell=cell).count()
             if taken >= target:
-                raise QuotaFull(
-                    gettext(
-                        "Thank you for your interest. This study has all the participants "
-                        "it needs from your group, so there are no tasks for you here."
-                    )
-                )
+                raise QuotaFull(quota_full_message())
         admission = CampaignAdmission.objects.create(
             campaign=campaign, annotator=annotator, cell=cell, profile_version=profile
         )

@@ -1,7 +1,7 @@
 """Drive a running Chorus over HTTP with simulated people, as a browser would.
 
 Each person runs in its own thread with its own cookie jar: sign up (or log in when the
-account exists), consent, fill the profile, then loop: task page -> answer -> submit,
+account exists), consent, screener and profile, then loop: task page -> answer -> submit,
 until the campaign has nothing left for them, the deadline passes, or they hit too many
 errors. Every request is timed by kind; the results carry what the load benchmark and
 the validation test need (latencies, errors, the assignments each person submitted).
@@ -234,7 +234,7 @@ class Session:
         return self.follow(self.post_form(form.action or str(page.url), data))
 
     def profile(self, page: httpx.Response) -> httpx.Response:
-        form = pages.form_with(pages.parse_forms(page.text), field="age_band")
+        form = pages.survey_form(pages.parse_forms(page.text))
         if form is None:
             raise RuntimeError("profile page without the survey form")
         data: dict[str, Any] = form.defaults()
@@ -324,7 +324,7 @@ class Session:
                 if "/consent/" in path:
                     page = self.consent(page)
                     continue
-                if path.startswith("/profile/edit"):
+                if path.startswith("/profile/edit") or path.endswith("/screen/"):
                     page = self.profile(page)
                     continue
                 forms = pages.parse_forms(page.text)

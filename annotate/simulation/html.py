@@ -128,3 +128,8 @@ def form_with(forms: list[Form], *, action_part: str = "", field: str = "") -> F
             continue
         return form
     return None
+
+
+def survey_form(forms: list[Form]) -> Form | None:
+    """The profile survey, or a campaign's screening questions (its first part)."""
+    return form_with(forms, field="age_band") or form_with(forms, action_part="/screen/")

@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from annotate.models import Annotator
@@ -32,6 +32,19 @@ def redirect(request: HttpRequest, url: str) -> HttpResponse:
         response["HX-Redirect"] = url
         return response
     return HttpResponseRedirect(url, status=303 if request.method == "POST" else 302)
+
+
+def platform_redirect(request: HttpRequest, url: str, message: str = "") -> HttpResponse:
+    """Send a participant to their crowd platform (screen-out or completion URL).
+
+    htmx navigates by HX-Redirect. A plain page gets a same-site page that refreshes to
+    the platform, not a 302: the pages' CSP says ``form-action 'self'``, and browsers
+    apply it to every redirect after a form's POST (the screener's, the consent's), so a
+    302 to another site there is blocked and the participant is stranded.
+    """
+    if is_htmx(request):
+        return redirect(request, url)
+    return render(request, "annotate/platform_redirect.html", {"url": url, "message": message})
 
 
 def safe_next(request: HttpRequest, default: str) -> str:

@@ -12,13 +12,14 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
-from annotate.forms import ConsentForm, SignupForm
+from annotate.forms import ConsentForm, ScreenerForm, SignupForm
 from annotate.models import Annotator, Campaign
 from annotate.security.backends import SESSION_BACKEND
 from annotate.selectors.onboarding import (
     consent_document,
     consent_has_given,
     join_param_names,
+    screen_out_url,
 )
 from annotate.services.annotators import annotator_sign_up
 from annotate.services.crowd_links import (
@@ -27,6 +28,7 @@ from annotate.services.crowd_links import (
     crowd_proof_mark,
     join_link,
 )
+from annotate.services.eligibility import admission_get, screening_fields, screening_refusal
 from annotate.services.onboarding import (
     ConsentOutdated,
     JoinNotSigned,
@@ -35,7 +37,11 @@ from annotate.services.onboarding import (
     participant_join,
 )
 
-from .common import annotator_required, redirect, safe_next
+from .common import annotator_required, platform_redirect, redirect, safe_next
+
+# The screener's answers wait in the session until the profile form saves them:
+# {"campaign": id, "answers": {field: value}}. Nothing about a refused participant is kept.
+SCREENER_SESSION_KEY = "chorus_screener"
 
 
 def _with_next(url: str, next_url: str) -> str:
@@ -139,6 +145,9 @@ def _consent(request: HttpRequest, annotator: Annotator, campaign: Campaign | No
             form = ConsentForm(initial=fresh)
         else:
             if annotator.current_profile_id is None:
+                if campaign is not None and screening_fields(campaign=campaign):
+                    # Screening questions come before the rest of the profile.
+                    return redirect(request, reverse("campaign_screen", args=[campaign.slug]))
                 return redirect(request, _with_next(reverse("profile_edit"), next_url))
             return redirect(request, next_url)
     context = {
@@ -163,3 +172,65 @@ def consent(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
 def campaign_consent(request: HttpRequest, slug: str, *, annotator: Annotator) -> HttpResponse:
     campaign = get_object_or_404(Campaign, slug=slug)
     return _consent(request, annotator, campaign)
+
+
+def screener_passed(request: HttpRequest, campaign: Campaign) -> bool:
+    """Whether this browser answered ``campaign``'s screener and was let through."""
+    kept = request.session.get(SCREENER_SESSION_KEY) or {}
+    return isinstance(kept, dict) and kept.get("campaign") == campaign.pk
+
+
+def screener_answers(request: HttpRequest) -> dict[str, object]:
+    """The screener's answers not yet saved in a profile (pre-fill the profile form)."""
+    kept = request.session.get(SCREENER_SESSION_KEY) or {}
+    answers = kept.get("answers") if isinstance(kept, dict) else None
+    return dict(answers) if isinstance(answers, dict) else {}
+
+
+def screened_out(request: HttpRequest, campaign: Campaign, reason: str) -> HttpResponse:
+    """A participant the study cannot take: to the crowd platform's screen-out URL (with
+    its code) when the campaign names one, else a page that says why."""
+    url = screen_out_url(campaign=campaign)
+    if url:
+        return platform_redirect(request, url, reason)
+    return render(
+        request,
+        "annotate/message.html",
+        {"title": gettext("No tasks for you in this study"), "message": reason},
+        status=403,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@annotator_required
+def campaign_screen(request: HttpRequest, slug: str, *, annotator: Annotator) -> HttpResponse:
+    """The screening questions of a campaign with eligibility rules or quotas, asked
+    after consent and before the rest of the profile (crowd platforms expect a refusal
+    to come first, not after a whole survey)."""
+    campaign = get_object_or_404(Campaign, slug=slug)
+    work = reverse("campaign_work", args=[campaign.slug])
+    fields = screening_fields(campaign=campaign)
+    if (
+        not fields
+        or annotator.current_profile_id is not None
+        or admission_get(campaign=campaign, annotator=annotator) is not None
+    ):
+        return redirect(request, work)  # nothing to screen: the campaign page decides
+    document = consent_document(campaign=campaign)
+    if not consent_has_given(annotator=annotator, document=document):
+        return redirect(request, reverse("campaign_consent", args=[campaign.slug]))
+    form = ScreenerForm(request.POST or None, fields=fields)
+    if request.method == "POST" and form.is_valid():
+        answers = form.answers()
+        reason = screening_refusal(campaign=campaign, answers=answers)
+        if reason:
+            request.session.pop(SCREENER_SESSION_KEY, None)
+            return screened_out(request, campaign, reason)
+        request.session[SCREENER_SESSION_KEY] = {"campaign": campaign.pk, "answers": answers}
+        return redirect(request, _with_next(reverse("profile_edit"), work))
+    return render(
+        request,
+        "annotate/screener.html",
+        {"form": form, "campaign": campaign},
+        status=400 if form.errors else 200,
+    )

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from annotate.forms import PREFERENCE_LABELS, ProfileForm
 from annotate.i18n.languages import ui_language_choices
-from annotate.models import Annotator
+from annotate.models import Annotator, Campaign
 from annotate.models.profile import STATED_PREFERENCES, USE_CASES
 from annotate.selectors.onboarding import consent_document, consent_has_given
 from annotate.services import profile_version_create
+from annotate.services.eligibility import screening_fields
 
 from .common import annotator_required, redirect, safe_next
 from .language import language_remember
+from .onboarding import SCREENER_SESSION_KEY, screener_answers, screener_passed
 
 
 @require_http_methods(["GET"])
@@ -66,6 +68,23 @@ def profile_view(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
     )
 
 
+def _screener_first(request: HttpRequest, next_url: str) -> str | None:
+    """The screener's URL when a first profile is on its way to a campaign that screens
+    and this browser has not passed its screener (whatever page led here)."""
+    try:
+        match = resolve(urlsplit(next_url).path)
+    except Resolver404:
+        return None
+    if match.url_name != "campaign_work":
+        return None
+    campaign = Campaign.objects.filter(slug=match.kwargs.get("slug", "")).first()
+    if campaign is None or not screening_fields(campaign=campaign):
+        return None
+    if screener_passed(request, campaign):
+        return None
+    return reverse("campaign_screen", args=[campaign.slug])
+
+
 @require_http_methods(["GET", "POST"])
 @annotator_required
 def profile_edit(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
@@ -78,7 +97,11 @@ def profile_edit(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
         # Demographics are collected only from people who agreed to take part.
         return redirect(request, f"{reverse('consent')}?{urlencode({'next': next_url})}")
     current = annotator.current_profile
-    initial = model_to_dict(current) if current is not None else {}
+    screen = _screener_first(request, next_url) if current is None else None
+    if screen:
+        return redirect(request, screen)
+    # A first profile starts from the screener's answers (annotate.views.onboarding).
+    initial = model_to_dict(current) if current is not None else screener_answers(request)
     initial["ui_language"] = annotator.ui_language
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -93,6 +116,7 @@ def profile_edit(request: HttpRequest, *, annotator: Annotator) -> HttpResponse:
             if changed:
                 # The page after this one is in the language just chosen.
                 translation.activate(language or translation.get_language())
+            request.session.pop(SCREENER_SESSION_KEY, None)
             messages.success(request, gettext("Your profile is saved."))
             response = redirect(request, next_url)
             if changed:

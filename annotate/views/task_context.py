@@ -43,6 +43,11 @@ TYPE_SHORTCUTS: dict[str, list[tuple[str, Promise]]] = {
         ("Alt+↑ / Alt+↓", _("Move the focused response up / down")),
         ("o", _("Rank all in the order shown")),
     ],
+    TaskType.BWS: [
+        ("j / k", _("Next / previous response")),
+        ("b", _("The focused response is the best")),
+        ("w", _("The focused response is the worst")),
+    ],
     TaskType.RATING: [
         ("1-7", _("Rate the current question and go to the next")),
         ("← / →", _("Move a slider or choose a rating")),
@@ -64,6 +69,7 @@ STRENGTHS = [(1, _("Slightly better")), (2, _("Clearly better")), (3, _("Much be
 TASK_TITLES: dict[str, Promise] = {
     TaskType.PAIRWISE: _("Which response is better?"),
     TaskType.RANKING: _("Rank the responses, best first"),
+    TaskType.BWS: _("Pick the best and the worst response"),
     TaskType.RATING: _("Rate the response"),
     TaskType.EDIT: _("Improve the response"),
     TaskType.CRITIQUE: _("Critique the response"),
@@ -152,6 +158,11 @@ def task_context(
             for r in responses
         ]
         context["rank_options"] = list(range(1, len(responses) + 1))
+    elif task_type == TaskType.BWS:
+        best, worst = str(values.get("best", "")), str(values.get("worst", ""))
+        context["bws_cards"] = [
+            {**r, "best": str(r["id"]) == best, "worst": str(r["id"]) == worst} for r in responses
+        ]
     elif task_type == TaskType.RATING:
         low, high = campaign.rating_range
         context["rating_low"], context["rating_high"] = low, high

@@ -31,7 +31,13 @@ from annotate.input.checks import InputError, parse_int
 from annotate.models import Annotator, Assignment, AssignmentStatus, Campaign, TaskType
 from annotate.payloads import PayloadError
 from annotate.selectors.assignments import TaskView
-from annotate.selectors.onboarding import completion_info, consent_document, consent_has_given
+from annotate.selectors.onboarding import (
+    completion_info,
+    completion_redirect_url,
+    consent_document,
+    consent_has_given,
+    screen_out_url,
+)
 from annotate.selectors.task_pages import (
     assignment_for_annotator,
     task_progress,
@@ -51,6 +57,7 @@ from annotate.services.eligibility import (
     QuotaFull,
     admission_get,
     campaign_admit,
+    screening_fields,
 )
 from annotate.services.gates import gate_passed, gate_remember
 from annotate.services.leasing import Lease, campaign_task_limit
@@ -58,7 +65,8 @@ from annotate.services.onboarding import admission_complete
 from annotate.services.quality import paused_reason_text, submit_notices
 from annotate.services.submit_flow import annotation_submit_and_lease
 
-from .common import annotator_required, is_htmx, redirect
+from .common import annotator_required, is_htmx, platform_redirect, redirect
+from .onboarding import screened_out, screener_passed
 from .task_context import skip_reason_canonical, task_context
 
 PARTIAL = "annotate/tasks/_task.html"
@@ -95,6 +103,10 @@ def _gate(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> Htt
     if not remembered and not consent_has_given(annotator=annotator, document=document):
         return redirect(request, reverse("campaign_consent", args=[campaign.slug]))
     if annotator.current_profile_id is None:
+        if screening_fields(campaign=campaign) and not screener_passed(request, campaign):
+            # Screening questions first: a participant the study cannot take is told
+            # (or sent back to the crowd platform) before the rest of the profile.
+            return redirect(request, reverse("campaign_screen", args=[campaign.slug]))
         here = reverse("campaign_work", args=[campaign.slug])
         return redirect(request, f"{reverse('profile_edit')}?next={here}")
     if annotator.paused:
@@ -108,6 +120,8 @@ def _gate(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> Htt
     except ProfileRequired:
         return redirect(request, reverse("profile_edit"))
     except (NotEligible, QuotaFull) as exc:
+        if screen_out_url(campaign=campaign):
+            return screened_out(request, campaign, str(exc))
         return _message_page(
             request, gettext("No tasks for you in this study"), str(exc), status=403
         )
@@ -162,6 +176,9 @@ def _conversation_redirect(request: HttpRequest, assignment_id: int) -> HttpResp
 
 def _done(request: HttpRequest, campaign: Campaign, annotator: Annotator) -> HttpResponse:
     admission_complete(campaign=campaign, annotator=annotator)
+    platform = completion_redirect_url(campaign=campaign)
+    if platform:
+        return platform_redirect(request, platform)  # the code is in the URL
     context = {
         "campaign": campaign,
         "completion": completion_info(campaign=campaign),
@@ -246,6 +263,9 @@ def campaign_done(request: HttpRequest, slug: str, *, annotator: Annotator) -> H
     campaign = get_object_or_404(Campaign, slug=slug)
     admission = admission_get(campaign=campaign, annotator=annotator)
     finished = admission is not None and admission.completed_at is not None
+    platform = completion_redirect_url(campaign=campaign) if finished else ""
+    if platform:
+        return platform_redirect(request, platform)
     return render(
         request,
         "annotate/done.html",

@@ -43,6 +43,8 @@ GENERATE_POOL_TOPUP = "modelserve.tasks.generate_pool_topup"
 _TASK_RESPONSES: dict[str, tuple[int, int | None]] = {
     TaskType.PAIRWISE: (2, 2),
     TaskType.RANKING: (2, None),
+    # Best-worst scaling: from K >= 3 responses (with two it is a pairwise choice).
+    TaskType.BWS: (3, None),
     TaskType.RATING: (1, None),
     TaskType.EDIT: (1, 1),
     TaskType.CRITIQUE: (1, 1),

@@ -1,5 +1,5 @@
 // Task pages: time on task, keyboard shortcuts, ranking (drag and drop + keyboard),
-// rating helpers. Plain JS on top of htmx; every component is (re)initialised by
+// best-worst scaling, rating helpers. Plain JS on top of htmx; every component is (re)initialised by
 // htmx.onLoad, which runs for the first page and for every swapped-in task.
 (function () {
   "use strict";
@@ -171,6 +171,38 @@
     if (!button) return;
     const list = button.closest("form").querySelector("[data-ranking]");
     if (list) renumber(list);
+  });
+
+  // --- best-worst scaling: j/k move between responses, b/w mark the focused one ------
+  handlers.push(function (e, task) {
+    const list = task.querySelector("[data-bws]");
+    if (!list || e.altKey) return false;
+    const cards = Array.from(list.querySelectorAll("[data-bws-card]"));
+    const card = document.activeElement && document.activeElement.closest("[data-bws-card]");
+    if (e.key === "j" || e.key === "k") {
+      const i = card ? cards.indexOf(card) : -1;
+      const next = cards[Math.max(0, Math.min(cards.length - 1, i + (e.key === "j" ? 1 : -1)))];
+      if (next) next.focus();
+      return true;
+    }
+    if ((e.key === "b" || e.key === "w") && card) {
+      const radio = card.querySelector(e.key === "b" ? "[data-bws-best]" : "[data-bws-worst]");
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change", { bubbles: true }));
+      return true;
+    }
+    return false;
+  });
+  // One response cannot be both: choosing it as best clears it as worst, and back.
+  document.addEventListener("change", function (e) {
+    const card = e.target.closest && e.target.closest("[data-bws-card]");
+    if (!card || !e.target.checked) return;
+    const other = card.querySelector(e.target.name === "best" ? "[data-bws-worst]" : "[data-bws-best]");
+    if (other) other.checked = false;
+    card.closest("[data-bws]").querySelectorAll("[data-bws-card]").forEach(function (c) {
+      c.classList.toggle("is-best", c.querySelector("[data-bws-best]").checked);
+      c.classList.toggle("is-worst", c.querySelector("[data-bws-worst]").checked);
+    });
   });
 
   // --- rating: number keys rate the current question, sliders mirror a number box ----

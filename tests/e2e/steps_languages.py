@@ -82,7 +82,12 @@ def french_participant(
         page.wait_for_selector("h1:has-text('Information et consentement')")
         page.check("#id_agree")
         page.locator("button[data-agree]").click()
+        # The study has quotas on the country of residence: that question comes first.
+        page.wait_for_selector("h1:has-text('abord quelques questions')")
+        page.select_option("#id_residence_country", "GB")
+        page.locator("button[data-screener-submit]").click()
         page.wait_for_selector("h1:has-text('À propos de vous')")
+        assert page.input_value("#id_residence_country") == "GB"  # carried over
         for field, value in (
             ("age_band", "25-34"),
             ("gender", "female"),
@@ -101,7 +106,7 @@ def french_participant(
         page.check("input[name=ai_frequency][value=daily]")
         page.fill("#id_self_description", "L'honnêteté avant tout.")
         page.fill("#id_system_prompt", "Réponds brièvement.")
-        page.locator("button[data-save-profile]").press("Enter")
+        page.locator("button[data-save-profile]").click()
         page.wait_for_selector("section.task")
         task_type = page.get_attribute("section.task", "data-task-type") or ""
         assert page.inner_text("#task-title") == TITLES_FR[task_type]

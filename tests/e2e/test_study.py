@@ -30,6 +30,9 @@ Steps (each one's wall time goes to test-artifacts/e2e-timings-<mode>.json):
 Issue 17 part B1 (steps_second_language, after 2c): a campaign imported in French with
 ``import_items --language fr``; the French participant labels it; exports carry
 ``language = fr``; ``analytics --json`` splits by language.
+2f. a crowd study of best-worst tasks (tests/e2e/steps_bws_crowd.py): a participant the
+   screener refuses goes to the platform's screen-out URL, another does a best-worst task
+   in Chromium by keyboard and goes to the completion URL.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import (
+    steps_bws_crowd,
     steps_dashboard,
     steps_hardening,
     steps_judges,
@@ -125,6 +129,10 @@ def _run_study(
                     steps_throughput.leases_expire_by_beat(server, browser, study.CHAT, shots), 1
                 )
             # --- end of issue 14 ---
+            # --- issue 17 part B2 (steps_bws_crowd) ---
+            with timings.step("2f crowd: best-worst task, screen-out and completion redirects"):
+                steps_bws_crowd.bws_crowd(browser, server, people["admin_api"], shots)
+            # --- end issue 17 part B2 ---
             study.assert_invariants(server)
             chat_labels = server.db.value(
                 "SELECT count(*) FROM annotate_annotation a JOIN annotate_campaign c "

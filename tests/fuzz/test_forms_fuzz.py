@@ -135,6 +135,7 @@ def _task_form(task_type: str) -> Callable[[World], st.SearchStrategy[Any]]:
                 "reason": ["ok"],
             },
             TaskType.EDIT: {"response_id": ids, "edited_text": ["Better text."]},
+            TaskType.BWS: {"best": ids, "worst": ids},
             TaskType.CRITIQUE: {"critique": ["Too long."], "suggestion": ["Cut."], "spans": spans},
         }.get(task_type, {})
         prefix = {TaskType.RANKING: "rank_", TaskType.RATING: "rating_"}.get(task_type)

@@ -44,6 +44,7 @@ TASK_TYPES = (
     TaskType.RATING,
     TaskType.EDIT,
     TaskType.CRITIQUE,
+    TaskType.BWS,
 )
 FORM = "application/x-www-form-urlencoded"
 

@@ -68,13 +68,16 @@ EXPORT_DOC = """Export a campaign's labels.
   `judge_prompt_version` for AI judges' labels, and `profile_<field>` columns for the
   fields the campaign publishes (k-suppressed).
 - `trl-preference`: `prompt`, `chosen`, `rejected` + `annotator_id`, `margin`, `source`
-  (pairwise | ranking | rating | edit), ids and model labels. Ties are excluded. Ranking
-  pairs: `ranking_pairs=all|adjacent|best`; rating pairs (same annotator, same prompt):
-  `min_margin` (default 1) on `attribute` (default the campaign's overall attribute);
+  (pairwise | ranking | rating | edit | bws), ids and model labels. Ties are excluded.
+  Ranking pairs: `ranking_pairs=all|adjacent|best`; a best-worst (`bws`) label is the
+  partial ranking [best], [the others], [worst] and gives its pairs the same way;
+  rating pairs (same annotator, same prompt): `min_margin` (default 1) on `attribute`
+  (default the campaign's overall attribute);
   `sources=pairwise,edit` restricts the label types used.
 - `trl-unpaired`: `prompt`, `completion`, `label` from ratings: rating > `threshold` is
   true, below is false, equal is dropped (default threshold: middle of the scale).
-- `ranking`: prompt with every response, best first (`responses`, `ranking` groups).
+- `ranking`: prompt with every response, best first (`responses`, `ranking` groups); a
+  best-worst label appears as `[[best], [the others], [worst]]`.
 - `prism`: a zip of `survey`, `conversations` and `utterances` files in `format`.
 
 Every shape has a `language` column: the item's BCP 47 tag in lower case (`und` when
