@@ -16,9 +16,15 @@ def _boom(*args, **kwargs):
     raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
 
 
+def _fail_annotator_lookup(monkeypatch, error) -> None:
+    """The annotator comes with the session's user (annotator_of), else is created."""
+    monkeypatch.setattr("annotate.views.common.annotator_of", error)
+    monkeypatch.setattr("annotate.views.common.annotator_get_or_create", error)
+
+
 @pytest.mark.django_db
 def test_browser_page_gets_html_503(world, monkeypatch):
-    monkeypatch.setattr("annotate.views.common.annotator_get_or_create", _boom)
+    _fail_annotator_lookup(monkeypatch, _boom)
     client = Client(raise_request_exception=False)
     client.force_login(world.a.user)
     response = client.get(reverse("task", args=[world.a_assignment.pk]))
@@ -30,7 +36,7 @@ def test_browser_page_gets_html_503(world, monkeypatch):
 
 @pytest.mark.django_db
 def test_htmx_and_api_get_json_503(world, monkeypatch):
-    monkeypatch.setattr("annotate.views.common.annotator_get_or_create", _boom)
+    _fail_annotator_lookup(monkeypatch, _boom)
     client = Client(raise_request_exception=False)
     client.force_login(world.a.user)
     response = client.post(
@@ -51,8 +57,12 @@ def test_htmx_and_api_get_json_503(world, monkeypatch):
 @pytest.mark.django_db
 def test_error_outside_the_view_is_also_a_503(world, monkeypatch):
     """A database error raised by middleware (the session load) becomes a 503 too."""
-    from django.contrib.sessions.backends.db import SessionStore
+    from importlib import import_module
 
+    from django.conf import settings
+
+    # The engine in use (cached_db in production settings), not a fixed one.
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
     client = Client(raise_request_exception=False)
     client.force_login(world.a.user)
     monkeypatch.setattr(SessionStore, "load", _boom)
@@ -65,7 +75,7 @@ def test_other_errors_stay_500(world, monkeypatch):
     def bug(*args, **kwargs):
         raise ZeroDivisionError
 
-    monkeypatch.setattr("annotate.views.common.annotator_get_or_create", bug)
+    _fail_annotator_lookup(monkeypatch, bug)
     client = Client(raise_request_exception=False)
     client.force_login(world.a.user)
     assert client.get(reverse("task", args=[world.a_assignment.pk])).status_code == 500
