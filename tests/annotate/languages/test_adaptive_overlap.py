@@ -4,13 +4,15 @@ and the queue honours it under concurrency."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import pytest
 from django.db import connection, connections
+from django.db.models import F
 
 from annotate.analytics.disagreement import answer_key, labels_disagree, majority_share
-from annotate.models import Annotation, Item
+from annotate.models import Annotation, Assignment, Item
 from annotate.services import ItemSpec, ResponseSpec, annotation_submit, assignment_next, items_add
 from tests.factories import AnnotatorFactory, CampaignFactory, ItemFactory
 
@@ -113,23 +115,49 @@ def test_adaptive_overlap_under_concurrency_keeps_every_invariant():
     annotators = [AnnotatorFactory() for _ in range(N_ANNOTATORS)]
     errors: list[BaseException] = []
     start = threading.Barrier(N_ANNOTATORS)
+    lock = threading.Lock()
+    in_flight = [0]  # leases held and not yet submitted (their submit may raise an overlap)
 
     def work(n, annotator):
         try:
             start.wait()
+            idle = 0
             while True:
                 lease = assignment_next(annotator=annotator, campaign=campaign)
                 if lease is None:
+                    # A raise can free a slot just after this person found the queue
+                    # empty (another's submit is still committing): like a returning
+                    # annotator, look again while an item they have not done is open.
+                    open_for_me = (
+                        Item.objects.filter(campaign=campaign, slots_taken__lt=F("overlap"))
+                        .exclude(
+                            id__in=Assignment.objects.filter(annotator=annotator).values("item_id")
+                        )
+                        .exists()
+                    )
+                    with lock:
+                        others_busy = in_flight[0] > 0
+                    if (open_for_me or others_busy) and idle < 400:
+                        idle += 1
+                        time.sleep(0.05)
+                        continue
                     return
                 # Even items: everyone prefers the lower response id. Odd items: it
                 # depends on the person, so labels may disagree.
+                with lock:
+                    in_flight[0] += 1
+                idle = 0
                 low = min(lease.presented_order)
                 prefers_low = lease.item_id % 2 == 0 or n % 2 == 0
                 shown_first_is_low = lease.presented_order[0] == low
                 choice = "A" if shown_first_is_low == prefers_low else "B"
-                annotation_submit(
-                    assignment_id=lease.pk, annotator=annotator, payload={"choice": choice}
-                )
+                try:
+                    annotation_submit(
+                        assignment_id=lease.pk, annotator=annotator, payload={"choice": choice}
+                    )
+                finally:
+                    with lock:
+                        in_flight[0] -= 1
         except BaseException as exc:  # surfaced in the main thread
             errors.append(exc)
         finally:
