@@ -59,6 +59,19 @@ _ITEM_FIELDS = {
     "item__prompt__turn__depth": "turn_depth",
     "item__language": "language",
 }
+# One response per row, then its item's prompt facts: what both response readers select
+# (annotate.selectors.export_rows.responses_by_item unpacks the same order).
+_RESPONSE_COLUMNS = (
+    "item_id",
+    "position",
+    "response_id",
+    "response__text",
+    "response__source",
+    "response__endpoint_id",
+    "response__policy_version_id",
+    "response__language",
+    *_ITEM_FIELDS,
+)
 # The same facts read from the Item itself (items without responses); the lookups of
 # _ITEM_FIELDS start from ItemResponse and do not resolve on Item (FieldError).
 _ITEM_OWN_FIELDS = {name.removeprefix("item__"): key for name, key in _ITEM_FIELDS.items()}
@@ -133,17 +146,7 @@ def _responses_by_item(
     rows = (
         ItemResponse.objects.filter(item_id__in=item_ids)
         .order_by("item_id", "position")
-        .values_list(
-            "item_id",
-            "position",
-            "response_id",
-            "response__text",
-            "response__source",
-            "response__endpoint_id",
-            "response__policy_version_id",
-            "response__language",
-            *_ITEM_FIELDS,
-        )
+        .values_list(*_RESPONSE_COLUMNS)
     )
     for item_id, position, rid, text, source, endpoint_id, policy_id, language, *prompt in rows:
         if item_id not in prompts:
@@ -193,17 +196,7 @@ def _responses_fast(item_ids: set[int]) -> tuple[dict[int, list[dict[str, Any]]]
     rows = (
         ItemResponse.objects.filter(export_rows.AnyOf(F("item_id"), sorted(item_ids)))
         .order_by("item_id", "position")
-        .values_list(
-            "item_id",
-            "position",
-            "response_id",
-            "response__text",
-            "response__source",
-            "response__endpoint_id",
-            "response__policy_version_id",
-            "response__language",
-            *_ITEM_FIELDS,
-        )
+        .values_list(*_RESPONSE_COLUMNS)
     )
     return export_rows.responses_by_item(rows, list(_ITEM_FIELDS.values()), _model_label)
 
