@@ -37,22 +37,10 @@ from annotate.importers import ParsedRow, parser_for, read_rows  # noqa: E402
 from annotate.models import Item  # noqa: E402
 from annotate.services import campaign_create  # noqa: E402
 from annotate.services.imports import item_spec_from_row, items_import  # noqa: E402
+from bench.common import fresh_database  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "hh-rlhf-harmless-base-test.jsonl.gz"
 RUNS = 3
-
-
-def fresh_database() -> None:
-    import psycopg
-
-    params = connection.get_connection_params()
-    db = connection.settings_dict["NAME"]
-    params = {k: v for k, v in params.items() if k in ("host", "port", "user", "password")}
-    connection.close()
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{db}"')
-    call_command("migrate", verbosity=0)
 
 
 def main() -> int:

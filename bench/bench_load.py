@@ -44,12 +44,10 @@ django.setup()
 
 import httpx  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
+from django.db import connections  # noqa: E402
 from django.db.models import Count, F  # noqa: E402
 
 from annotate.models import Annotation, Annotator, Item  # noqa: E402
-from annotate.models.profile import STATED_PREFERENCES  # noqa: E402
 from annotate.selectors.onboarding import consent_document  # noqa: E402
 from annotate.services import annotator_get_or_create, profile_version_create  # noqa: E402
 from annotate.services.onboarding import consent_give  # noqa: E402
@@ -60,6 +58,7 @@ from annotate.services.simulation import (  # noqa: E402
 from annotate.simulation import html as pages  # noqa: E402
 from annotate.simulation.driver import percentile, run_crowd  # noqa: E402
 from annotate.simulation.model import CrowdConfig, draw_people  # noqa: E402
+from bench.common import PROFILE, fresh_database  # noqa: E402
 
 SECONDS = float(
     os.environ.get("CHORUS_BENCH_SECONDS") or os.environ.get("BENCH_LOAD_SECONDS") or "30"
@@ -70,38 +69,6 @@ WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "3")
 THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
 PASSWORD = "sim-annotator-pass-2718"
 CONFIG = CrowdConfig(seed=8)
-PROFILE = dict(
-    age_band="25-34",
-    gender="female",
-    birth_country="GB",
-    residence_country="GB",
-    first_language="English",
-    english_proficiency="native",
-    education="university",
-    employment="full_time",
-    marital_status="single",
-    ethnicity="white",
-    religion="none",
-    ai_familiarity="somewhat",
-    ai_frequency="weekly",
-    use_cases=["writing"],
-    self_description="I value honesty.",
-    system_prompt="Be brief and kind.",
-    **{f"pref_{name}": 50 for name in STATED_PREFERENCES},
-)
-
-
-def fresh_database() -> None:
-    import psycopg
-
-    params = connection.get_connection_params()
-    params = {k: v for k, v in params.items() if k in ("host", "port", "user", "password")}
-    name = connection.settings_dict["NAME"]
-    connections.close_all()
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    call_command("migrate", verbosity=0)
 
 
 def gunicorn(settings: str, port: int) -> subprocess.Popen[bytes]:

@@ -35,7 +35,6 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -45,31 +44,11 @@ from annotate.selectors.onboarding import consent_document  # noqa: E402
 from annotate.services import annotator_get_or_create, profile_version_create  # noqa: E402
 from annotate.services.demo import DEMO_SLUG, demo_seed  # noqa: E402
 from annotate.services.onboarding import consent_give  # noqa: E402
+from bench.common import PROFILE, fresh_database  # noqa: E402
 
 N_ANNOTATORS = int(os.environ.get("BENCH_UI_ANNOTATORS", "12"))
 MAX_CYCLES = int(os.environ.get("BENCH_UI_CYCLES", "240"))
 HX = {"HX-Request": "true"}
-PROFILE = dict(
-    age_band="25-34", gender="female", birth_country="GB", residence_country="GB",
-    first_language="English", english_proficiency="native", education="university",
-    employment="full_time", marital_status="single", ethnicity="white", religion="none",
-    ai_familiarity="somewhat", ai_frequency="weekly", use_cases=["writing"],
-    pref_values=50, pref_creativity=50, pref_fluency=50, pref_factuality=80,
-    pref_diversity=50, pref_safety=70, pref_personalisation=30, pref_helpfulness=90,
-    self_description="Honesty.", system_prompt="Be brief.",
-)  # fmt: skip
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    params = connection.get_connection_params()
-    name = connection.settings_dict["NAME"]
-    params = {k: v for k, v in params.items() if k in ("host", "port", "user", "password")}
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    call_command("migrate", verbosity=0)
 
 
 def answer(assignment: Assignment, campaign: Campaign) -> dict[str, str]:
@@ -96,7 +75,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    ensure_database()
+    fresh_database()
     demo_seed()
     campaign = Campaign.objects.get(slug=DEMO_SLUG)
     # The demo has 21 items at overlap 2; let every bench annotator see every item.

@@ -31,52 +31,19 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from annotate.models import Assignment, AssignmentStatus  # noqa: E402
-from annotate.models.profile import STATED_PREFERENCES  # noqa: E402
 from annotate.selectors.onboarding import consent_document  # noqa: E402
 from annotate.services import annotator_get_or_create, profile_version_create  # noqa: E402
 from annotate.services.onboarding import consent_give  # noqa: E402
 from annotate.services.simulation import simulation_campaign_create  # noqa: E402
+from bench.common import PROFILE, fresh_database  # noqa: E402
 
 N = int(os.environ.get("CHORUS_PROFILE_SUBMITS", "200"))
 HX = {"HTTP_HX_REQUEST": "true"}
-PROFILE = dict(
-    age_band="25-34",
-    gender="female",
-    birth_country="GB",
-    residence_country="GB",
-    first_language="English",
-    english_proficiency="native",
-    education="university",
-    employment="full_time",
-    marital_status="single",
-    ethnicity="white",
-    religion="none",
-    ai_familiarity="somewhat",
-    ai_frequency="weekly",
-    use_cases=["writing"],
-    self_description="I value honesty.",
-    system_prompt="Be brief and kind.",
-    **{f"pref_{name}": 50 for name in STATED_PREFERENCES},
-)
-
-
-def fresh_database() -> None:
-    import psycopg
-
-    params = connection.get_connection_params()
-    params = {k: v for k, v in params.items() if k in ("host", "port", "user", "password")}
-    name = connection.settings_dict["NAME"]
-    connections.close_all()
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    call_command("migrate", verbosity=0)
 
 
 def main() -> None:

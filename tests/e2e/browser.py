@@ -56,25 +56,25 @@ class Participant:
         page.check("#id_agree")
         page.click("button:has-text('I agree')")
         page.wait_for_selector("h1:has-text('About you')")
-        for field, value in (
-            ("age_band", "35-44"),
-            ("gender", "female"),
-            ("birth_country", "IE"),
-            ("residence_country", "GB"),
-            ("english_proficiency", "fluent"),
-            ("education", "graduate"),
-            ("employment", "self_employed"),
-            ("marital_status", "prefer_not_to_say"),
-            ("ethnicity", "white"),
-            ("religion", "prefer_not_to_say"),
-        ):
-            page.select_option(f"#id_{field}", value)
-        page.fill("#id_first_language", "English")
-        page.check("input[name=ai_familiarity][value=very]")
-        page.check("input[name=ai_frequency][value=daily]")
-        page.check("input[name=use_cases][value=research]")
-        page.fill("#id_self_description", "Honesty first.")
-        page.fill("#id_system_prompt", "Answer briefly.")
+        fill_profile(
+            page,
+            {
+                "age_band": "35-44",
+                "gender": "female",
+                "birth_country": "IE",
+                "residence_country": "GB",
+                "english_proficiency": "fluent",
+                "education": "graduate",
+                "employment": "self_employed",
+                "marital_status": "prefer_not_to_say",
+                "ethnicity": "white",
+                "religion": "prefer_not_to_say",
+            },
+            first_language="English",
+            ai=("very", "daily"),
+            use_case="research",
+            about=("Honesty first.", "Answer briefly."),
+        )
         page.click("button:has-text('Save profile')")
 
     def converse(self, campaign: str, *, opening: str, follow_up: str, k: int) -> dict[str, Any]:
@@ -129,6 +129,31 @@ class Participant:
 
     def close(self) -> None:
         self.context.close()
+
+
+def fill_profile(
+    page: Any,
+    selects: dict[str, str],
+    *,
+    first_language: str,
+    ai: tuple[str, str],
+    about: tuple[str, str],
+    use_case: str | None = None,
+) -> None:
+    """Answer the profile form the way a participant does (every e2e step that onboards
+    someone in Chromium goes through here): the drop-downs, first language, AI
+    familiarity and frequency, an optional use case, then the self-description and the
+    system prompt. Saving is left to the caller: the button's label depends on the UI
+    language."""
+    for field, value in selects.items():
+        page.select_option(f"#id_{field}", value)
+    page.fill("#id_first_language", first_language)
+    page.check(f"input[name=ai_familiarity][value={ai[0]}]")
+    page.check(f"input[name=ai_frequency][value={ai[1]}]")
+    if use_case:
+        page.check(f"input[name=use_cases][value={use_case}]")
+    page.fill("#id_self_description", about[0])
+    page.fill("#id_system_prompt", about[1])
 
 
 def _set_range(page: Any, selector: str, value: int) -> None:

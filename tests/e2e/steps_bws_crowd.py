@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from tests.e2e.browser import fill_profile
 from tests.e2e.harness import StudyServer, expect_json
 
 SLUG = "e2e-bws-crowd"
@@ -86,23 +87,23 @@ def _page(browser: Any, server: StudyServer, link: str) -> Any:
 
 
 def _fill_profile(page: Any) -> None:
-    for field, value in (
-        ("age_band", "45-54"),
-        ("gender", "male"),
-        ("birth_country", "GB"),
-        ("english_proficiency", "native"),
-        ("education", "graduate"),
-        ("employment", "full_time"),
-        ("marital_status", "married"),
-        ("ethnicity", "prefer_not_to_say"),
-        ("religion", "none"),
-    ):
-        page.select_option(f"#id_{field}", value)
-    page.fill("#id_first_language", "English")
-    page.check("input[name=ai_familiarity][value=somewhat]")
-    page.check("input[name=ai_frequency][value=weekly]")
-    page.fill("#id_self_description", "Fairness matters.")
-    page.fill("#id_system_prompt", "Be concise.")
+    fill_profile(
+        page,
+        {
+            "age_band": "45-54",
+            "gender": "male",
+            "birth_country": "GB",
+            "english_proficiency": "native",
+            "education": "graduate",
+            "employment": "full_time",
+            "marital_status": "married",
+            "ethnicity": "prefer_not_to_say",
+            "religion": "none",
+        },
+        first_language="English",
+        ai=("somewhat", "weekly"),
+        about=("Fairness matters.", "Be concise."),
+    )
     page.locator("button[data-save-profile]").click()
 
 

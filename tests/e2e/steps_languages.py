@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.browser import fill_profile
 from tests.e2e.harness import StudyServer, expect_json
 
 TITLES_FR = {
@@ -88,24 +89,24 @@ def french_participant(
         page.locator("button[data-screener-submit]").click()
         page.wait_for_selector("h1:has-text('À propos de vous')")
         assert page.input_value("#id_residence_country") == "GB"  # carried over
-        for field, value in (
-            ("age_band", "25-34"),
-            ("gender", "female"),
-            ("birth_country", "FR"),
-            ("residence_country", "GB"),  # a cell of the study's quota
-            ("english_proficiency", "fluent"),
-            ("education", "graduate"),
-            ("employment", "full_time"),
-            ("marital_status", "married"),
-            ("ethnicity", "prefer_not_to_say"),
-            ("religion", "none"),
-        ):
-            page.select_option(f"#id_{field}", value)
-        page.fill("#id_first_language", "Français")
-        page.check("input[name=ai_familiarity][value=very]")
-        page.check("input[name=ai_frequency][value=daily]")
-        page.fill("#id_self_description", "L'honnêteté avant tout.")
-        page.fill("#id_system_prompt", "Réponds brièvement.")
+        fill_profile(
+            page,
+            {
+                "age_band": "25-34",
+                "gender": "female",
+                "birth_country": "FR",
+                "residence_country": "GB",  # a cell of the study's quota
+                "english_proficiency": "fluent",
+                "education": "graduate",
+                "employment": "full_time",
+                "marital_status": "married",
+                "ethnicity": "prefer_not_to_say",
+                "religion": "none",
+            },
+            first_language="Français",
+            ai=("very", "daily"),
+            about=("L'honnêteté avant tout.", "Réponds brièvement."),
+        )
         page.locator("button[data-save-profile]").click()
         page.wait_for_selector("section.task")
         task_type = page.get_attribute("section.task", "data-task-type") or ""
