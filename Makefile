@@ -114,8 +114,15 @@ format: install
 	$(RUFF) format .
 	$(RUFF) check --fix .
 
+# The suite is split over PYTEST_WORKERS processes (pytest-xdist; 0 runs it in one). Each
+# worker has its own test database, Redis database and model folder
+# (config/settings_test.py); --dist loadgroup keeps tests that share an xdist_group (the
+# two e2e runs) on one worker. `-p xdist` loads the plugin even where plugin autoloading
+# is off.
+PYTEST_WORKERS ?= 2
+PYTEST_XDIST := $(if $(filter-out 0,$(PYTEST_WORKERS)),-p xdist -n $(PYTEST_WORKERS) --dist loadgroup)
 # pytest exits 5 when it collected nothing; that is a broken suite, not a pass.
-PYTEST_CMD := $(SERVICE_ENV) CHORUS_TEST_ARTIFACTS='$(ARTIFACTS)' $(VENV)/bin/pytest $(PYTEST_ARGS)
+PYTEST_CMD := $(SERVICE_ENV) CHORUS_TEST_ARTIFACTS='$(ARTIFACTS)' $(VENV)/bin/pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 define run_pytest
 	@mkdir -p $(ARTIFACTS)
 	rc=0; $(PYTEST_CMD) || rc=$$?; \

@@ -156,6 +156,10 @@ def test_make_test_lints_types_and_runs_pytest_against_the_services() -> None:
     pytest_line = next(line for line in out.splitlines() if line.startswith("step pytest"))
     assert "DATABASE_URL='postgres://u@db:5432/x'" in pytest_line
     assert "CELERY_BROKER_URL='redis://r:6379/3'" in pytest_line
+    # Split over two processes by default, the e2e runs kept together (loadgroup).
+    assert "pytest -p xdist -n 2 --dist loadgroup" in pytest_line
+    out = _make_dry_run("test", PYTEST_WORKERS="0")
+    assert "pytest -p xdist" not in out and "bin/pytest" in out
     # Without the variables, the local services.
     out = _make_dry_run("test", DATABASE_URL="", CELERY_BROKER_URL="")
     assert "DATABASE_URL='postgres://postgres@127.0.0.1:5432/chorus'" in out
@@ -167,7 +171,8 @@ def _make(*args: str) -> subprocess.CompletedProcess[str]:
         ["make", "--no-print-directory", *args],
         cwd=ROOT,
         # Plugins (Django, hypothesis, schemathesis) only slow the inner pytest down.
-        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        # One process: these inner runs hold one test or none.
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_WORKERS": "0"},
         capture_output=True,
         text=True,
     )

@@ -3,8 +3,11 @@
 Real processes throughout: ``manage.py runall`` (what ``make run`` starts: gunicorn, a
 Celery worker and Celery beat under one supervisor), the real SmolLM2, Chromium for the
 participants, the ``simulate`` driver for the crowd, HTTP for the admin and the
-researcher. Once on PostgreSQL + Redis, and a shorter run in embedded mode (SQLite +
-kombu's filesystem broker), which is what a newcomer's ``make run`` gets.
+researcher. Once on PostgreSQL + Redis with every step, and once in embedded mode (SQLite +
+kombu's filesystem broker, what a newcomer's ``make run`` gets) with the core study only:
+steps 0-6, the path every deployment depends on. The feature steps (2c-2f, 3c, 7, 8, 9)
+exercise code that does not depend on the database or broker backend and run in the
+PostgreSQL run only: running them twice cost about two minutes of the suite's budget.
 
 Steps (each one's wall time goes to test-artifacts/e2e-timings-<mode>.json):
 1. the admin creates the campaigns over REST (five task types; live conversations with a
@@ -55,7 +58,14 @@ from tests.e2e import (
 from tests.e2e.browser import Participant, chromium
 from tests.e2e.harness import StudyServer, Timings
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
+# Both runs on one xdist worker (make test splits the suite): two whole studies at once
+# would fight over the two cores, and they share the e2e broker database.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.xdist_group("e2e"),
+]
 
 DEBOUNCE_S = 5.0  # CHORUS_ANALYTICS_DEBOUNCE_S given to the servers (harness)
 
@@ -63,6 +73,7 @@ DEBOUNCE_S = 5.0  # CHORUS_ANALYTICS_DEBOUNCE_S given to the servers (harness)
 def _run_study(
     mode: str, scale: study.Scale, tmp_path: Path, shared_data: Path, artifacts: Path
 ) -> None:
+    features = mode == "postgres"  # the feature steps run once (module docstring)
     timings = Timings(mode)
     server = StudyServer(
         mode=mode,
@@ -76,11 +87,12 @@ def _run_study(
             server.start()
         with timings.step("1 admin sets up the study over REST"):
             people = study.admin_setup(server, scale, shared_data)
-        with timings.step("7a hostile input, typed config, crowd links; webhooks registered"):
-            hooks = steps_hardening.webhooks_register(
-                people["admin_api"], (study.STUDY, study.CHAT)
-            )
-            steps_hardening.hostile_inputs(server, people["admin_api"], study.STUDY)
+        if features:
+            with timings.step("7a hostile input, typed config, crowd links; webhooks registered"):
+                hooks = steps_hardening.webhooks_register(
+                    people["admin_api"], (study.STUDY, study.CHAT)
+                )
+                steps_hardening.hostile_inputs(server, people["admin_api"], study.STUDY)
         with timings.step("2a simulated annotators, every task type"):
             study.simulate_crowd(server, scale)
         with timings.step("3 dashboard refreshes by itself"):
@@ -113,26 +125,28 @@ def _run_study(
                     timings.steps[f"2b conversation {n + 1} partial text seen"] = seen[
                         "saw_partial_text"
                     ]
-            with timings.step("2c a participant in French (Accept-Language fr)"):
-                steps_languages.french_participant(
-                    browser, server, people["admin_api"], study.STUDY, shots
-                )
-            # --- issue 17 part B1: a second-language campaign (steps_second_language) ---
-            with timings.step("2d a campaign in French: import, label, export, analytics"):
-                steps_second_language.second_language_campaign(
-                    browser, server, people["admin_api"], shots
-                )
-            # --- end of issue 17 part B1 ---
-            # --- issue 14 (steps_throughput): beat and the worker expire a stale lease ---
-            with timings.step("2e a lease runs out; beat's task expires it"):
-                timings.steps["2e lease expired after (s)"] = round(
-                    steps_throughput.leases_expire_by_beat(server, browser, study.CHAT, shots), 1
-                )
-            # --- end of issue 14 ---
-            # --- issue 17 part B2 (steps_bws_crowd) ---
-            with timings.step("2f crowd: best-worst task, screen-out and completion redirects"):
-                steps_bws_crowd.bws_crowd(browser, server, people["admin_api"], shots)
-            # --- end issue 17 part B2 ---
+            if features:
+                with timings.step("2c a participant in French (Accept-Language fr)"):
+                    steps_languages.french_participant(
+                        browser, server, people["admin_api"], study.STUDY, shots
+                    )
+                # --- issue 17 part B1: a second-language campaign (steps_second_language) ---
+                with timings.step("2d a campaign in French: import, label, export, analytics"):
+                    steps_second_language.second_language_campaign(
+                        browser, server, people["admin_api"], shots
+                    )
+                # --- end of issue 17 part B1 ---
+                # --- issue 14 (steps_throughput): beat and the worker expire a stale lease ---
+                with timings.step("2e a lease runs out; beat's task expires it"):
+                    timings.steps["2e lease expired after (s)"] = round(
+                        steps_throughput.leases_expire_by_beat(server, browser, study.CHAT, shots),
+                        1,
+                    )
+                # --- end of issue 14 ---
+                # --- issue 17 part B2 (steps_bws_crowd) ---
+                with timings.step("2f crowd: best-worst task, screen-out and completion redirects"):
+                    steps_bws_crowd.bws_crowd(browser, server, people["admin_api"], shots)
+                # --- end issue 17 part B2 ---
             study.assert_invariants(server)
             chat_labels = server.db.value(
                 "SELECT count(*) FROM annotate_annotation a JOIN annotate_campaign c "
@@ -144,11 +158,12 @@ def _run_study(
                 study.dashboard_catches_up(
                     server, people["admin"], slug=study.CHAT, debounce=DEBOUNCE_S
                 )
-            with timings.step("3c the admin reads the dashboard tab by tab (Chromium)"):
-                heights = steps_dashboard.dashboard_tabs(
-                    browser, server.url, slug=study.STUDY, shots=shots
-                )
-                timings.steps["3c tallest dashboard tab (px)"] = max(heights.values())
+            if features:
+                with timings.step("3c the admin reads the dashboard tab by tab (Chromium)"):
+                    heights = steps_dashboard.dashboard_tabs(
+                        browser, server.url, slug=study.STUDY, shots=shots
+                    )
+                    timings.steps["3c tallest dashboard tab (px)"] = max(heights.values())
             with timings.step("4 researcher exports every shape and format"):
                 exported = study.export_everything(
                     server, scale, artifacts / f"e2e-{mode}-export", browser
@@ -176,21 +191,22 @@ def _run_study(
                 exported["api"], promoted["policy"], artifacts / f"e2e-{mode}-export"
             )
             assert tagged >= 1, "no exported label names the promoted policy"
-        # -- issue 16: AI judges (tests/e2e/steps_judges.py) ---------------------------
-        with timings.step("8 an AI judge (SmolLM2) labels two items; dashboard, source=ai"):
-            timings.steps["8 AI labels"] = steps_judges.judge_study(
-                server, people["admin"], exported["api"], study.STUDY
-            )
-        # -- end issue 16 ---------------------------------------------------------------
-        with timings.step("7b signed webhooks from the worker"):
-            steps_hardening.webhooks_received(server, hooks, study=study.STUDY, timeout=120)
-        # --- issue 16, routing (tests/e2e/steps_routing.py) ---
-        with timings.step("9 routing: a human budget, a plan from the worker, the queue"):
-            routed = steps_routing.route_within_budget(
-                server, people["admin"], people["admin_api"], study.STUDY
-            )
-            timings.steps["9 routing plan from the worker (s)"] = routed["plan_s"]
-        # --- end routing ---
+        if features:
+            # -- issue 16: AI judges (tests/e2e/steps_judges.py) ---------------------------
+            with timings.step("8 an AI judge (SmolLM2) labels two items; dashboard, source=ai"):
+                timings.steps["8 AI labels"] = steps_judges.judge_study(
+                    server, people["admin"], exported["api"], study.STUDY
+                )
+            # -- end issue 16 ---------------------------------------------------------------
+            with timings.step("7b signed webhooks from the worker"):
+                steps_hardening.webhooks_received(server, hooks, study=study.STUDY, timeout=120)
+            # --- issue 16, routing (tests/e2e/steps_routing.py) ---
+            with timings.step("9 routing: a human budget, a plan from the worker, the queue"):
+                routed = steps_routing.route_within_budget(
+                    server, people["admin"], people["admin_api"], study.STUDY
+                )
+                timings.steps["9 routing plan from the worker (s)"] = routed["plan_s"]
+            # --- end routing ---
         study.assert_invariants(server)
         server.assert_running()
     finally:
