@@ -2,9 +2,10 @@
 messages for an item (issue 16). Pure: takes texts, returns messages.
 
 Answers are constrained so ``annotate.analytics.judge_parse`` can read them: pairwise
-[[A]], [[B]] or [[tie]]; rating [[n]] with low <= n <= high; ranking [[2, 1, 3]] (the
-response numbers best first). Small models (SmolLM2-135M) follow a short instruction
-that ends with the exact answer format better than a long rubric.
+A, B or tie (a bare letter; [[A]] also parses); rating [[n]] with low <= n <= high;
+ranking [[2, 1, 3]] (the response numbers best first). Small models (SmolLM2-135M)
+follow a short instruction that ends with the exact answer format better than a long
+rubric.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from typing import Any
 DEFAULT_SYSTEM = "You are a fair and careful judge of AI assistant responses."
 
 DEFAULT_TEMPLATES: dict[str, str] = {
+    # The question comes last and asks for a bare letter: SmolLM2-135M answered the
+    # bracketed form ("Reply with only [[A]] ...") with prose that named no verdict on
+    # every e2e item, and answers this one with "A" or "B" (the parser reads either form).
     "pairwise": (
-        "Which response answers the user's question better?\n\n"
         "[Question]\n{prompt}\n\n"
         "[Response A]\n{response_a}\n\n"
         "[Response B]\n{response_b}\n\n"
-        "Reply with only [[A]], [[B]] or [[tie]]."
+        "Which response answers the question better? Answer with one letter, A or B, "
+        "or with tie if they are equally good."
     ),
     "rating": (
         "Rate how well the response answers the user's question, from {low} (very bad) "
