@@ -109,12 +109,13 @@ def webhooks_received(
         slug = got.json["campaign"]
         assert got.signed_by(hooks.secrets[slug]), f"bad signature on {got.event} of {slug}"
         assert got.headers["X-Chorus-Delivery"] == got.json["id"]
-    # Every label of the study was announced exactly once (the batches' cursor).
+    # Every human label of the study was announced exactly once (the batches' cursor);
+    # an AI judge's labels (step 8) are not "labels received" from people.
     labels = {
         row[0]
         for row in server.db.rows(
             "SELECT a.id FROM annotate_annotation a JOIN annotate_campaign c "
-            f"ON c.id = a.campaign_id WHERE c.slug = '{study}'"
+            f"ON c.id = a.campaign_id WHERE c.slug = '{study}' AND a.source = 'human'"
         )
     }
     announced: list[int] = []
