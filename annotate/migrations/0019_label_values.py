@@ -35,11 +35,13 @@ _TRUTH = (
     " WHEN 'string' THEN lower(({e}) #>> '{{}}') IN ('true', '1')"
     " WHEN 'number' THEN ({e})::numeric = 1 ELSE false END END"
 )
+# jsonb reads a scalar as a one-element array ('"12"'::jsonb -> 0 is "12"): arrays only.
+_SHOWN = "CASE WHEN jsonb_typeof(payload -> 'response_ids') = 'array' THEN {} END"
 BACKFILL_SQL = f"""
 UPDATE annotate_annotation SET
   choice = CASE payload ->> 'choice' WHEN 'A' THEN 1 WHEN 'tie' THEN 0 WHEN 'B' THEN -1 END,
-  shown_a = {_INT8.format(e="payload -> 'response_ids' -> 0")},
-  shown_b = {_INT8.format(e="payload -> 'response_ids' -> 1")},
+  shown_a = {_SHOWN.format(_INT8.format(e="payload -> 'response_ids' -> 0"))},
+  shown_b = {_SHOWN.format(_INT8.format(e="payload -> 'response_ids' -> 1"))},
   strength = {_FLOAT8.format(e="payload -> 'strength'")},
   gold_correct = {_TRUTH.format(e="flags -> 'gold_correct'")}
 """

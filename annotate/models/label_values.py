@@ -52,10 +52,9 @@ class LabelValues(NamedTuple):  # field names = the Annotation columns
 LABEL_VALUE_FIELDS = LabelValues._fields
 
 
-def _stored(value: Any) -> Any:
-    """The value as the JSON column holds it: encoded as Django writes it, read back with
-    exact numbers (``Decimal``), so ``2.0`` and ``1e400`` mean what they do in SQL."""
-    return json.loads(json.dumps(value, cls=JSONEncoder), parse_float=Decimal)
+def _json(value: Any) -> str:
+    """The value as its JSON column will hold it (encoded as Django writes it)."""
+    return json.dumps(value, cls=JSONEncoder)
 
 
 def _number(value: Any) -> Decimal | None:
@@ -96,7 +95,14 @@ def _truth(value: Any) -> bool | None:
 
 def label_values(payload: Any, flags: Any) -> LabelValues:
     """The analytics columns of one label, from its payload and flags (see the rules)."""
-    payload, flags = _stored(payload), _stored(flags)
+    return label_values_from_json(_json(payload), _json(flags))
+
+
+def label_values_from_json(payload_json: str, flags_json: str) -> LabelValues:
+    """``label_values`` of the JSON texts as stored, read with exact numbers (``Decimal``)
+    so that ``2.0`` and ``1e400`` mean what they mean to PostgreSQL's numeric."""
+    payload = json.loads(payload_json, parse_float=Decimal)
+    flags = json.loads(flags_json, parse_float=Decimal)
     payload = payload if isinstance(payload, dict) else {}
     flags = flags if isinstance(flags, dict) else {}
     choice = payload.get("choice")
