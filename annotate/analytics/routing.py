@@ -289,8 +289,8 @@ def gain_summary(
     }
     if len(p) >= 3 and p.std() > 0 and r.std() > 0:
         out["pearson"] = _round(float(np.corrcoef(p, r)[0, 1]))
-        ranked = np.column_stack((_mid_ranks(p), _mid_ranks(r)))  # as spearmanr lays them out
-        out["spearman"] = _round(float(np.corrcoef(ranked, rowvar=False)[0, 1]))
+        rho = np.corrcoef(_mid_ranks(p), _mid_ranks(r))
+        out["spearman"] = _round(float(np.asarray(rho)[0, 1]))
     if len(p):
         for chunk in np.array_split(np.argsort(p, kind="stable"), min(n_bins, len(p))):
             out["bins"].append(

@@ -117,7 +117,7 @@ def label_values_from_json(payload_json: str, flags_json: str) -> LabelValues:
     )
 
 
-class LabelValueField(models.Field):  # type: ignore[type-arg]
+class LabelValueField(models.Field):
     """A column whose value ``label_values`` derives from the row's payload and flags
     each time the row is written (the way ``auto_now`` fills a date)."""
 
@@ -130,17 +130,17 @@ class LabelValueField(models.Field):  # type: ignore[type-arg]
         return value
 
 
-class LabelSmallIntegerField(LabelValueField, models.SmallIntegerField):  # type: ignore[type-arg]
+class LabelSmallIntegerField(LabelValueField, models.SmallIntegerField):
     pass
 
 
-class LabelBigIntegerField(LabelValueField, models.BigIntegerField):  # type: ignore[type-arg]
+class LabelBigIntegerField(LabelValueField, models.BigIntegerField):
     pass
 
 
-class LabelFloatField(LabelValueField, models.FloatField):  # type: ignore[type-arg]
+class LabelFloatField(LabelValueField, models.FloatField):
     pass
 
 
-class LabelBooleanField(LabelValueField, models.BooleanField):  # type: ignore[type-arg]
+class LabelBooleanField(LabelValueField, models.BooleanField):
     pass

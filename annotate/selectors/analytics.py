@@ -23,21 +23,13 @@ from typing import Any
 import numpy as np
 from django.db import connection
 from django.db.models import (
-    Case,
-    CharField,
     Count,
     F,
     Max,
-    Min,
     OuterRef,
     Q,
     Subquery,
-    Value,
-    When,
-    Window,
 )
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import MD5, Cast, Concat
 
 from annotate.analytics.agreement import mid_ranks
 from annotate.analytics.data import TASK_TYPES, CampaignData
@@ -54,7 +46,12 @@ from annotate.models import (
     Response,
 )
 from annotate.selectors import export_rows
-from annotate.selectors.analytics_load import NO_CHOICE, label_columns
+from annotate.selectors.analytics_load import (
+    NO_CHOICE,
+    label_columns,
+    release_freed_memory,
+    response_rows,
+)
 
 DEFAULT_GROUP_FIELDS = ("age_band", "gender", "residence_country")
 _GROUPABLE = {
@@ -160,6 +157,14 @@ def campaign_analytics_data(
     Pairwise labels never leave numpy (annotate.selectors.analytics_load); only rating
     and ranking payloads, whose shapes vary, are decoded in Python.
     """
+    data = _campaign_data(campaign, group_fields, after_id, fast)
+    release_freed_memory()  # the load's temporaries, now freed (analytics_load says why)
+    return data
+
+
+def _campaign_data(
+    campaign: Campaign, group_fields: Iterable[str], after_id: int, fast: bool | None
+) -> CampaignData:
     fields = [f for f in dict.fromkeys(group_fields) if f in _GROUPABLE]
     cols = label_columns(campaign=campaign, after_id=after_id, fast=fast)
     d = CampaignData(
@@ -286,7 +291,7 @@ def campaign_analytics_data(
             cols["shown_a"][pw_at], cols["shown_b"][pw_at], rk_arr[:, 1], rt_arr[:, 1], bw_arr[:, 1]
         ]
     ).astype(np.int64)
-    resp_rows = _response_rows(resp_ids.tolist())
+    resp_rows = response_rows(resp_ids.tolist())
     resp_keys = np.array([row[0] for row in resp_rows], dtype=np.int64)
     d.response_id = resp_keys
     d.response_canonical = _positions(
@@ -318,36 +323,6 @@ def campaign_analytics_data(
     d.bw_value = bw_arr[w_ok, 2].astype(np.int64)
     assert n == len(d.label_id)
     return d
-
-
-def _response_rows(ids: list[int]) -> list[tuple[int, int, str]]:
-    """(id, canonical id, model name) of the responses ``ids``, by id.
-
-    The canonical id is the lowest selected id with the same prompt and the same text
-    (md5); the model name is the endpoint's, else "policy v<version>", else the source,
-    else "unknown". Both come from the database: 200k responses as (id, prompt, md5,
-    endpoint, version, source) tuples cost ~100 MB of Python objects and 1 s to reduce.
-    """
-    canonical = Window(Min("id"), partition_by=[F("prompt_id"), MD5("text")])
-    model = Case(
-        When(endpoint__name__gt="", then=F("endpoint__name")),
-        When(
-            policy_version__isnull=False,
-            then=Concat(Value("policy v"), Cast("policy_version__version", CharField())),
-        ),
-        When(source__gt="", then=F("source")),
-        default=Value("unknown"),
-        output_field=CharField(),
-    )
-    qs = Response.objects.annotate(canonical=canonical, model=model)
-    if connection.vendor != "postgresql":
-        qs = qs.filter(pk__in=ids)
-        return list(qs.values_list("id", "canonical", "model").order_by("id"))
-    # One array parameter, not one per response, and written as one text: psycopg
-    # adapts a list item by item (0.8 s for 200k ids), the ints join in 30 ms.
-    text = "{" + ",".join(map(str, ids)) + "}"
-    qs = qs.filter(id__in=RawSQL("SELECT unnest(%s::bigint[])", [text]))
-    return export_rows.fetch(qs.values_list("id", "canonical", "model").order_by("id"))
 
 
 def _progress(campaign: Campaign) -> dict[str, Any]:

@@ -21,14 +21,19 @@ Small codes use small integer types: at 1M labels each int64 column is 8 MB. Ite
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from django.db import OperationalError, connection
+from django.db.models import Case, CharField, F, Min, Value, When, Window
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import MD5, Cast, Concat
 
 from annotate.analytics.data import TASK_TYPES
-from annotate.models import Annotation, Campaign
+from annotate.models import Annotation, Campaign, Response
+from annotate.selectors import export_rows
 
 # name -> numpy dtype; float columns use NaN for "unknown", integer columns -1.
 LABEL_COLUMNS: dict[str, Any] = {
@@ -77,6 +82,11 @@ _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _TRAILER = b"\xff\xff"  # a field count of -1: the end of a binary COPY
 _EPOCH_2000_US = 946_684_800_000_000  # PostgreSQL's timestamp epoch, in Unix microseconds
 _CHUNK_BYTES = 4 << 20
+_MALLOC_TRIM: Any
+try:
+    _MALLOC_TRIM = ctypes.CDLL(None).malloc_trim  # glibc; absent on macOS and musl
+except (AttributeError, OSError, TypeError):
+    _MALLOC_TRIM = None
 
 # Table names come from the models; the only parameters are the campaign and the id bound.
 # Human labels only: this SQL bypasses Annotation.objects, which leaves judges' labels out.
@@ -236,3 +246,45 @@ def label_columns(
     fast = connection.vendor == "postgresql" if fast is None else fast
     read = _columns_copy if fast else _columns_orm
     return read(int(campaign.pk), after_id)
+
+
+def response_rows(ids: list[int]) -> list[tuple[int, int, str]]:
+    """(id, canonical id, model name) of the responses ``ids``, by id.
+
+    The canonical id is the lowest selected id with the same prompt and the same text
+    (md5); the model name is the endpoint's, else "policy v<version>", else the source,
+    else "unknown". Both come from the database: 200k responses as (id, prompt, md5,
+    endpoint, version, source) tuples cost ~100 MB of Python objects and 1 s to reduce.
+    """
+    canonical = Window(Min("id"), partition_by=[F("prompt_id"), MD5("text")])
+    model = Case(
+        When(endpoint__name__gt="", then=F("endpoint__name")),
+        When(
+            policy_version__isnull=False,
+            then=Concat(Value("policy v"), Cast("policy_version__version", CharField())),
+        ),
+        When(source__gt="", then=F("source")),
+        default=Value("unknown"),
+        output_field=CharField(),
+    )
+    qs = Response.objects.annotate(canonical=canonical, model=model)
+    if connection.vendor != "postgresql":
+        qs = qs.filter(pk__in=ids)
+        return list(qs.values_list("id", "canonical", "model").order_by("id"))
+    # One array parameter, not one per response, and written as one text: psycopg
+    # adapts a list item by item (0.8 s for 200k ids), the ints join in 30 ms.
+    text = "{" + ",".join(map(str, ids)) + "}"
+    qs = qs.filter(id__in=RawSQL("SELECT unnest(%s::bigint[])", [text]))
+    return export_rows.fetch(qs.values_list("id", "canonical", "model").order_by("id"))
+
+
+def release_freed_memory() -> None:
+    """Give the heap's free pages back to the operating system (glibc's malloc_trim).
+
+    Loading 1M labels allocates and frees a few hundred MB of temporaries (row chunks,
+    sort orders, query rows); glibc keeps freed blocks below live ones in the heap, so a
+    process held ~110 MB it no longer used through the report that follows, and that was
+    the difference between ~500 and ~400 MB at the peak. A no-op where there is no glibc.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
