@@ -9,7 +9,10 @@ integers, so any way of adding them gives the same floats, and two ways are used
   memory follows the distinct coder pairs, not the label pairs. 1M labels with 10 per
   item make 4.5M label pairs, ~380 MB as lists, ~90 MB this way, in about the same time.
 
-The first is used up to ``PAIR_LIST_MAX`` label pairs, the second beyond.
+The first is used up to ``PAIR_LIST_MAX`` label pairs, the second beyond when coder
+pairs must repeat; when they need not (say 2,000 coders, 2.25M label pairs, 480k coder
+pairs) products took twice the time of the list (1.45 s against 0.69 s) for half its
+memory (104 against 255 MB), and the list is kept.
 """
 
 from __future__ import annotations
@@ -55,8 +58,14 @@ def cohen_kappa_pairs(
     """
     per_unit = np.bincount(_unit_codes(units)).astype(np.int64)
     n_label_pairs = int((per_unit * (per_unit - 1) // 2).sum())
-    way = _kappa_from_label_pairs if n_label_pairs <= pair_list_max else _kappa_from_products
-    return way(units, coders, categories, n_categories)
+    coder = np.asarray(coders, dtype=np.int64).ravel()
+    n_coders = int(coder.max()) + 1 if len(coder) else 0
+    # Products pay per distinct coder pair, the list per label pair: products only when
+    # the list is long and coder pairs must repeat (at least twice on average).
+    repeats = n_coders * (n_coders - 1) <= n_label_pairs
+    many = n_label_pairs > pair_list_max and repeats
+    way = _kappa_from_products if many else _kappa_from_label_pairs
+    return way(units, coder, categories, n_categories)
 
 
 def _kappa_from_label_pairs(
