@@ -119,8 +119,11 @@ POPULATE = [
        FROM bench_items it CROSS JOIN generate_series(0, %(per_item)s - 1) g(n)
        JOIN bench_annotators an ON an.k = (g.n * 200 + it.j) %% %(annotators)s
        ORDER BY it.j, g.n""",
+    # The label columns (choice ... gold_correct, annotate.models.label_values) say what
+    # the payload and flags say: SQL writes bypass the fields that fill them.
     """INSERT INTO annotate_annotation (assignment_id, item_id, campaign_id, annotator_id,
-           task_type, payload, time_spent_ms, profile_version_id, flags, created_at)
+           task_type, payload, time_spent_ms, profile_version_id, flags, created_at,
+           choice, shown_a, shown_b, strength, gold_correct)
        SELECT s.id, s.item_id, %(campaign)s, s.annotator_id, 'pairwise',
            CASE WHEN s.id %% 10 = 0 THEN jsonb_build_object('choice', 'tie', 'strength', 0,
                     'reason', '', 'response_ids', s.presented_order, 'chosen', null,
@@ -129,7 +132,10 @@ POPULATE = [
                     'reason', '', 'response_ids', s.presented_order,
                     'chosen', s.presented_order->0, 'rejected', s.presented_order->1) END,
            1000 + s.id %% 50000, an.current_profile_id, '{}'::jsonb,
-           now() - (s.id %% 100000) * interval '1 second'
+           now() - (s.id %% 100000) * interval '1 second',
+           CASE WHEN s.id %% 10 = 0 THEN 0 ELSE 1 END, (s.presented_order->>0)::int8,
+           (s.presented_order->>1)::int8,
+           CASE WHEN s.id %% 10 = 0 THEN 0 ELSE -1 - s.id %% 3 END, NULL
        FROM annotate_assignment s JOIN bench_annotators an ON an.id = s.annotator_id
        WHERE s.campaign_id = %(campaign)s
        ORDER BY s.id""",

@@ -21,6 +21,12 @@ from typing import Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+# Re-exported (``as``): to its callers the agreement API is one module.
+from .kappa_pairs import PairKappas as PairKappas
+from .kappa_pairs import cohen_kappa_pairs as cohen_kappa_pairs
+from .units import _unit_codes as _unit_codes
+from .units import unit_pairs as unit_pairs
+
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -34,21 +40,6 @@ class AlphaData:
     counts: FloatArray  # (N units with >= 2 values, V) value counts
     domain: FloatArray  # (V,) sorted values
     level: Level
-
-
-def _unit_codes(units: npt.ArrayLike) -> IntArray:
-    """Dense 0-based codes in the order of the values (same as np.unique's inverse)."""
-    arr = np.asarray(units).ravel()
-    if arr.dtype.kind in "iu" and len(arr):
-        lo, hi = int(arr.min()), int(arr.max())
-        # Integer keys in a modest range: O(n) compaction instead of an O(n log n) sort.
-        if hi - lo <= 8 * len(arr) + 1024:
-            shifted = arr.astype(np.int64) - lo
-            present = np.bincount(shifted, minlength=hi - lo + 1) > 0
-            remap = np.cumsum(present) - 1
-            return remap[shifted].astype(np.int64)
-    _, codes = np.unique(arr, return_inverse=True)
-    return codes.astype(np.int64).ravel()
 
 
 def alpha_data(
@@ -283,95 +274,6 @@ def bootstrap_fleiss(counts: FloatArray, n_boot: int = 200, seed: int = 0) -> Fl
     p_e = (p_j**2).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(p_e < 1.0, (p_bar - p_e) / (1.0 - p_e), np.nan)
-
-
-# --- Cohen's kappa for every annotator pair ----------------------------------------------
-
-
-@dataclass(frozen=True)
-class PairKappas:
-    coder_a: IntArray  # coder codes as passed in, coder_a < coder_b
-    coder_b: IntArray
-    n_items: IntArray
-    agreement: FloatArray  # observed proportion of agreement
-    kappa: FloatArray  # Cohen's kappa (NaN where chance agreement is 1)
-    kappa_quadratic: FloatArray  # quadratic-weighted kappa on the category index scale
-
-
-def unit_pairs(units: npt.ArrayLike) -> tuple[IntArray, IntArray]:
-    """Index pairs (i, j), i < j, of entries that share a unit; vectorised."""
-    ucode = _unit_codes(units)
-    order = np.argsort(ucode, kind="stable")
-    sorted_units = ucode[order]
-    n = len(order)
-    if n == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    starts = np.flatnonzero(np.r_[True, sorted_units[1:] != sorted_units[:-1]])
-    ends = np.r_[starts[1:], n]
-    end_of = np.repeat(ends, ends - starts)
-    pos = np.arange(n)
-    n_after = end_of - pos - 1
-    total = int(n_after.sum())
-    left = np.repeat(pos, n_after)
-    offsets = np.arange(total) - np.repeat(np.cumsum(n_after) - n_after, n_after)
-    right = left + offsets + 1
-    return order[left], order[right]
-
-
-def cohen_kappa_pairs(
-    units: npt.ArrayLike,
-    coders: npt.ArrayLike,
-    categories: npt.ArrayLike,
-    n_categories: int,
-) -> PairKappas:
-    """Cohen's kappa (plain and quadratic-weighted) for every pair of coders who share items.
-
-    ``categories`` are integer codes 0..K-1 on an ordered scale (the quadratic weights are
-    ((i - j) / (K - 1))^2 on those codes, so a Likert scale is coded value - min). Each
-    (unit, coder) must appear once. Kappa's chance term uses each coder's marginal over the
-    items the two share (Cohen 1960), computed from per-pair sums so no per-pair loop runs.
-    """
-    coder_arr = np.asarray(coders, dtype=np.int64).ravel()
-    cat = np.asarray(categories, dtype=np.int64).ravel()
-    i, j = unit_pairs(units)
-    ca, cb = coder_arr[i], coder_arr[j]
-    va, vb = cat[i], cat[j]
-    swap = ca > cb
-    ca, cb = np.where(swap, cb, ca), np.where(swap, ca, cb)
-    va, vb = np.where(swap, vb, va), np.where(swap, va, vb)
-    n_coders = int(coder_arr.max()) + 1 if len(coder_arr) else 0
-    keys = ca * n_coders + cb
-    pidx = _unit_codes(keys)
-    uniq = np.zeros(int(pidx.max()) + 1 if len(pidx) else 0, dtype=np.int64)
-    uniq[pidx] = keys
-    n_pairs = len(uniq)
-    k = n_categories
-    n = np.bincount(pidx, minlength=n_pairs).astype(np.float64)
-    agree = np.bincount(pidx, weights=(va == vb).astype(np.float64), minlength=n_pairs)
-    pa = np.bincount(pidx * k + va, minlength=n_pairs * k).reshape(n_pairs, k)
-    pb = np.bincount(pidx * k + vb, minlength=n_pairs * k).reshape(n_pairs, k)
-    p_o = agree / n
-    p_e = (pa * pb).sum(axis=1) / n**2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = np.where(p_e < 1.0, (p_o - p_e) / (1.0 - p_e), np.nan)
-        fa, fb = va.astype(np.float64), vb.astype(np.float64)
-        s1a = np.bincount(pidx, weights=fa, minlength=n_pairs)
-        s1b = np.bincount(pidx, weights=fb, minlength=n_pairs)
-        s2a = np.bincount(pidx, weights=fa**2, minlength=n_pairs)
-        s2b = np.bincount(pidx, weights=fb**2, minlength=n_pairs)
-        observed = np.bincount(pidx, weights=(fa - fb) ** 2, minlength=n_pairs) / n
-        # sum_ij (i - j)^2 pa_i pb_j / n^2, expanded so it needs only sums of i and i^2.
-        expected = (n * s2a - 2.0 * s1a * s1b + n * s2b) / n**2
-        kappa_q = np.where(expected > 0, 1.0 - observed / expected, np.nan)
-    return PairKappas(
-        coder_a=(uniq // n_coders).astype(np.int64) if n_coders else uniq,
-        coder_b=(uniq % n_coders).astype(np.int64) if n_coders else uniq,
-        n_items=n.astype(np.int64),
-        agreement=p_o,
-        kappa=kappa,
-        kappa_quadratic=kappa_q,
-    )
 
 
 # --- Kendall's W for rankings --------------------------------------------------------------

@@ -9,6 +9,8 @@ Invariants (see DESIGN.md), enforced in the database where a database can:
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -17,6 +19,13 @@ from config.jsonutil import JSONEncoder
 from .campaign import Campaign, GuidelineVersion
 from .choices import AssignmentStatus, ItemRoute, ItemStatus, TaskType
 from .content import Prompt, Response, language_field
+from .label_values import (
+    LABEL_VALUE_FIELDS,
+    LabelBigIntegerField,
+    LabelBooleanField,
+    LabelFloatField,
+    LabelSmallIntegerField,
+)
 
 
 class Item(models.Model):
@@ -180,6 +189,14 @@ class Annotation(models.Model):
     )
     # Quality flags: {"too_fast": true, "gold_correct": false, ...}
     flags = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
+    # Issue 14: what analytics reads, copied out of payload and flags whenever the row is
+    # written (annotate.models.label_values has the rules), so loading a campaign's labels
+    # needs no JSON operator. Null where the JSON says nothing usable.
+    choice = LabelSmallIntegerField(null=True, blank=True, editable=False)  # +1 A, 0 tie, -1 B
+    shown_a = LabelBigIntegerField(null=True, blank=True, editable=False)  # response ids,
+    shown_b = LabelBigIntegerField(null=True, blank=True, editable=False)  # in shown order
+    strength = LabelFloatField(null=True, blank=True, editable=False)
+    gold_correct = LabelBooleanField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # Issue 16: who gave the label. AI labels also say which judge and prompt version.
     source = models.CharField(
@@ -224,3 +241,10 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_type} annotation {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The label columns follow payload and flags: a save of either rewrites them too.
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"payload", "flags"} & set(fields):
+            kwargs["update_fields"] = {*fields, *LABEL_VALUE_FIELDS}
+        super().save(*args, **kwargs)

@@ -22,8 +22,14 @@ from typing import Any
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery
-from django.db.models.functions import MD5
+from django.db.models import (
+    Count,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+)
 
 from annotate.analytics.agreement import mid_ranks
 from annotate.analytics.data import TASK_TYPES, CampaignData
@@ -40,7 +46,12 @@ from annotate.models import (
     Response,
 )
 from annotate.selectors import export_rows
-from annotate.selectors.analytics_load import NO_CHOICE, label_columns
+from annotate.selectors.analytics_load import (
+    NO_CHOICE,
+    label_columns,
+    release_freed_memory,
+    response_rows,
+)
 
 DEFAULT_GROUP_FIELDS = ("age_band", "gender", "residence_country")
 _GROUPABLE = {
@@ -78,14 +89,6 @@ def analytics_options(campaign: Campaign) -> ReportOptions:
         quotas=quotas,
         max_cases=min(max(int(max_cases), 0), 5000) if isinstance(max_cases, int) else 500,
     )
-
-
-def _model_name(endpoint: str | None, policy_version: int | None, source: str) -> str:
-    if endpoint:
-        return endpoint
-    if policy_version is not None:
-        return f"policy v{policy_version}"
-    return source or "unknown"
 
 
 def _codes(values: Iterable[Any]) -> tuple[np.ndarray, list[str]]:
@@ -126,10 +129,13 @@ def _positions(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.nda
     return order[at] if len(keys) else at, found
 
 
+_PAYLOAD_TASKS = ["rating", "ranking", "bws"]
+
+
 def _payload_rows(campaign: Campaign, after_id: int) -> list[tuple[int, str, Any, Any]]:
     """(id, task type, payload, shown order) of rating, ranking and best-worst labels."""
     qs = Annotation.objects.filter(
-        campaign=campaign, task_type__in=["rating", "ranking", "bws"], id__gt=after_id
+        campaign=campaign, task_type__in=_PAYLOAD_TASKS, id__gt=after_id
     ).values_list("id", "task_type", "payload", "assignment__presented_order")
     if connection.vendor != "postgresql":
         return list(qs)
@@ -151,6 +157,14 @@ def campaign_analytics_data(
     Pairwise labels never leave numpy (annotate.selectors.analytics_load); only rating
     and ranking payloads, whose shapes vary, are decoded in Python.
     """
+    data = _campaign_data(campaign, group_fields, after_id, fast)
+    release_freed_memory()  # the load's temporaries, now freed (analytics_load says why)
+    return data
+
+
+def _campaign_data(
+    campaign: Campaign, group_fields: Iterable[str], after_id: int, fast: bool | None
+) -> CampaignData:
     fields = [f for f in dict.fromkeys(group_fields) if f in _GROUPABLE]
     cols = label_columns(campaign=campaign, after_id=after_id, fast=fast)
     d = CampaignData(
@@ -201,20 +215,28 @@ def campaign_analytics_data(
     d.label_id = cols["id"]
     d.label_annotator = label_ann
     d.label_item = cols["item"]
-    d.label_task = cols["task"]
+    d.label_task = cols["task"].astype(np.int64)
     d.label_time_ms = cols["time_ms"]
     d.label_created = cols["created"]
     # Issue 17: a label's language is its item's; items are few next to labels, so their
     # tags are read once and gathered onto the labels with numpy.
-    item_langs = list(Item.objects.filter(campaign=campaign).values_list("id", "language"))
-    item_keys = np.array([pk for pk, _lang in item_langs], dtype=np.int64)
+    # So are their gold and attention-check flags.
+    items = list(
+        Item.objects.filter(campaign=campaign).values_list(
+            "id", "language", "is_gold", "is_attention_check"
+        )
+    )
+    item_keys = np.array([row[0] for row in items], dtype=np.int64)
     at, found = _positions(item_keys, cols["item"])
     d.label_language, d.language_names = _value_codes(
-        [lang for _pk, lang in item_langs], np.where(found, at, -1)
+        [row[1] for row in items], np.where(found, at, -1)
     )
+    item_gold = np.array([row[2] for row in items] + [False], dtype=bool)
+    item_attention = np.array([row[3] for row in items] + [False], dtype=bool)
+    at = np.where(found, at, len(items))  # a label of an unknown item: neither
     judged = cols["correct"] >= 0
-    attention = judged & (cols["is_attention"] == 1)
-    gold = judged & ~attention & (cols["is_gold"] == 1)
+    attention = judged & item_attention[at]
+    gold = judged & ~attention & item_gold[at]
     d.label_attention = np.where(attention, cols["correct"], -1).astype(np.int64)
     d.label_gold = np.where(gold, cols["correct"], -1).astype(np.int64)
 
@@ -229,9 +251,15 @@ def campaign_analytics_data(
     rt: list[tuple[int, int, int, float]] = []
     bw: list[tuple[int, int, int]] = []
     attr_index = {a: i for i, a in enumerate(d.attributes)}
-    others = _payload_rows(campaign, after_id)
-    other_at, _ = _positions(cols["id"], np.array([o[0] for o in others], dtype=np.int64))
-    for i, (_pk, task, payload, presented) in zip(other_at.tolist(), others, strict=True):
+    # Their payloads are read only when there are some: the query scans the campaign.
+    has_others = np.isin(cols["task"], [TASK_TYPES.index(t) for t in _PAYLOAD_TASKS]).any()
+    others = _payload_rows(campaign, after_id) if has_others else []
+    other_at, other_ok = _positions(cols["id"], np.array([o[0] for o in others], dtype=np.int64))
+    for i, ok, (_pk, task, payload, presented) in zip(
+        other_at.tolist(), other_ok.tolist(), others, strict=True
+    ):
+        if not ok:  # stored after the label columns were read: the next snapshot has it
+            continue
         payload = payload or {}
         if task == "ranking":
             groups = payload.get("ranking") or []
@@ -263,23 +291,21 @@ def campaign_analytics_data(
             cols["shown_a"][pw_at], cols["shown_b"][pw_at], rk_arr[:, 1], rt_arr[:, 1], bw_arr[:, 1]
         ]
     ).astype(np.int64)
-    resp_rows = _response_rows(resp_ids.tolist())
+    resp_rows = response_rows(resp_ids.tolist())
     resp_keys = np.array([row[0] for row in resp_rows], dtype=np.int64)
     d.response_id = resp_keys
-    first_of: dict[tuple[int, str], int] = {}
-    d.response_canonical = np.array(
-        [first_of.setdefault((row[1], row[2]), i) for i, row in enumerate(resp_rows)],
-        dtype=np.int64,
-    )
-    models = [_model_name(row[3], row[4], row[5]) for row in resp_rows]
-    d.response_model, d.model_names = _codes(models)
+    d.response_canonical = _positions(
+        resp_keys, np.array([row[1] for row in resp_rows], dtype=np.int64)
+    )[0]
+    d.response_model, d.model_names = _codes([row[2] for row in resp_rows])
+    del resp_rows
 
     a_at, a_ok = _positions(resp_keys, cols["shown_a"][pw_at])
     b_at, b_ok = _positions(resp_keys, cols["shown_b"][pw_at])
     keep = a_ok & b_ok
     d.pw_label = pw_at[keep]
     d.pw_a, d.pw_b = a_at[keep], b_at[keep]
-    d.pw_outcome = cols["choice"][d.pw_label]
+    d.pw_outcome = cols["choice"][d.pw_label].astype(np.int64)
     d.pw_strength = cols["strength"][d.pw_label]
     r_at, r_ok = _positions(resp_keys, rk_arr[:, 1].astype(np.int64))
     d.rk_label = rk_arr[r_ok, 0].astype(np.int64)
@@ -297,20 +323,6 @@ def campaign_analytics_data(
     d.bw_value = bw_arr[w_ok, 2].astype(np.int64)
     assert n == len(d.label_id)
     return d
-
-
-def _response_rows(ids: list[int]) -> list[tuple[Any, ...]]:
-    """(id, prompt id, md5 of text, endpoint name, policy version, source) by id."""
-    qs = Response.objects.annotate(text_md5=MD5("text"))
-    if connection.vendor == "postgresql":  # one array parameter, not one per response
-        qs = qs.filter(export_rows.AnyOf(F("id"), ids))
-    else:
-        qs = qs.filter(pk__in=ids)
-    return list(
-        qs.values_list(
-            "id", "prompt_id", "text_md5", "endpoint__name", "policy_version__version", "source"
-        ).order_by("id")
-    )
 
 
 def _progress(campaign: Campaign) -> dict[str, Any]:

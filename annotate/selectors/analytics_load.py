@@ -1,76 +1,98 @@
 """A campaign's labels as numpy columns: no model instances, no per-label Python.
 
 Issue 14 measured 15 us per label to load 1M labels (a 14-column tuple per label, then a
-dozen list comprehensions over them). Here every column is a number computed in SQL (task
-code, pairwise outcome, the two shown response ids, the gold verdict), and:
+dozen list comprehensions over them), then 8-15 s with a CSV COPY whose time went to
+PostgreSQL's JSON operators. Now every value analytics needs is a plain column
+(annotate.models.label_values fills them when a label is written), and:
 
-- PostgreSQL: one ``COPY (SELECT ...) TO STDOUT (FORMAT csv)``, parsed by pyarrow's CSV
-  reader (C++, no Python per row) straight into arrays;
-- elsewhere (SQLite, embedded mode): ``values_list`` of the raw fields, turned into the
-  same columns in Python (small campaigns only live there).
+- PostgreSQL: one ``COPY (SELECT ...) TO STDOUT (FORMAT binary)`` in which no field is
+  ever NULL (COALESCE to a sentinel), so every row has the same width and a block of rows
+  *is* a numpy structured array (big-endian): no parsing at all, only a byte swap per
+  column. Rows are converted in chunks of a few MB as they arrive, so the raw stream is
+  never held whole;
+- elsewhere (SQLite, embedded mode): ``values_list`` of the same columns, turned into
+  the same arrays in Python (small campaigns only live there).
 
 Both paths return the same columns (``LABEL_COLUMNS``), ordered by (created_at, id), and
 only labels with ``id > after_id`` (0: all) so incremental snapshots read only new ones.
+Small codes use small integer types: at 1M labels each int64 column is 8 MB. Item flags
+(gold, attention check) are not here: items are few, the caller maps them onto labels.
 """
 
 from __future__ import annotations
 
+import ctypes
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-from django.db import connection
+from django.db import OperationalError, connection
+from django.db.models import Case, CharField, F, Min, Value, When, Window
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import MD5, Cast, Concat
 
 from annotate.analytics.data import TASK_TYPES
-from annotate.models import Annotation, Campaign, Item
+from annotate.models import Annotation, Campaign, Response
+from annotate.selectors import export_rows
 
 # name -> numpy dtype; float columns use NaN for "unknown", integer columns -1.
 LABEL_COLUMNS: dict[str, Any] = {
     "id": np.int64,
     "annotator": np.int64,  # Annotator pk
     "item": np.int64,
-    "task": np.int64,  # index into TASK_TYPES (unknown types count as 0, as before)
+    "task": np.int8,  # index into TASK_TYPES (unknown types count as 0, as before)
     "time_ms": np.float64,
     "created": np.float64,  # epoch seconds
     "profile": np.int64,  # ProfileVersion pk, -1 when none
-    "is_gold": np.int64,
-    "is_attention": np.int64,
-    "correct": np.int64,  # flags.gold_correct: 1 true, 0 false, -1 absent
-    "choice": np.int64,  # pairwise: +1 A, 0 tie, -1 B, 9 none
-    "shown_a": np.int64,  # pairwise: response ids in shown order, -1 when absent
+    "correct": np.int8,  # Annotation.gold_correct: 1 true, 0 false, -1 unknown
+    "choice": np.int8,  # Annotation.choice: +1 A, 0 tie, -1 B, 9 none
+    "shown_a": np.int64,  # Annotation.shown_a/shown_b: -1 when absent
     "shown_b": np.int64,
     "strength": np.float64,
 }
-_CHOICE = {"A": 1, "tie": 0, "B": -1}
 NO_CHOICE = 9
 
 _TASK_SQL = " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(TASK_TYPES))
-_JSON_INT = (
-    "CASE WHEN jsonb_typeof({e}) = 'number' THEN ({e})::text::numeric::int8 "
-    "WHEN jsonb_typeof({e}) = 'string' AND ({e}) #>> '{{}}' ~ '^-?[0-9]+$' "
-    "THEN (({e}) #>> '{{}}')::int8 END"
+# (select expression, PostgreSQL binary type) per column, in LABEL_COLUMNS order. Nothing
+# is NULL, so every row has the same width (COALESCE to the sentinels above).
+_COPY_FIELDS = [
+    ("a.id", ">i8"),
+    ("a.annotator_id", ">i8"),
+    ("a.item_id", ">i8"),
+    (f"(CASE a.task_type {_TASK_SQL} ELSE 0 END)::int2", ">i2"),
+    ("COALESCE(a.time_spent_ms, -1)::int4", ">i4"),
+    ("a.created_at", ">i8"),  # timestamptz: microseconds since 2000-01-01 UTC
+    ("COALESCE(a.profile_version_id, -1)::int8", ">i8"),
+    ("(CASE a.gold_correct WHEN true THEN 1 WHEN false THEN 0 ELSE -1 END)::int2", ">i2"),
+    (f"COALESCE(a.choice, {NO_CHOICE})::int2", ">i2"),
+    ("COALESCE(a.shown_a, -1)::int8", ">i8"),
+    ("COALESCE(a.shown_b, -1)::int8", ">i8"),
+    ("COALESCE(a.strength, 'NaN')::float8", ">f8"),
+]
+# One row of the binary COPY stream: a field count, then (length, value) per field.
+_ROW = np.dtype(
+    [("n_fields", ">i2")]
+    + [
+        item
+        for name, (_sql, kind) in zip(LABEL_COLUMNS, _COPY_FIELDS, strict=True)
+        for item in ((f"len_{name}", ">i4"), (name, kind))
+    ]
 )
+_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_TRAILER = b"\xff\xff"  # a field count of -1: the end of a binary COPY
+_EPOCH_2000_US = 946_684_800_000_000  # PostgreSQL's timestamp epoch, in Unix microseconds
+_CHUNK_BYTES = 4 << 20
+_MALLOC_TRIM: Any
+try:
+    _MALLOC_TRIM = ctypes.CDLL(None).malloc_trim  # glibc; absent on macOS and musl
+except (AttributeError, OSError, TypeError):
+    _MALLOC_TRIM = None
+
 # Table names come from the models; the only parameters are the campaign and the id bound.
 # Human labels only: this SQL bypasses Annotation.objects, which leaves judges' labels out.
 _LABELS_SQL = f"""
-SELECT a.id, a.annotator_id, a.item_id,
-  CASE a.task_type {_TASK_SQL} ELSE 0 END,
-  a.time_spent_ms,
-  extract(epoch FROM a.created_at)::float8,
-  a.profile_version_id,
-  i.is_gold::int, i.is_attention_check::int,
-  CASE WHEN a.flags -> 'gold_correct' IS NULL
-         OR jsonb_typeof(a.flags -> 'gold_correct') = 'null' THEN -1
-       WHEN lower(a.flags ->> 'gold_correct') IN ('true', '1') THEN 1 ELSE 0 END,
-  CASE a.payload ->> 'choice' WHEN 'A' THEN 1 WHEN 'tie' THEN 0 WHEN 'B' THEN -1
-       ELSE {NO_CHOICE} END,
-  {_JSON_INT.format(e="a.payload -> 'response_ids' -> 0")},
-  {_JSON_INT.format(e="a.payload -> 'response_ids' -> 1")},
-  CASE WHEN jsonb_typeof(a.payload -> 'strength') = 'number'
-       THEN (a.payload ->> 'strength')::float8 END
+SELECT {", ".join(sql for sql, _kind in _COPY_FIELDS)}
 FROM {Annotation._meta.db_table} a
-JOIN {Item._meta.db_table} i ON i.id = a.item_id
 WHERE a.campaign_id = %s AND a.id > %s AND a.source = 'human'
 """  # no ORDER BY: PostgreSQL's sort of 1M rows spilled to disk; numpy sorts in 0.1 s
 
@@ -79,55 +101,106 @@ def _empty() -> dict[str, np.ndarray]:
     return {name: np.zeros(0, dtype=dtype) for name, dtype in LABEL_COLUMNS.items()}
 
 
-def _columns_copy(campaign: Campaign, after_id: int) -> dict[str, np.ndarray]:
+def _convert(rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Native-endian ``LABEL_COLUMNS`` arrays from a block of fixed-width COPY rows."""
+    widths = [np.dtype(kind).itemsize for _sql, kind in _COPY_FIELDS]
+    if (rows["n_fields"] != len(LABEL_COLUMNS)).any() or any(
+        (rows[f"len_{name}"] != width).any()
+        for name, width in zip(LABEL_COLUMNS, widths, strict=True)
+    ):
+        raise ValueError("unexpected row layout in the COPY stream")
+    out: dict[str, np.ndarray] = {}
+    for name, dtype in LABEL_COLUMNS.items():
+        col = rows[name]
+        if name == "time_ms":
+            out[name] = np.where(col >= 0, col, np.nan)
+        elif name == "created":
+            out[name] = (col.astype(np.int64) + _EPOCH_2000_US) / 1e6
+        else:
+            out[name] = col.astype(dtype)
+    return out
+
+
+def _copy_chunks(cursor: Any, sql: str, params: list[int]) -> Iterator[bytearray]:
+    """The bytes of a binary ``COPY ... TO STDOUT``, in chunks of about ``_CHUNK_BYTES``.
+
+    PostgreSQL sends one message per row, and psycopg's ``Copy.read()`` costs about 2 us
+    of Python per message (a generator and a wait per call): 2 s for 1M labels. Here the
+    rows libpq already holds are taken with a non-blocking ``get_copy_data`` (well under
+    1 us each), and ``Copy.read()`` is called only to wait for more and, after the binary
+    trailer, to end the COPY, so psycopg still reads the end of the stream and its result.
+    """
+    pgconn = cursor.connection.pgconn
+    get = pgconn.get_copy_data
+    with cursor.copy(sql, params) as copy:
+        # The first message is the header with the first row, or with the trailer when
+        # there are no rows; after that PostgreSQL sends the trailer on its own.
+        chunk = bytearray(copy.read())
+        header = 19 + int.from_bytes(chunk[15:19], "big") if len(chunk) >= 19 else 0
+        empty = len(chunk) == header + 2 and chunk[-2:] == _TRAILER
+        while not empty:
+            nbytes, data = get(1)
+            if nbytes > 0:
+                chunk += data
+                if nbytes == 2 and bytes(data) == _TRAILER:
+                    break
+                continue
+            if nbytes < 0:  # ended with no trailer (an error): psycopg cannot recover it
+                raise OperationalError("the analytics COPY ended before its trailer")
+            if len(chunk) >= _CHUNK_BYTES:
+                yield chunk
+                chunk = bytearray()
+            data = copy.read()  # nothing buffered: psycopg waits for the socket
+            chunk += data
+            if not data or (len(data) == 2 and bytes(data) == _TRAILER):
+                break
+        while copy.read():  # the end of the COPY and its result, read by psycopg
+            pass
+    yield chunk
+
+
+def _columns_copy(campaign_id: int, after_id: int) -> dict[str, np.ndarray]:
+    parts: list[dict[str, np.ndarray]] = []
     buf = bytearray()
+    header_done = False
+    sql = f"COPY ({_LABELS_SQL}) TO STDOUT (FORMAT binary)"
     with connection.cursor() as cursor:
         # psycopg binds COPY parameters client-side; both are integers.
-        sql = f"COPY ({_LABELS_SQL}) TO STDOUT (FORMAT csv)"
-        with cursor.cursor.copy(sql, [int(campaign.pk), int(after_id)]) as copy:
-            for block in copy:
-                buf += block
-    if not buf:
+        for chunk in _copy_chunks(cursor.cursor, sql, [int(campaign_id), int(after_id)]):
+            buf += chunk
+            del chunk
+            if not header_done:
+                if len(buf) < 19:
+                    continue
+                if bytes(buf[:11]) != _SIGNATURE:
+                    raise ValueError("not a PostgreSQL binary COPY stream")
+                skip = 19 + int.from_bytes(buf[15:19], "big")  # header extension
+                if len(buf) < skip:
+                    continue
+                del buf[:skip]
+                header_done = True
+            # Whole rows only (the trailer, 2 bytes, is shorter than any row): a row cut
+            # between two chunks waits in buf for its end.
+            n = len(buf) // _ROW.itemsize
+            if n:
+                parts.append(_convert(np.frombuffer(buf, dtype=_ROW, count=n)))
+                del buf[: n * _ROW.itemsize]
+    if not header_done or bytes(buf) != _TRAILER:
+        raise ValueError("truncated COPY stream")
+    if not parts:
         return _empty()
-    names = list(LABEL_COLUMNS)
-    # Zero-copy view of the COPY output; the table is converted column by column and
-    # dropped as it goes, so the peak is about the CSV text plus one set of arrays.
-    table = pa_csv.read_csv(
-        pa.BufferReader(pa.py_buffer(buf)),
-        read_options=pa_csv.ReadOptions(column_names=names),
-        convert_options=pa_csv.ConvertOptions(
-            column_types={
-                n: pa.float64() if d is np.float64 else pa.int64() for n, d in LABEL_COLUMNS.items()
-            },
-            null_values=[""],
-        ),
-    )
-    del buf
     out = {}
-    for name, dtype in LABEL_COLUMNS.items():
-        col = table.column(name)
-        table = table.drop_columns([name])
-        fill = float("nan") if dtype is np.float64 else -1
-        out[name] = col.fill_null(fill).to_numpy().astype(dtype, copy=False)
-        del col
-    del table
-    pa.default_memory_pool().release_unused()  # pyarrow's allocator keeps freed blocks
+    for name in LABEL_COLUMNS:
+        out[name] = np.concatenate([p.pop(name) for p in parts])
     order = np.lexsort((out["id"], out["created"]))  # (created_at, id), as the ORM path
     for name in out:
         out[name] = out[name][order]
     return out
 
 
-def _json_int(value: Any) -> int:
-    try:
-        return int(value) if value is not None and not isinstance(value, bool) else -1
-    except (TypeError, ValueError):
-        return -1
-
-
-def _columns_orm(campaign: Campaign, after_id: int) -> dict[str, np.ndarray]:
+def _columns_orm(campaign_id: int, after_id: int) -> dict[str, np.ndarray]:
     rows = (
-        Annotation.objects.filter(campaign=campaign, id__gt=after_id)
+        Annotation.objects.filter(campaign_id=campaign_id, id__gt=after_id)
         .order_by("created_at", "id")
         .values_list(
             "id",
@@ -137,20 +210,17 @@ def _columns_orm(campaign: Campaign, after_id: int) -> dict[str, np.ndarray]:
             "time_spent_ms",
             "created_at",
             "profile_version_id",
-            "item__is_gold",
-            "item__is_attention_check",
-            "flags",
-            "payload",
+            "gold_correct",
+            "choice",
+            "shown_a",
+            "shown_b",
+            "strength",
         )
     )
     cols: dict[str, list[Any]] = {name: [] for name in LABEL_COLUMNS}
-    for pk, ann, item, task, ms, created, profile, gold, attention, flags, payload in rows:
-        flags = flags if isinstance(flags, dict) else {}
-        payload = payload if isinstance(payload, dict) else {}
-        correct = flags.get("gold_correct")
-        shown = payload.get("response_ids")
-        shown = shown if isinstance(shown, list) else []
-        strength = payload.get("strength")
+    for row in rows:
+        pk, ann, item, task, ms, created, profile = row[:7]
+        correct, choice, shown_a, shown_b, strength = row[7:]
         cols["id"].append(pk)
         cols["annotator"].append(ann)
         cols["item"].append(item)
@@ -158,19 +228,11 @@ def _columns_orm(campaign: Campaign, after_id: int) -> dict[str, np.ndarray]:
         cols["time_ms"].append(np.nan if ms is None else ms)
         cols["created"].append(created.timestamp())
         cols["profile"].append(-1 if profile is None else profile)
-        cols["is_gold"].append(int(gold))
-        cols["is_attention"].append(int(attention))
-        cols["correct"].append(
-            -1 if correct is None else int(str(correct).lower() in ("true", "1"))
-        )
-        choice = payload.get("choice")
-        cols["choice"].append(
-            _CHOICE.get(choice, NO_CHOICE) if isinstance(choice, str) else NO_CHOICE
-        )
-        cols["shown_a"].append(_json_int(shown[0]) if len(shown) > 0 else -1)
-        cols["shown_b"].append(_json_int(shown[1]) if len(shown) > 1 else -1)
-        number = isinstance(strength, int | float) and not isinstance(strength, bool)
-        cols["strength"].append(float(strength) if number else np.nan)  # type: ignore[arg-type]
+        cols["correct"].append(-1 if correct is None else int(correct))
+        cols["choice"].append(NO_CHOICE if choice is None else choice)
+        cols["shown_a"].append(-1 if shown_a is None else shown_a)
+        cols["shown_b"].append(-1 if shown_b is None else shown_b)
+        cols["strength"].append(np.nan if strength is None else strength)
     return {name: np.array(cols[name], dtype=dtype) for name, dtype in LABEL_COLUMNS.items()}
 
 
@@ -182,4 +244,47 @@ def label_columns(
     ``fast`` (default: on PostgreSQL) reads with COPY; the columns are the same either way.
     """
     fast = connection.vendor == "postgresql" if fast is None else fast
-    return _columns_copy(campaign, after_id) if fast else _columns_orm(campaign, after_id)
+    read = _columns_copy if fast else _columns_orm
+    return read(int(campaign.pk), after_id)
+
+
+def response_rows(ids: list[int]) -> list[tuple[int, int, str]]:
+    """(id, canonical id, model name) of the responses ``ids``, by id.
+
+    The canonical id is the lowest selected id with the same prompt and the same text
+    (md5); the model name is the endpoint's, else "policy v<version>", else the source,
+    else "unknown". Both come from the database: 200k responses as (id, prompt, md5,
+    endpoint, version, source) tuples cost ~100 MB of Python objects and 1 s to reduce.
+    """
+    canonical = Window(Min("id"), partition_by=[F("prompt_id"), MD5("text")])
+    model = Case(
+        When(endpoint__name__gt="", then=F("endpoint__name")),
+        When(
+            policy_version__isnull=False,
+            then=Concat(Value("policy v"), Cast("policy_version__version", CharField())),
+        ),
+        When(source__gt="", then=F("source")),
+        default=Value("unknown"),
+        output_field=CharField(),
+    )
+    qs = Response.objects.annotate(canonical=canonical, model=model)
+    if connection.vendor != "postgresql":
+        qs = qs.filter(pk__in=ids)
+        return list(qs.values_list("id", "canonical", "model").order_by("id"))
+    # One array parameter, not one per response, and written as one text: psycopg
+    # adapts a list item by item (0.8 s for 200k ids), the ints join in 30 ms.
+    text = "{" + ",".join(map(str, ids)) + "}"
+    qs = qs.filter(id__in=RawSQL("SELECT unnest(%s::bigint[])", [text]))
+    return export_rows.fetch(qs.values_list("id", "canonical", "model").order_by("id"))
+
+
+def release_freed_memory() -> None:
+    """Give the heap's free pages back to the operating system (glibc's malloc_trim).
+
+    Loading 1M labels allocates and frees a few hundred MB of temporaries (row chunks,
+    sort orders, query rows); glibc keeps freed blocks below live ones in the heap, so a
+    process held ~110 MB it no longer used through the report that follows, and that was
+    the difference between ~500 and ~400 MB at the peak. A no-op where there is no glibc.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)

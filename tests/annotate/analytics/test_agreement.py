@@ -117,7 +117,10 @@ def test_cohen_kappa_wikipedia_example():
     assert res.agreement[0] == pytest.approx(0.7)
 
 
-def test_cohen_kappa_every_pair_matches_contingency_table_reference():
+# Both ways of summing per coder pair (annotate.analytics.kappa_pairs): label pairs, and
+# sparse coder x unit products (pair_list_max=0 forces them).
+@pytest.mark.parametrize("pair_list_max", [1_000_000, 0])
+def test_cohen_kappa_every_pair_matches_contingency_table_reference(pair_list_max):
     rng = np.random.default_rng(7)
     n_units, n_coders, k = 120, 6, 5
     rows = []
@@ -127,7 +130,7 @@ def test_cohen_kappa_every_pair_matches_contingency_table_reference():
             v = int(np.clip(truth + rng.integers(-1, 2), 0, k - 1))
             rows.append((u, int(c), v))
     units, coders, cats = (np.array(x) for x in zip(*rows, strict=True))
-    res = ag.cohen_kappa_pairs(units, coders, cats, k)
+    res = ag.cohen_kappa_pairs(units, coders, cats, k, pair_list_max=pair_list_max)
     lookup = {(u, c): v for u, c, v in rows}
     checked = 0
     for ca, cb in itertools.combinations(range(n_coders), 2):
@@ -145,6 +148,25 @@ def test_cohen_kappa_every_pair_matches_contingency_table_reference():
         )
         checked += 1
     assert checked == 15
+
+
+@pytest.mark.parametrize("k", [2, 3, 7])
+def test_cohen_kappa_both_ways_give_identical_floats(k):
+    # Sums of small integers are exact in any order, so the two ways agree bit for bit,
+    # on a design with many pairs (40 annotators, 6 per item) and on an empty one.
+    rng = np.random.default_rng(k)
+    coders = np.concatenate([rng.choice(40, 6, replace=False) for _ in range(3000)])
+    units = np.repeat(rng.permutation(10_000)[:3000] * 3, 6)
+    cats = rng.integers(0, k, len(units))
+    for args in ((units, coders, cats, k), ([], [], [], k)):
+        pairs, products = (ag.cohen_kappa_pairs(*args, pair_list_max=m) for m in (10**9, 0))
+        for name in ("coder_a", "coder_b", "n_items", "agreement", "kappa", "kappa_quadratic"):
+            left, right = getattr(pairs, name), getattr(products, name)
+            assert left.dtype == right.dtype, name
+            np.testing.assert_array_equal(left, right, err_msg=name)
+    assert len(pairs.n_items) == 0 and len(products.kappa) == 0
+    full = ag.cohen_kappa_pairs(units, coders, cats, k, pair_list_max=0)
+    assert len(full.n_items) == 40 * 39 // 2 and full.n_items.sum() == 3000 * 15
 
 
 def test_unit_pairs_lists_every_pair_within_units():

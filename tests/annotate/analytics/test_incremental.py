@@ -12,8 +12,16 @@ from annotate.models import Annotation, ItemResponse
 from annotate.selectors.analytics import campaign_analytics_data
 from annotate.selectors.analytics_load import label_columns
 from annotate.services.analytics import analytics_snapshot_compute
+from modelserve.generation.models import ModelEndpoint
+from modelserve.learning.models import PolicyVersion
 from tests.annotate.analytics import test_campaign_analytics as base
-from tests.factories import ItemFactory
+from tests.factories import (
+    AnnotatorFactory,
+    CampaignFactory,
+    ItemFactory,
+    PromptFactory,
+    ResponseFactory,
+)
 
 pytestmark = pytest.mark.django_db
 study = base.study  # the fixture: three annotators, pairwise and rating labels
@@ -108,3 +116,36 @@ def test_deleted_labels_force_a_full_recompute(study, settings):
     Annotation.objects.filter(pk=Annotation.objects.order_by("id").first().pk).delete()
     again = analytics_snapshot_compute(campaign_id=campaign.pk)
     assert again.n_labels == 35 and again.data["incremental"]["full_labels"] == 35
+
+
+def test_response_models_and_twins_come_from_the_database_the_same_on_both_paths():
+    campaign = CampaignFactory()
+    prompt = PromptFactory(campaign=campaign)
+    alpha = ModelEndpoint.objects.create(name="alpha")
+    version = PolicyVersion.objects.create(campaign=campaign, version=3)
+    made = [
+        ResponseFactory(prompt=prompt, text="same words", endpoint=alpha, policy_version=version),
+        ResponseFactory(prompt=prompt, text="other words", policy_version=version),
+        ResponseFactory(prompt=prompt, text="third", source="human-written"),
+        ResponseFactory(prompt=prompt, text="same words", source=""),  # r0's twin
+    ]
+    annotator = AnnotatorFactory()
+    for a, b in ((made[0], made[1]), (made[2], made[3])):
+        item = ItemFactory(campaign=campaign, prompt=prompt)
+        ItemResponse.objects.filter(item=item).delete()  # the factory's own pair
+        for position, response in enumerate((a, b)):
+            ItemResponse.objects.create(item=item, response=response, position=position)
+        _label(
+            item,
+            annotator,
+            None,
+            "pairwise",
+            {"choice": "A", "strength": -1, "response_ids": [a.pk, b.pk]},
+            [a.pk, b.pk],
+        )
+    fast, orm = (campaign_analytics_data(campaign=campaign, fast=f) for f in (True, False))
+    for d in (fast, orm):
+        assert d.response_id.tolist() == [r.pk for r in made]
+        names = [d.model_names[m] for m in d.response_model]
+        assert names == ["alpha", "policy v3", "human-written", "unknown"]
+        assert d.response_canonical.tolist() == [0, 1, 2, 0]
