@@ -34,10 +34,13 @@ N_ANNOTATORS = 2_000
 LAYOUT = 2  # bump when the generated data changes, to rebuild it
 
 
-def bench_database_url(base: str) -> str:
+def bench_database_url(base: str, rows: int = 1_000_000) -> str:
+    """``<name>_bench_export`` for the 1M run, ``<name>_bench_export_<rows>`` otherwise, so
+    a quick run at another size does not truncate and rebuild the 1M database."""
     parts = urlsplit(base)
     name = parts.path.lstrip("/") or "chorus"
-    return urlunsplit(parts._replace(path=f"/{name}_bench_export"))
+    suffix = "" if rows == 1_000_000 else f"_{rows}"
+    return urlunsplit(parts._replace(path=f"/{name}_bench_export{suffix}"))
 
 
 def ensure_database(url: str) -> None:
@@ -167,7 +170,7 @@ def populate(n_rows: int) -> tuple[object, float]:
             "bench_layout": LAYOUT,
         },
     )
-    items = min(N_ITEMS, n_rows)
+    items = min(N_ITEMS, max(1, n_rows // 10))  # ten labels an item, as at 1M
     params = {
         "campaign": campaign.pk,
         "items": items,
@@ -258,7 +261,7 @@ def main() -> int:
     args = parser.parse_args()
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chorus")
-    url = bench_database_url(base)
+    url = bench_database_url(base, args.rows)
     ensure_database(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
