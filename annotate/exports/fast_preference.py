@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from .shapes import ShapeOptions, preference_rows, prompt_text
+from .writers import _dumps_bytes, jsonl_line
 
 # The lean base columns, as annotate.selectors.exports selects them without details.
 LEAN_KEYS = [
@@ -48,7 +49,7 @@ class Chunk(Protocol):
 class _Item:
     """What every pair of one item shares (built on its first pair, like ``_pair``)."""
 
-    __slots__ = ("answers", "language", "models", "prompt", "texts")
+    __slots__ = ("answers", "encoded", "language", "models", "pairs", "prompt", "texts")
 
     def __init__(self, row: dict[str, Any], conversational: bool) -> None:
         responses = row["responses"]
@@ -67,6 +68,9 @@ class _Item:
             if conversational
             else self.texts
         )
+        # JSON Lines only: the encoded prompt, and the encoded parts of each pair.
+        self.encoded = b""
+        self.pairs: dict[tuple[Any, Any], tuple[bytes, bytes]] = {}
 
 
 def preference_chunk(chunk: Chunk, opts: ShapeOptions, *, overall: str) -> list[dict[str, Any]]:
@@ -130,3 +134,89 @@ def preference_chunks(
 def source_task_types(opts: ShapeOptions) -> tuple[str, ...]:
     """The label types that can give a pair: a chunk need not read the others."""
     return tuple(t for t in opts.sources if t in PAIRED_TYPES)
+
+
+# The bytes orjson writes for a pairwise pair (writers.jsonl_line on _pair's dict), cut
+# where the per-label values go: the item- and pair-level parts are encoded once, each
+# label costs one %-format. Every part is encoded by the writer's own encoder
+# (writers._dumps_bytes) and joined with orjson's separators, so the line is the same bytes.
+_LINE = b'%b%b,"margin":%b,"source":"pairwise","annotation_id":%d%b%b%b}\n'
+
+
+def _pair_parts(item: _Item, item_id: int, chosen: int, rejected: int) -> tuple[bytes, bytes]:
+    answers, models = item.answers, item.models
+    if not item.encoded:
+        item.encoded = _dumps_bytes(item.prompt)
+    chosen_v, rejected_v = answers[chosen], answers[rejected]  # KeyError as in _pair
+    head = b'{"prompt":%b,"chosen":%b,"rejected":%b,"annotator_id":' % (
+        item.encoded,
+        _dumps_bytes(chosen_v),
+        _dumps_bytes(rejected_v),
+    )
+    chosen_model = models.get(chosen, "annotator-edit") if chosen else "annotator-edit"
+    rejected_model = models.get(rejected, "") if rejected else ""
+    middle = (
+        b',"item_id":%b,"chosen_response_id":%b,"rejected_response_id":%b,"chosen_model":%b,'
+        b'"rejected_model":%b,"guideline_version":'
+        % tuple(map(_dumps_bytes, (item_id, chosen, rejected, chosen_model, rejected_model)))
+    )
+    return head, middle
+
+
+def preference_chunk_lines(
+    chunk: Chunk, opts: ShapeOptions, *, overall: str, names: list[str], caches: dict[str, Any]
+) -> tuple[int, bytes]:
+    """(rows, JSON Lines bytes) of one chunk: ``writers.write_jsonl`` over
+    ``preference_chunk`` without building the pairwise rows' dicts. ``caches`` lives as
+    long as the export (encoded annotator ids, margins, label sources)."""
+    if chunk.keys != LEAN_KEYS or "pairwise" not in opts.sources:
+        rows = preference_chunk(chunk, opts, overall=overall)
+        return len(rows), b"".join([jsonl_line(row, names) for row in rows])
+    conversational = opts.conversational
+    items: dict[int, _Item] = {}
+    annotators = caches.setdefault("annotators", {})
+    margins = caches.setdefault("margins", {})
+    guidelines = caches.setdefault("guidelines", {})
+    tails = caches.setdefault("tails", {})
+    lines: list[bytes] = []
+    append = lines.append
+    for values in chunk.values:
+        annotation_id, item_id, task, annotator, guideline, payload, source, judge, jpv = values
+        if task != "pairwise" or type(payload) is not dict or type(annotation_id) is not int:
+            for row in preference_rows(chunk.row(values), opts, overall=overall):
+                append(jsonl_line(row, names))
+            continue
+        chosen, rejected = payload.get("chosen"), payload.get("rejected")
+        if chosen is None or rejected is None:  # tie
+            continue
+        if type(chosen) is not int or type(rejected) is not int:  # 12.0 is not 12 in JSON
+            for row in preference_rows(chunk.row(values), opts, overall=overall):
+                append(jsonl_line(row, names))
+            continue
+        item = items.get(item_id)
+        if item is None:
+            item = items[item_id] = _Item(chunk.row(values), conversational)
+        parts = item.pairs.get((chosen, rejected))
+        if parts is None:
+            parts = item.pairs[(chosen, rejected)] = _pair_parts(item, item_id, chosen, rejected)
+        encoded = annotators.get(annotator)
+        if encoded is None:
+            encoded = annotators[annotator] = _dumps_bytes(annotator)
+        strength = payload.get("strength")
+        margin = margins.get(strength) if type(strength) is int else None
+        if margin is None:
+            margin = _dumps_bytes(None if strength is None else float(abs(strength)))
+            if type(strength) is int:
+                margins[strength] = margin
+        gv = guidelines.get(guideline)
+        if gv is None:
+            gv = guidelines[guideline] = _dumps_bytes(guideline)
+        key = (item.language, source, judge, jpv)
+        tail = tails.get(key)
+        if tail is None:
+            tail = tails[key] = (
+                b',"language":%b,"label_source":%b,"judge":%b,"judge_prompt_version":%b'
+                % tuple(map(_dumps_bytes, key))
+            )
+        append(_LINE % (parts[0], encoded, margin, annotation_id, parts[1], gv, tail))
+    return len(lines), b"".join(lines)
