@@ -240,6 +240,10 @@ class BaseChunk:
     publishable: dict[str, set[Any]]
     details: bool
 
+    def item_facts(self, item_id: int) -> dict[str, Any]:
+        """The prompt facts of one item (prompt, messages, conversation, language)."""
+        return self.prompts.get(item_id, _NO_PROMPT)
+
     def row(self, values: Any) -> dict[str, Any]:
         n_base = len(self.keys)
         row = dict(zip(self.keys, values[:n_base], strict=True))

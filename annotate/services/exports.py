@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate import events
-from annotate.exports import fast_preference, prism, shapes
+from annotate.exports import columnar, fast_preference, prism, shapes
 from annotate.exports.privacy import PrivacySettings, privacy_settings
 from annotate.exports.schemas import columns_for, prism_columns
 from annotate.exports.writers import Column, Tally, _Drain, write
@@ -199,6 +199,38 @@ def _fast_preference(
         yield from fast_preference.preference_chunk(chunk, opts, overall=overall)
 
 
+# Shapes whose CSV and Parquet are written column-wise, a chunk at a time.
+COLUMNAR_SHAPES = ("raw", "trl-preference")
+
+
+def _columnar_batches(
+    export: Export,
+    privacy: PrivacySettings,
+    on_row: Callable[[int], None] | None,
+    columns: list[Column],
+) -> Iterator[columnar.Batch]:
+    if export.shape == "raw":
+        chunks = sel.export_base_chunks(
+            campaign=export.campaign,
+            filters=export.filters,
+            privacy=privacy,
+            max_id=export.max_annotation_id,
+        )
+        for chunk in _counting_chunks(chunks, on_row):
+            yield columnar.raw_batch(chunk, privacy.profile_fields)
+        return
+    opts, overall = _options(export), export.campaign.overall_attribute
+    for chunk in _preference_chunks(export, privacy, on_row):
+        rows = fast_preference.preference_chunk(chunk, opts, overall=overall)
+        yield columnar.rows_batch(rows, columns)
+
+
+def _counted(batches: Iterator[columnar.Batch], tally: Tally) -> Iterator[columnar.Batch]:
+    for batch in batches:
+        tally.rows += len(next(iter(batch.values()), []))
+        yield batch
+
+
 def _fast_preference_jsonl(
     export: Export,
     privacy: PrivacySettings,
@@ -266,13 +298,16 @@ def export_bytes(
             conversational=bool(export.options.get("conversational")),
             profile_fields=privacy.profile_fields,
         )
-        fast = export.shape == "trl-preference" and sel.export_fast_reads()
-        if fast and export.format == "jsonl":
+        fast = sel.export_fast_reads()
+        if fast and export.shape == "trl-preference" and export.format == "jsonl":
             chunks = _fast_preference_jsonl(export, privacy, on_row, columns, tally)
+        elif fast and export.shape in COLUMNAR_SHAPES and export.format in ("csv", "parquet"):
+            batches = _counted(_columnar_batches(export, privacy, on_row, columns), tally)
+            chunks = columnar.write_batches(export.format, batches, columns)
         else:
             rows = (
                 _fast_preference(export, privacy, on_row)
-                if fast
+                if fast and export.shape == "trl-preference"
                 else _shaped(export, _base_rows(export, privacy, on_row), privacy)
             )
             chunks = write(export.format, tally.count(rows), columns)
