@@ -174,6 +174,12 @@ def _counting_chunks(
         yield chunk
 
 
+# Lean rows (no profile or detail joins) read in larger chunks: at 1M, 10,000 a query
+# cost the database less per row than 5,000 (planning and the per-chunk
+# responses query amortised); 20,000 took the peak RSS past 300 MB.
+PREFERENCE_CHUNK = 10_000
+
+
 def _preference_chunks(
     export: Export, privacy: PrivacySettings, on_row: Callable[[int], None] | None
 ) -> Iterator[sel.BaseChunk]:
@@ -185,6 +191,7 @@ def _preference_chunks(
         max_id=export.max_annotation_id,
         details=False,
         task_types=fast_preference.source_task_types(_options(export)),
+        chunk_size=PREFERENCE_CHUNK,
     )
     return _counting_chunks(chunks, on_row)
 
