@@ -28,16 +28,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate import events
-from annotate.exports import columnar, fast_preference, prism, shapes
+from annotate.exports import columnar, prism, shapes
 from annotate.exports.privacy import PrivacySettings, privacy_settings
 from annotate.exports.schemas import columns_for, prism_columns
-from annotate.exports.writers import Column, Tally, _Drain, write
+from annotate.exports.writers import Tally, _Drain, write
 from annotate.models import Campaign, Export, ExportStatus
+from annotate.selectors import export_prism
 from annotate.selectors import exports as sel
+from annotate.services.export_fast import (
+    COLUMNAR_SHAPES,
+    PROGRESS_EVERY,
+    columnar_batches,
+    counted,
+    export_options,
+    fast_preference_jsonl,
+    fast_preference_rows,
+)
 from annotate.tasks_util import enqueue
 
 log = logging.getLogger(__name__)
-PROGRESS_EVERY = 20_000  # base rows between progress writes of a running job
 # Celery task name (see annotate.tasks); enqueued by name, not imported.
 EXPORT_RUN = "annotate.tasks.export_run"
 
@@ -111,16 +120,10 @@ def export_count(*, campaign: Campaign, filters: dict[str, Any]) -> int:
     return int(sel.export_queryset(campaign=campaign, filters=filters).count())
 
 
-def _options(export: Export) -> shapes.ShapeOptions:
-    data = dict(export.options)
-    data["sources"] = tuple(data.get("sources") or shapes.ShapeOptions.sources)
-    return shapes.ShapeOptions(**data)
-
-
 def _shaped(
     export: Export, base: Iterator[dict[str, Any]], privacy: PrivacySettings
 ) -> Iterator[dict[str, Any]]:
-    campaign, opts = export.campaign, _options(export)
+    campaign, opts = export.campaign, export_options(export)
     overall = campaign.overall_attribute
     if export.shape == "raw":
         for row in base:
@@ -163,101 +166,6 @@ def _counting(
         yield row
 
 
-def _counting_chunks(
-    chunks: Iterator[sel.BaseChunk], on_row: Callable[[int], None] | None
-) -> Iterator[sel.BaseChunk]:
-    n = 0
-    for chunk in chunks:
-        before, n = n, n + len(chunk.values)
-        if on_row is not None and n // PROGRESS_EVERY > before // PROGRESS_EVERY:
-            on_row(n)
-        yield chunk
-
-
-# Lean rows (no profile or detail joins) read in larger chunks: at 1M, 10,000 a query
-# cost the database less per row than 5,000 (planning and the per-chunk
-# responses query amortised); 20,000 took the peak RSS past 300 MB.
-PREFERENCE_CHUNK = 10_000
-
-
-def _preference_chunks(
-    export: Export, privacy: PrivacySettings, on_row: Callable[[int], None] | None
-) -> Iterator[sel.BaseChunk]:
-    """The chunks trl-preference reads: only the label types that can make a pair."""
-    chunks = sel.export_base_chunks(
-        campaign=export.campaign,
-        filters=export.filters,
-        privacy=privacy,
-        max_id=export.max_annotation_id,
-        details=False,
-        task_types=fast_preference.source_task_types(_options(export)),
-        chunk_size=PREFERENCE_CHUNK,
-    )
-    return _counting_chunks(chunks, on_row)
-
-
-def _fast_preference(
-    export: Export, privacy: PrivacySettings, on_row: Callable[[int], None] | None
-) -> Iterator[dict[str, Any]]:
-    """trl-preference a chunk at a time (annotate.exports.fast_preference): the same rows
-    as ``_shaped``."""
-    opts, overall = _options(export), export.campaign.overall_attribute
-    for chunk in _preference_chunks(export, privacy, on_row):
-        yield from fast_preference.preference_chunk(chunk, opts, overall=overall)
-
-
-# Shapes whose CSV and Parquet are written column-wise, a chunk at a time.
-COLUMNAR_SHAPES = ("raw", "trl-preference")
-
-
-def _columnar_batches(
-    export: Export,
-    privacy: PrivacySettings,
-    on_row: Callable[[int], None] | None,
-    columns: list[Column],
-) -> Iterator[columnar.Batch]:
-    if export.shape == "raw":
-        chunks = sel.export_base_chunks(
-            campaign=export.campaign,
-            filters=export.filters,
-            privacy=privacy,
-            max_id=export.max_annotation_id,
-        )
-        for chunk in _counting_chunks(chunks, on_row):
-            yield columnar.raw_batch(chunk, privacy.profile_fields)
-        return
-    opts, overall = _options(export), export.campaign.overall_attribute
-    for chunk in _preference_chunks(export, privacy, on_row):
-        rows = fast_preference.preference_chunk(chunk, opts, overall=overall)
-        yield columnar.rows_batch(rows, columns)
-
-
-def _counted(batches: Iterator[columnar.Batch], tally: Tally) -> Iterator[columnar.Batch]:
-    for batch in batches:
-        tally.rows += len(next(iter(batch.values()), []))
-        yield batch
-
-
-def _fast_preference_jsonl(
-    export: Export,
-    privacy: PrivacySettings,
-    on_row: Callable[[int], None] | None,
-    columns: list[Column],
-    tally: Tally,
-) -> Iterator[bytes]:
-    """trl-preference JSON Lines a chunk at a time: the bytes ``write`` makes of
-    ``_fast_preference``, with pairwise lines formatted from pre-encoded parts."""
-    opts, overall = _options(export), export.campaign.overall_attribute
-    names = [c.name for c in columns]
-    caches: dict[str, Any] = {}
-    for chunk in _preference_chunks(export, privacy, on_row):
-        n, data = fast_preference.preference_chunk_lines(
-            chunk, opts, overall=overall, names=names, caches=caches
-        )
-        tally.rows += n
-        yield data
-
-
 def _prism_zip(export: Export, privacy: PrivacySettings, tally: Tally, base: Any) -> Any:
     """Zip of survey/conversations/utterances, streamed (zip data descriptors, no seek)."""
     cols = prism_columns(privacy.profile_fields)
@@ -266,7 +174,7 @@ def _prism_zip(export: Export, privacy: PrivacySettings, tally: Tally, base: Any
     summary = prism.ConversationSummary()
     campaign = export.campaign
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
-        survey = sel.prism_survey_rows(
+        survey = export_prism.prism_survey_rows(
             campaign=campaign,
             filters=export.filters,
             privacy=privacy,
@@ -279,7 +187,9 @@ def _prism_zip(export: Export, privacy: PrivacySettings, tally: Tally, base: Any
             (
                 "conversations",
                 lambda: summary.rows(
-                    sel.prism_conversations(campaign=campaign, conversation_ids=set(summary.by_id))
+                    export_prism.prism_conversations(
+                        campaign=campaign, conversation_ids=set(summary.by_id)
+                    )
                 ),
             ),
         ]
@@ -307,13 +217,13 @@ def export_bytes(
         )
         fast = sel.export_fast_reads()
         if fast and export.shape == "trl-preference" and export.format == "jsonl":
-            chunks = _fast_preference_jsonl(export, privacy, on_row, columns, tally)
+            chunks = fast_preference_jsonl(export, privacy, on_row, columns, tally)
         elif fast and export.shape in COLUMNAR_SHAPES and export.format in ("csv", "parquet"):
-            batches = _counted(_columnar_batches(export, privacy, on_row, columns), tally)
+            batches = counted(columnar_batches(export, privacy, on_row, columns), tally)
             chunks = columnar.write_batches(export.format, batches, columns)
         else:
             rows = (
-                _fast_preference(export, privacy, on_row)
+                fast_preference_rows(export, privacy, on_row)
                 if fast and export.shape == "trl-preference"
                 else _shaped(export, _base_rows(export, privacy, on_row), privacy)
             )
