@@ -48,7 +48,7 @@ def write_parquet_batches(batches: Iterable[Batch], columns: list[Column]) -> It
                 values = batch[column.name]
                 if column.json:
                     values = [None if v is None else _dumps(v) for v in values]
-                arrays.append(pa.array(values, type=field.type))
+                arrays.append(_arrow(values, field.type))
             writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
             chunk = sink.take()
             if chunk:
@@ -60,9 +60,43 @@ def write_parquet_batches(batches: Iterable[Batch], columns: list[Column]) -> It
         yield tail
 
 
+def _shared(values: list[Any]) -> tuple[list[Any], list[int]] | None:
+    """(distinct objects, index of each value) when the column repeats the same list or
+    dict objects (an item's responses and messages, shared by its labels), else None.
+
+    Identity, not equality: every value is alive in ``values`` while this runs, so no two
+    of them can share an ``id``; equal but distinct objects are simply converted twice.
+    """
+    if not values or type(values[0]) not in (list, dict):
+        return None
+    at: dict[int, int] = {}
+    distinct: list[Any] = []
+    index = []
+    for v in values:
+        k = id(v)
+        i = at.get(k)
+        if i is None:
+            i = at[k] = len(distinct)
+            distinct.append(v)
+        index.append(i)
+    return (distinct, index) if len(distinct) * 2 <= len(values) else None
+
+
+def _arrow(values: list[Any], type_: pa.DataType) -> pa.Array:
+    shared = _shared(values)
+    if shared is None:
+        return pa.array(values, type=type_)
+    distinct, index = shared
+    return pa.array(distinct, type=type_).take(pa.array(index, type=pa.int32()))
+
+
 def _csv_column(values: list[Any]) -> list[Any]:
     if set(map(type, values)) <= _CSV_PLAIN:
         return values
+    shared = _shared(values)
+    if shared is not None:
+        cells = [_csv_cell(v) for v in shared[0]]
+        return [cells[i] for i in shared[1]]
     return [_csv_cell(v) for v in values]
 
 
