@@ -5,9 +5,12 @@ one campaign with 100,000 pairwise items, 2,000 annotators with profiles and 1,0
 submitted annotations, written with set-based ``INSERT ... SELECT generate_series`` (the
 fastest bulk path PostgreSQL has short of COPY from a file). Then runs the real export
 code path (annotate.services.exports.export_bytes: keyset chunks -> shape -> writer ->
-SHA-256), discarding the bytes, and prints rows/s and resident memory: the RSS before,
-the peak while exporting, and the RSS after the first 10% of rows, so "flat memory"
-can be read straight off the numbers.
+SHA-256), discarding the bytes, and prints rows/s (wall, and per second of Python CPU)
+and resident memory: the RSS before, the peak while exporting, and the RSS after the
+first 10% of rows, so "flat memory" can be read straight off the numbers. Each export
+runs in a fresh process (migrations run once, before, in another), and the last lines
+say whether issue 14's goals are met: trl-preference jsonl at 200k annotations/s or
+more on 1M, and peak RSS under 300 MB.
 
 Usage: DATABASE_URL=postgres://... .venv/bin/python bench/bench_export.py [--rows N]
 (``BENCH_ROWS=N`` in the environment also sets N, for quick checks.)
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -34,10 +38,13 @@ N_ANNOTATORS = 2_000
 LAYOUT = 2  # bump when the generated data changes, to rebuild it
 
 
-def bench_database_url(base: str) -> str:
+def bench_database_url(base: str, rows: int = 1_000_000) -> str:
+    """``<name>_bench_export`` for the 1M run, ``<name>_bench_export_<rows>`` otherwise, so
+    a quick run at another size does not truncate and rebuild the 1M database."""
     parts = urlsplit(base)
     name = parts.path.lstrip("/") or "chorus"
-    return urlunsplit(parts._replace(path=f"/{name}_bench_export"))
+    suffix = "" if rows == 1_000_000 else f"_{rows}"
+    return urlunsplit(parts._replace(path=f"/{name}_bench_export{suffix}"))
 
 
 def ensure_database(url: str) -> None:
@@ -173,7 +180,7 @@ def populate(n_rows: int) -> tuple[object, float]:
             "bench_layout": LAYOUT,
         },
     )
-    items = min(N_ITEMS, n_rows)
+    items = min(N_ITEMS, max(1, n_rows // 10))  # ten labels an item, as at 1M
     params = {
         "campaign": campaign.pk,
         "items": items,
@@ -246,11 +253,48 @@ def run_export(campaign: object, shape: str, fmt: str, total: int) -> None:
     # Python CPU only (the database works in its own process); wall >> cpu means the
     # machine or the database was the limit.
     print(f"{label} python CPU seconds: {cpu:.1f}")
+    print(f"{label} annotations per python CPU second: {total / max(cpu, 1e-9):,.0f}")
     print(f"{label} load average (1 min): {os.getloadavg()[0]:.1f}")
     print(f"{label} output MiB: {tally.size / mib:.1f}")
     print(f"{label} RSS before MiB: {before / mib:.0f}")
     print(f"{label} RSS after 10% MiB: {at_10['rss'] / mib:.0f}")
     print(f"{label} RSS peak MiB: {peak.peak / mib:.0f}")
+
+
+GOAL_ROWS_PER_S = 200_000  # trl-preference jsonl on 1M annotations (issue 14)
+GOAL_PEAK_MIB = 300  # peak RSS of the exporting Django process
+
+
+def _value(lines: list[str], key: str) -> float:
+    for line in lines:
+        if line.startswith(key + ": "):
+            return float(line.split(": ", 1)[1].replace(",", ""))
+    return float("nan")
+
+
+def _goals(lines: list[str], rows: int) -> None:
+    """The issue's two goals, read off the children's lines."""
+    rate = _value(lines, "trl-preference/jsonl annotations/s")
+    cpu_rate = _value(lines, "trl-preference/jsonl annotations per python CPU second")
+    peaks = {
+        line.split(" RSS peak MiB")[0]: float(line.rsplit(": ", 1)[1])
+        for line in lines
+        if " RSS peak MiB: " in line
+    }
+    if rate == rate:  # measured (not NaN)
+        met = rate >= GOAL_ROWS_PER_S and rows >= 1_000_000
+        print(
+            f"goal trl-preference/jsonl >= {GOAL_ROWS_PER_S:,} annotations/s on 1M: "
+            f"{'met' if met else 'not met'} ({rate:,.0f}/s wall, {cpu_rate:,.0f}/s per "
+            f"python CPU second, {rows:,} annotations)"
+        )
+    if peaks:
+        worst = max(peaks, key=lambda k: peaks[k])
+        print(
+            f"goal peak RSS < {GOAL_PEAK_MIB} MiB: "
+            f"{'met' if peaks[worst] < GOAL_PEAK_MIB else 'not met'} "
+            f"(highest {peaks[worst]:.0f} MiB, {worst})"
+        )
 
 
 def main() -> int:
@@ -261,10 +305,13 @@ def main() -> int:
         default="trl-preference/jsonl,trl-preference/parquet,raw/csv,raw/parquet",
         help="comma list of shape/format",
     )
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.child:
+        return _parent(args)
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chorus")
-    url = bench_database_url(base)
+    url = bench_database_url(base, args.rows)
     ensure_database(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -272,9 +319,6 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
     campaign, seconds = populate(args.rows)
     print(f"database: {urlsplit(url).path.lstrip('/')}")
     if seconds:
@@ -287,6 +331,38 @@ def main() -> int:
     for spec in args.exports.split(","):
         shape, fmt = spec.split("/")
         run_export(campaign, shape, fmt, total)
+    return 0
+
+
+def _parent(args: argparse.Namespace) -> int:
+    """Migrate once, then run each export in a process of its own, as a web or Celery
+    worker would: its RSS is the export's plus Django's, not the migration graph's or an
+    earlier export's (CPython keeps freed arenas)."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chorus")
+    url = bench_database_url(base, args.rows)
+    ensure_database(url)
+    env = {**os.environ, "DATABASE_URL": url}
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, str(root / "manage.py"), "migrate", "--verbosity", "0"],
+        env=env,
+        check=True,
+    )
+    print(f"load average at start (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    lines: list[str] = []
+    for n, spec in enumerate(args.exports.split(",")):
+        child = subprocess.run(
+            [sys.executable, __file__, "--rows", str(args.rows), "--exports", spec, "--child"],
+            env=os.environ.copy(),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        out = child.stdout.splitlines()
+        # The database and populate lines once; the export's own lines every time.
+        print("\n".join(out if n == 0 else [x for x in out if x.startswith(spec)]), flush=True)
+        lines += out
+    _goals(lines, args.rows)
     return 0
 
 

@@ -98,20 +98,23 @@ def _dumps(value: Any) -> str:
     return _dumps_bytes(value).decode()
 
 
+def jsonl_line(row: dict[str, Any], names: list[str]) -> bytes:
+    """One JSON Lines line of ``row``'s ``names`` columns, in that order."""
+    # Shapes build their rows in column order already: encode the dict as it is and
+    # skip building a copy (the copy also fills a missing key with null).
+    out = row if len(row) == len(names) and list(row) == names else {n: row.get(n) for n in names}
+    try:
+        return orjson.dumps(out, default=_default, option=_ORJSON_OPTS | orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return _stdlib_dumps(out).encode() + b"\n"
+
+
 def write_jsonl(rows: Iterable[dict[str, Any]], columns: list[Column]) -> Iterator[bytes]:
     names = [c.name for c in columns]
-    keys = tuple(names)
-    dumps, default, opts = orjson.dumps, _default, _ORJSON_OPTS | orjson.OPT_APPEND_NEWLINE
     buf: list[bytes] = []
     size = 0
     for row in rows:
-        # Shapes build their rows in column order already: encode the dict as it is and
-        # skip building a copy (the copy also fills a missing key with null).
-        out = row if tuple(row) == keys else {n: row.get(n) for n in names}
-        try:
-            line = dumps(out, default=default, option=opts)
-        except orjson.JSONEncodeError:
-            line = _stdlib_dumps(out).encode() + b"\n"
+        line = jsonl_line(row, names)
         buf.append(line)
         size += len(line)
         if size >= CHUNK_BYTES:

@@ -82,10 +82,12 @@ def decode(rows: list[tuple[Any, ...]], positions: list[int]) -> list[list[Any]]
 def responses_by_item(
     rows: QuerySet[Any], prompt_keys: list[str], label: Any
 ) -> tuple[dict[int, list[dict[str, Any]]], dict[int, dict[str, Any]]]:
-    """(responses per item, prompt facts per item) from the responses ``values_list``.
+    """(responses per item, prompt facts per item) from the items' ``values_list``.
 
     Columns: item_id, position, response_id, text, source, endpoint_id, policy_id,
-    language, then the prompt facts in ``prompt_keys`` order (messages, second, is JSON text).
+    language, then the prompt facts in ``prompt_keys`` order (messages, second, is JSON
+    text). An item without responses is one row whose response columns are NULL: it gets
+    its prompt facts and no response.
     """
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     prompts: dict[int, dict[str, Any]] = {}
@@ -96,6 +98,8 @@ def responses_by_item(
             facts = dict(zip(prompt_keys, prompt, strict=True))
             facts["messages"] = loads(facts["messages"])
             prompts[item_id] = facts
+        if rid is None:
+            continue
         out[item_id].append(
             {
                 "id": rid,

@@ -14,6 +14,7 @@ A failed export, streamed or not, is marked "failed" with the reason in ``error`
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import zipfile
@@ -27,16 +28,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate import events
-from annotate.exports import prism, shapes
+from annotate.exports import columnar, prism, shapes
 from annotate.exports.privacy import PrivacySettings, privacy_settings
 from annotate.exports.schemas import columns_for, prism_columns
 from annotate.exports.writers import Tally, _Drain, write
 from annotate.models import Campaign, Export, ExportStatus
+from annotate.selectors import export_prism
 from annotate.selectors import exports as sel
+from annotate.services.export_fast import (
+    COLUMNAR_SHAPES,
+    PROGRESS_EVERY,
+    columnar_batches,
+    counted,
+    export_options,
+    fast_preference_jsonl,
+    fast_preference_rows,
+)
 from annotate.tasks_util import enqueue
 
 log = logging.getLogger(__name__)
-PROGRESS_EVERY = 20_000  # base rows between progress writes of a running job
 # Celery task name (see annotate.tasks); enqueued by name, not imported.
 EXPORT_RUN = "annotate.tasks.export_run"
 
@@ -110,16 +120,10 @@ def export_count(*, campaign: Campaign, filters: dict[str, Any]) -> int:
     return int(sel.export_queryset(campaign=campaign, filters=filters).count())
 
 
-def _options(export: Export) -> shapes.ShapeOptions:
-    data = dict(export.options)
-    data["sources"] = tuple(data.get("sources") or shapes.ShapeOptions.sources)
-    return shapes.ShapeOptions(**data)
-
-
 def _shaped(
     export: Export, base: Iterator[dict[str, Any]], privacy: PrivacySettings
 ) -> Iterator[dict[str, Any]]:
-    campaign, opts = export.campaign, _options(export)
+    campaign, opts = export.campaign, export_options(export)
     overall = campaign.overall_attribute
     if export.shape == "raw":
         for row in base:
@@ -170,7 +174,7 @@ def _prism_zip(export: Export, privacy: PrivacySettings, tally: Tally, base: Any
     summary = prism.ConversationSummary()
     campaign = export.campaign
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
-        survey = sel.prism_survey_rows(
+        survey = export_prism.prism_survey_rows(
             campaign=campaign,
             filters=export.filters,
             privacy=privacy,
@@ -183,7 +187,9 @@ def _prism_zip(export: Export, privacy: PrivacySettings, tally: Tally, base: Any
             (
                 "conversations",
                 lambda: summary.rows(
-                    sel.prism_conversations(campaign=campaign, conversation_ids=set(summary.by_id))
+                    export_prism.prism_conversations(
+                        campaign=campaign, conversation_ids=set(summary.by_id)
+                    )
                 ),
             ),
         ]
@@ -200,8 +206,8 @@ def export_bytes(
 ) -> Iterator[bytes]:
     """The export's bytes, chunk by chunk (tally counts output rows, size and hash)."""
     privacy = privacy_settings(export.campaign.config)
-    base = _base_rows(export, privacy, on_row)
     if export.shape == "prism":
+        base = _base_rows(export, privacy, on_row)
         chunks: Iterator[bytes] = _prism_zip(export, privacy, tally, base)
     else:
         columns = columns_for(
@@ -209,8 +215,37 @@ def export_bytes(
             conversational=bool(export.options.get("conversational")),
             profile_fields=privacy.profile_fields,
         )
-        chunks = write(export.format, tally.count(_shaped(export, base, privacy)), columns)
-    return tally.bytes(c for c in chunks if c)
+        fast = sel.export_fast_reads()
+        if fast and export.shape == "trl-preference" and export.format == "jsonl":
+            chunks = fast_preference_jsonl(export, privacy, on_row, columns, tally)
+        elif fast and export.shape in COLUMNAR_SHAPES and export.format in ("csv", "parquet"):
+            batches = counted(columnar_batches(export, privacy, on_row, columns), tally)
+            chunks = columnar.write_batches(export.format, batches, columns)
+        else:
+            rows = (
+                fast_preference_rows(export, privacy, on_row)
+                if fast and export.shape == "trl-preference"
+                else _shaped(export, _base_rows(export, privacy, on_row), privacy)
+            )
+            chunks = write(export.format, tally.count(rows), columns)
+    return _gc_frozen(tally.bytes(c for c in chunks if c))
+
+
+def _gc_frozen(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks``, with the objects that existed before the export left out of the
+    garbage collector's full passes while it runs.
+
+    An export allocates millions of short-lived containers, which keeps triggering the
+    collector, and each full pass walks every object the process holds (Django's models,
+    URL patterns, templates...): at 1M annotations that was half the Python CPU time
+    (trl-preference jsonl 27 s -> 14 s). New garbage is still collected; the frozen
+    objects go back to the collector when the export ends, fails or is abandoned.
+    """
+    gc.freeze()
+    try:
+        yield from chunks
+    finally:
+        gc.unfreeze()
 
 
 def export_finish(*, export: Export, tally: Tally, file_path: str = "") -> Export:
