@@ -124,7 +124,7 @@ def from_database(n_rows: int, boot: int) -> None:
     import psutil
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chorus")
-    url = be.bench_database_url(base)
+    url = be.bench_database_url(base, n_rows)  # the same database bench_export builds
     be.ensure_database(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
