@@ -208,22 +208,36 @@ def _failing_rows(after: int = 0) -> Any:
     return rows
 
 
+def _explode(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("shape exploded")
+
+
 @pytest.mark.parametrize(
     ("shape", "fmt", "target"),
     [
         ("raw", "jsonl", "annotate.exports.shapes.raw_rows"),
         ("trl-preference", "parquet", "annotate.exports.shapes.preference_rows"),
+        # On PostgreSQL trl-preference is shaped a chunk at a time (export_fast).
+        ("trl-preference", "parquet", "annotate.exports.fast_preference.preference_chunk"),
+        ("trl-preference", "jsonl", "annotate.exports.fast_preference.preference_chunk_lines"),
         ("ranking", "csv", "annotate.exports.shapes.ranking_rows"),
         ("prism", "jsonl", "annotate.exports.prism.utterance_rows"),
         ("prism", "parquet", "annotate.exports.prism.utterance_rows"),
     ],
 )
 def test_streamed_export_that_fails_is_a_json_500_and_recorded(
-    world, monkeypatch, shape, fmt, target
+    world, monkeypatch, settings, shape, fmt, target
 ):
     """The failure comes from inside the streaming generator (the 62-byte zip case)."""
     if target.endswith("utterance_rows"):
         monkeypatch.setattr(target, lambda rows, *a, **k: _failing_rows()(rows))
+    elif ".fast_preference." in target:
+        monkeypatch.setattr(target, _explode)
+    elif target.endswith("shapes.preference_rows"):
+        # The general path shapes the labels the chunked one hands over (none here are
+        # not pairwise), so it runs with fast reads off.
+        settings.CHORUS_EXPORT_FAST_READS = False
+        monkeypatch.setattr(target, lambda row, *a, **k: _failing_rows()([row]))
     else:
         monkeypatch.setattr(target, lambda row, *a, **k: _failing_rows()([row]))
     response = _export(world, shape=shape, format=fmt)
@@ -276,9 +290,7 @@ def _queued(world: Any, **params: Any) -> Export:
 
 def test_background_export_that_fails_records_why(world, monkeypatch, settings, tmp_path):
     settings.CHORUS_EXPORT_DIR = tmp_path  # ids restart with each test database
-    monkeypatch.setattr(
-        "annotate.exports.shapes.preference_rows", lambda row, *a, **k: _failing_rows()([row])
-    )
+    monkeypatch.setattr("annotate.exports.fast_preference.preference_chunk_lines", _explode)
     export = _queued(world, shape="trl-preference")
     assert export.status == ExportStatus.QUEUED
     with pytest.raises(RuntimeError):
