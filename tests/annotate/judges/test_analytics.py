@@ -18,8 +18,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _inside(figure: dict, value: float) -> bool:
+    """The true value lies within the 95% interval widened by half its width each side
+    (about +-4 standard errors). The simulated judge's draws hash the question texts,
+    which carry factory sequence numbers that depend on which tests ran before in the
+    process; a plain 95% interval then misses 1 time in 20 per figure (seen once when
+    the suite was split over two processes), while a biased estimate still fails."""
     low, high = figure["ci"]
-    return low <= value <= high
+    slack = (high - low) / 2
+    return low - slack <= value <= high + slack
 
 
 def test_kappa_and_swap_consistency_are_recovered() -> None:
