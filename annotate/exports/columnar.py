@@ -20,10 +20,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .privacy import PrivacySettings, suppress
-from .writers import CHUNK_BYTES, Column, _csv_cell, _Drain, _dumps, arrow_schema
+from .writers import CHUNK_BYTES, Column, _csv_cell, _dumps, arrow_schema, parquet_stream
 
 Batch = dict[str, list[Any]]
 # What the csv module writes as _csv_cell would (None is written as an empty field).
@@ -37,9 +36,8 @@ def rows_batch(rows: list[dict[str, Any]], columns: list[Column]) -> Batch:
 
 def write_parquet_batches(batches: Iterable[Batch], columns: list[Column]) -> Iterator[bytes]:
     schema = arrow_schema(columns)
-    sink = _Drain()
-    writer = pq.ParquetWriter(sink, schema, compression="zstd")
-    try:
+
+    def record_batches() -> Iterator[pa.RecordBatch]:
         for batch in batches:
             if not batch or not next(iter(batch.values())):
                 continue
@@ -49,15 +47,9 @@ def write_parquet_batches(batches: Iterable[Batch], columns: list[Column]) -> It
                 if column.json:
                     values = [None if v is None else _dumps(v) for v in values]
                 arrays.append(_arrow(values, field.type))
-            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
-            chunk = sink.take()
-            if chunk:
-                yield chunk
-    finally:
-        writer.close()
-    tail = sink.take()
-    if tail:
-        yield tail
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    return parquet_stream(schema, record_batches())
 
 
 def _shared(values: list[Any]) -> tuple[list[Any], list[int]] | None:

@@ -180,33 +180,16 @@ def arrow_schema(columns: list[Column]) -> pa.Schema:
     return pa.schema([pa.field(c.name, pa.string() if c.json else c.type) for c in columns])
 
 
-def write_parquet(
-    rows: Iterable[dict[str, Any]], columns: list[Column], *, batch_rows: int = 10_000
-) -> Iterator[bytes]:
-    schema = arrow_schema(columns)
-    json_cols = [c.name for c in columns if c.json]
+def parquet_stream(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+    """Parquet (zstd) bytes as each record batch is written, then the footer: the one
+    writer lifecycle both the row path and the columnar path (annotate.exports.columnar)
+    go through."""
     sink = _Drain()
     writer = pq.ParquetWriter(sink, schema, compression="zstd")
-    batch: list[dict[str, Any]] = []
-
-    def flush() -> bytes:
-        for row in batch:
-            for name in json_cols:
-                if row.get(name) is not None:
-                    row[name] = _dumps(row[name])
-        writer.write_batch(pa.RecordBatch.from_pylist(batch, schema=schema))
-        batch.clear()
-        return sink.take()
-
     try:
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= batch_rows:
-                chunk = flush()
-                if chunk:
-                    yield chunk
-        if batch:
-            chunk = flush()
+        for batch in batches:
+            writer.write_batch(batch)
+            chunk = sink.take()
             if chunk:
                 yield chunk
     finally:
@@ -214,6 +197,32 @@ def write_parquet(
     tail = sink.take()
     if tail:
         yield tail
+
+
+def write_parquet(
+    rows: Iterable[dict[str, Any]], columns: list[Column], *, batch_rows: int = 10_000
+) -> Iterator[bytes]:
+    schema = arrow_schema(columns)
+    json_cols = [c.name for c in columns if c.json]
+
+    def record_batch(batch: list[dict[str, Any]]) -> pa.RecordBatch:
+        for row in batch:
+            for name in json_cols:
+                if row.get(name) is not None:
+                    row[name] = _dumps(row[name])
+        return pa.RecordBatch.from_pylist(batch, schema=schema)
+
+    def record_batches() -> Iterator[pa.RecordBatch]:
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= batch_rows:
+                yield record_batch(batch)
+                batch = []
+        if batch:
+            yield record_batch(batch)
+
+    return parquet_stream(schema, record_batches())
 
 
 def write(
