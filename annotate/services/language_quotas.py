@@ -11,8 +11,10 @@ Concurrency: when a campaign caps any language, ``assignment_next`` takes
 before it counts, and keeps it until its lease commits, so two leases can never both
 take a language's last place. Leases of campaigns without caps never take it. Lock order
 in a lease: annotator row, then this lock, then one item row; nothing takes this lock
-while holding an item row, so there is no cycle. On SQLite, BEGIN IMMEDIATE already
-serialises writers.
+while holding an item row, so there is no cycle. A submit counts its label on its item
+(a row lock) before it leases the next task, so it takes this lock first
+(``language_quota_lock_if_capped``), keeping the same order. On SQLite, BEGIN IMMEDIATE
+already serialises writers.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def language_quota_lock(*, campaign: Campaign) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_SPACE, campaign.pk])
 
 
+def language_quota_lock_if_capped(*, campaign: Campaign) -> None:
+    """``language_quota_lock`` when ``campaign`` caps any language, else nothing."""
+    if any(q.max_labels is not None for q in language_quotas(campaign=campaign).values()):
+        language_quota_lock(campaign=campaign)
+
+
 def language_quota_candidates(
     *, campaign: Campaign, candidates: QuerySet[Item]
 ) -> tuple[QuerySet[Item], list[str]]:
@@ -66,8 +74,7 @@ def language_quota_candidates(
     order = ["-priority", "id"]
     if not quotas:
         return candidates, order
-    if any(q.max_labels is not None for q in quotas.values()):
-        language_quota_lock(campaign=campaign)
+    language_quota_lock_if_capped(campaign=campaign)
     counts = language_label_counts(campaign=campaign, languages=list(quotas))
     full = [
         code

@@ -200,9 +200,16 @@ def lease_locked(
     task_types: Sequence[str] | None = None,
     max_done: int = 0,
     now: datetime,
+    wait: bool = True,
 ) -> Lease:
     """The lease itself; the caller holds the annotator's row lock in its transaction
-    (_lease_once, or a submit that leases the next task in the same transaction)."""
+    (_lease_once, or a submit that leases the next task in the same transaction).
+
+    ``wait=False`` never waits for an item another transaction holds: a caller that
+    already holds an item's row lock (a submit, which counted its label on its item)
+    must not wait for a second item, or two submits each holding the item the other
+    wants deadlock. Such a caller finds nothing where a waiting lease would have found
+    an item, and leases again in a fresh transaction (submit_flow does)."""
     # A separate statement after the lock on purpose: its snapshot sees a lease the
     # other tab committed while we waited for the lock.
     mine = Assignment.objects.filter(annotator=annotator, campaign=campaign).aggregate(
@@ -226,7 +233,7 @@ def lease_locked(
         # annotator, quota lock, item; see annotate/services/language_quotas.py).
         candidates, order_by = language_quota_candidates(campaign=campaign, candidates=candidates)
         item = _claim(candidates, order_by, wait=False)
-        if item is None:
+        if item is None and wait:
             # SKIP LOCKED also skips items other annotators are leasing this instant;
             # if those were the last ones, wait for their locks instead of saying
             # "done". PostgreSQL re-checks the free-slot condition after the wait, so

@@ -11,7 +11,10 @@ the lease's lock too, so two tabs of one annotator still never hold two leases.
 
 Lock order: annotator and assignment (one statement), then items. Leases lock the
 annotator then items; skips and expiry lock assignments then items; nothing waits on an
-annotator while holding an item or an assignment, so there is no cycle.
+annotator while holding an item or an assignment, so there is no cycle. A submit holds
+its answered item's lock when it leases, so that lease skips locked items and never
+waits for one (two submits each wanting the other's item deadlocked: CI, stop 21); when
+that finds nothing, a fresh transaction leases with waiting.
 
 Anything that goes wrong in the answer (a PayloadError) rolls the whole transaction
 back before anything was written; expected situations (a repeat, a skipped or lost
@@ -35,6 +38,7 @@ from annotate.models import Annotation, Annotator, Assignment, AssignmentStatus,
 from . import quality
 from .assignments import store_answer, submit_precheck, validate_answer
 from .errors import AlreadyFinished, NotFound
+from .language_quotas import language_quota_lock_if_capped
 from .leasing import (
     Lease,
     assignment_lease,
@@ -103,6 +107,9 @@ def annotation_submit_and_lease(
     with transaction.atomic():
         assignment = _lock_for_submit(assignment_id, annotator)
         campaign = assignment.campaign
+        # Before any item lock: the lease below takes it after this item's (lock order
+        # annotator, quota lock, items; annotate/services/language_quotas.py).
+        language_quota_lock_if_capped(campaign=campaign)
         locked_annotator = assignment.annotator
         annotation, created, notice, paused = None, False, "", False
         existing = None
@@ -143,9 +150,15 @@ def annotation_submit_and_lease(
                 filters=lease_filters(campaign=campaign, quality_mix=True, rng=rng),
                 max_done=max_done,
                 now=timezone.now(),
+                # This transaction holds the answered item's row lock (its label count):
+                # waiting for another item here could deadlock with a submit that holds
+                # that one and wants ours. The fresh lease below waits safely instead.
+                wait=False,
             )
     if lease is not None and lease.assignment is None and not lease.limit_reached:
-        # The queue looks empty: the full lease also expires stale leases and looks again.
+        # The queue looks empty (or its last items are locked by other submits): the
+        # full lease, holding no item lock, waits for those, expires stale leases and
+        # looks again.
         lease = assignment_lease(
             annotator=annotator, campaign=campaign, quality_mix=True, max_done=max_done, rng=rng
         )

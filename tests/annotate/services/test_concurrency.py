@@ -133,3 +133,66 @@ def test_last_item_locked_by_someone_else_is_waited_for_not_reported_done(other_
         assert lease is None and item.slots_taken == item.overlap == 2
     else:
         assert lease is not None and lease.item_id == item.pk and item.slots_taken == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_submits_each_wanting_the_others_item_do_not_deadlock(monkeypatch):
+    """CI, stop 21: a submit counts its label on its item (a row lock), then leases the
+    next task in the same transaction. Two annotators answering A and B at once, each
+    with only the other's item left, used to wait for each other's item: a deadlock,
+    and one of them a 503. The lease inside a submit now never waits; the fresh lease
+    after the commit does."""
+    from annotate.services import submit_flow
+
+    campaign = CampaignFactory(overlap=2)
+    first, second = ItemFactory(campaign=campaign), ItemFactory(campaign=campaign)
+    x, y = AnnotatorFactory(), AnnotatorFactory()
+    x_lease = assignment_next(annotator=x, campaign=campaign)
+    y_lease = assignment_next(annotator=y, campaign=campaign)
+    # Both leased the first item; give y the second instead, as a queue would.
+    Assignment.objects.filter(pk=y_lease.pk).update(item=second)
+    Item.objects.filter(pk=first.pk).update(slots_taken=1)
+    Item.objects.filter(pk=second.pk).update(slots_taken=1)
+    assert x_lease.item_id == first.pk
+
+    # Both answers counted (both item rows locked) before either looks for a next task.
+    both_counted = threading.Barrier(2, timeout=10)
+    real_lease_locked = submit_flow.lease_locked
+
+    def lease_after_both_counted(**kwargs):
+        both_counted.wait()
+        return real_lease_locked(**kwargs)
+
+    monkeypatch.setattr(submit_flow, "lease_locked", lease_after_both_counted)
+    outcomes: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def submit(name, annotator, assignment_id):
+        try:
+            outcomes[name] = submit_flow.annotation_submit_and_lease(
+                assignment_id=assignment_id,
+                annotator=annotator,
+                parse=lambda assignment: {"choice": "A"},
+            )
+        except BaseException as exc:  # surfaced in the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=submit, args=("x", x, x_lease.pk)),
+        threading.Thread(target=submit, args=("y", y, y_lease.pk)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors, errors
+    # Each got the other's item as the next task, and both labels are stored.
+    assert outcomes["x"].lease.assignment.item_id == second.pk
+    assert outcomes["y"].lease.assignment.item_id == first.pk
+    assert Annotation.objects.count() == 2
+    assert list(Item.objects.order_by("pk").values_list("n_submitted", "slots_taken")) == [
+        (1, 2),
+        (1, 2),
+    ]
