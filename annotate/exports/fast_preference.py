@@ -8,13 +8,21 @@ of once per pair. Every other label (ranking, rating, edit, best-worst) is hande
 ``shapes.preference_rows`` with the full base row, so the output is the same dicts in the
 same order as the general path, which the tests compare byte for byte.
 
-Pure: no Django. ``chunk`` is an annotate.selectors.exports.BaseChunk (duck-typed here).
+JSON Lines (``preference_label_lines``) go further: PostgreSQL hands over plain label
+columns (annotate.selectors.export_labels) and the lines are assembled from pre-encoded
+parts a column at a time.
+
+Pure: no Django (numpy for the label columns). ``chunk`` is an
+annotate.selectors.exports.BaseChunk (duck-typed here).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from typing import Any, Protocol
+
+import numpy as np
 
 from .shapes import ShapeOptions, preference_rows, prompt_text
 from .writers import _dumps_bytes, jsonl_line
@@ -136,13 +144,10 @@ def source_task_types(opts: ShapeOptions) -> tuple[str, ...]:
     return tuple(t for t in opts.sources if t in PAIRED_TYPES)
 
 
-# The bytes orjson writes for a pairwise pair (writers.jsonl_line on _pair's dict), cut
-# where the per-label values go: the item- and pair-level parts are encoded once, each
-# label costs one %-format. Every part is encoded by the writer's own encoder
-# (writers._dumps_bytes) and joined with orjson's separators, so the line is the same bytes.
-_LINE = b'%b%b,"margin":%b,"source":"pairwise","annotation_id":%d%b%b%b}\n'
-
-
+# The bytes orjson writes for a pairwise pair (writers.jsonl_line on _pair's dict) are
+# cut where the per-label values go: the item- and pair-level parts are encoded once.
+# Every part is encoded by the writer's own encoder (writers._dumps_bytes) and joined
+# with orjson's separators, so the line is the same bytes.
 def _pair_parts(item: _Item, item_id: int, chosen: int, rejected: int) -> tuple[bytes, bytes]:
     answers, models = item.answers, item.models
     if not item.encoded:
@@ -163,60 +168,122 @@ def _pair_parts(item: _Item, item_id: int, chosen: int, rejected: int) -> tuple[
     return head, middle
 
 
-def preference_chunk_lines(
-    chunk: Chunk, opts: ShapeOptions, *, overall: str, names: list[str], caches: dict[str, Any]
+class LabelChunk(Protocol):
+    columns: dict[str, np.ndarray]
+    general: Any
+    pseudonyms: dict[int, str]
+    versions: dict[int, int]
+    judges: dict[int, str]
+
+    def item_row(self, item_id: int) -> dict[str, Any]: ...
+
+
+# annotate.selectors.export_labels's values (a pure module: the values, not an import).
+NO_STRENGTH = -(2**62)
+_SOURCE_NAMES = ("human", "ai")
+
+
+_COMBO = ("item", "chosen", "rejected", "guideline", "source", "judge", "jpv")
+
+
+def _memo(cache: dict[Any, bytes], keys: set[Any], encode: Any) -> dict[Any, bytes]:
+    for key in keys - cache.keys():
+        cache[key] = encode(key)
+    return cache
+
+
+def _item_pair(item: _Item, item_id: int, chosen: int, rejected: int) -> tuple[bytes, bytes]:
+    parts = item.pairs.get((chosen, rejected))
+    if parts is None:
+        parts = item.pairs[(chosen, rejected)] = _pair_parts(item, item_id, chosen, rejected)
+    return parts
+
+
+def preference_label_lines(
+    chunk: LabelChunk, opts: ShapeOptions, *, overall: str, names: list[str], caches: dict[str, Any]
 ) -> tuple[int, bytes]:
-    """(rows, JSON Lines bytes) of one chunk: ``writers.write_jsonl`` over
-    ``preference_chunk`` without building the pairwise rows' dicts. ``caches`` lives as
-    long as the export (encoded annotator ids, margins, label sources)."""
-    if chunk.keys != LEAN_KEYS or "pairwise" not in opts.sources:
-        rows = preference_chunk(chunk, opts, overall=overall)
-        return len(rows), b"".join([jsonl_line(row, names) for row in rows])
+    """(rows, JSON Lines bytes) of one chunk of plain label columns
+    (annotate.selectors.export_labels): the bytes ``writers.write_jsonl`` makes of the
+    same labels' ``preference_rows``, without building the pairwise rows' dicts.
+
+    A line is five pre-encoded parts and the annotation id. Each part is encoded once
+    per distinct value (per chunk for the item and pair parts, per export in ``caches``
+    for the others) and the lines are put together a column at a time in C (``map``,
+    ``zip``, ``join``): no per-row Python. The labels PostgreSQL did not read as plain
+    pairwise ones (``chunk.general``) go through ``preference_rows`` and are merged
+    back in id order."""
+    cols = chunk.columns
+    ids = cols["id"].tolist()
     conversational = opts.conversational
+    pseudonyms, versions, judges = chunk.pseudonyms, chunk.versions, chunk.judges
+    # Each with the constant text that follows it in the line.
+    annotators = _memo(
+        caches.setdefault("annotator_ids", {}),
+        set(cols["annotator"].tolist()),
+        lambda a: _dumps_bytes(pseudonyms[a]) + b',"margin":',
+    )
+    margins = _memo(
+        caches.setdefault("margins", {}),
+        set(cols["strength"].tolist()),
+        lambda s: (
+            _dumps_bytes(None if s == NO_STRENGTH else float(abs(s)))
+            + b',"source":"pairwise","annotation_id":'
+        ),
+    )
+    guidelines = _memo(
+        caches.setdefault("guideline_ids", {}),
+        set(cols["guideline"].tolist()),
+        lambda g: _dumps_bytes(versions[g] if g >= 0 else None),
+    )
+    tails = caches.setdefault("label_tails", {})
+    # What the rest of a line depends on: its item, chosen and rejected ids, guideline,
+    # source, judge and judge prompt version. Each distinct combination gives the line's
+    # head (prompt ... "annotator_id":) and its end (after the annotation id).
+    combos, which = np.unique(
+        np.stack([cols[k] for k in _COMBO], axis=1), axis=0, return_inverse=True
+    )
     items: dict[int, _Item] = {}
-    annotators = caches.setdefault("annotators", {})
-    margins = caches.setdefault("margins", {})
-    guidelines = caches.setdefault("guidelines", {})
-    tails = caches.setdefault("tails", {})
-    lines: list[bytes] = []
-    append = lines.append
-    for values in chunk.values:
-        annotation_id, item_id, task, annotator, guideline, payload, source, judge, jpv = values
-        if task != "pairwise" or type(payload) is not dict or type(annotation_id) is not int:
-            for row in preference_rows(chunk.row(values), opts, overall=overall):
-                append(jsonl_line(row, names))
-            continue
-        chosen, rejected = payload.get("chosen"), payload.get("rejected")
-        if chosen is None or rejected is None:  # tie
-            continue
-        if type(chosen) is not int or type(rejected) is not int:  # 12.0 is not 12 in JSON
-            for row in preference_rows(chunk.row(values), opts, overall=overall):
-                append(jsonl_line(row, names))
-            continue
+    heads, ends = [], []
+    for item_id, chosen, rejected, gv, src, judge, jpv in combos.tolist():
         item = items.get(item_id)
         if item is None:
-            item = items[item_id] = _Item(chunk.row(values), conversational)
-        parts = item.pairs.get((chosen, rejected))
-        if parts is None:
-            parts = item.pairs[(chosen, rejected)] = _pair_parts(item, item_id, chosen, rejected)
-        encoded = annotators.get(annotator)
-        if encoded is None:
-            encoded = annotators[annotator] = _dumps_bytes(annotator)
-        strength = payload.get("strength")
-        margin = margins.get(strength) if type(strength) is int else None
-        if margin is None:
-            margin = _dumps_bytes(None if strength is None else float(abs(strength)))
-            if type(strength) is int:
-                margins[strength] = margin
-        gv = guidelines.get(guideline)
-        if gv is None:
-            gv = guidelines[guideline] = _dumps_bytes(guideline)
-        key = (item.language, source, judge, jpv)
-        tail = tails.get(key)
+            item = items[item_id] = _Item(chunk.item_row(item_id), conversational)
+        head, middle = _item_pair(item, item_id, chosen, rejected)
+        tail_key = (item.language, src, judge, jpv)
+        tail = tails.get(tail_key)
         if tail is None:
-            tail = tails[key] = (
-                b',"language":%b,"label_source":%b,"judge":%b,"judge_prompt_version":%b'
-                % tuple(map(_dumps_bytes, key))
+            values = (
+                item.language,
+                _SOURCE_NAMES[src],
+                judges[judge] if judge >= 0 else None,
+                jpv if jpv >= 0 else None,
             )
-        append(_LINE % (parts[0], encoded, margin, annotation_id, parts[1], gv, tail))
-    return len(lines), b"".join(lines)
+            tail = tails[tail_key] = (
+                b',"language":%b,"label_source":%b,"judge":%b,"judge_prompt_version":%b}\n'
+                % tuple(map(_dumps_bytes, values))
+            )
+        heads.append(head)
+        ends.append(middle + guidelines[gv] + tail)
+    at = which.reshape(-1).tolist()
+    lines = list(
+        map(
+            b"".join,
+            zip(
+                map(heads.__getitem__, at),
+                map(annotators.__getitem__, cols["annotator"].tolist()),
+                map(margins.__getitem__, cols["strength"].tolist()),
+                map(b"%d".__mod__, ids),
+                map(ends.__getitem__, at),
+                strict=True,
+            ),
+        )
+    )
+    if chunk.general is None:
+        return len(lines), b"".join(lines)
+    general: list[tuple[int, bytes]] = []
+    for values in chunk.general.values:
+        for row in preference_rows(chunk.general.row(values), opts, overall=overall):
+            general.append((values[0], jsonl_line(row, names)))
+    merged = heapq.merge(zip(ids, lines, strict=True), general, key=lambda pair: pair[0])
+    out = [data for _id, data in merged]
+    return len(out), b"".join(out)

@@ -22,11 +22,10 @@ Small codes use small integer types: at 1M labels each int64 column is 8 MB. Ite
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from django.db import OperationalError, connection
+from django.db import connection
 from django.db.models import Case, CharField, F, Min, Value, When, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import MD5, Cast, Concat
@@ -34,6 +33,7 @@ from django.db.models.functions import MD5, Cast, Concat
 from annotate.analytics.data import TASK_TYPES
 from annotate.models import Annotation, Campaign, Response
 from annotate.selectors import export_rows
+from annotate.selectors.binary_copy import copy_fixed_rows
 
 # name -> numpy dtype; float columns use NaN for "unknown", integer columns -1.
 LABEL_COLUMNS: dict[str, Any] = {
@@ -69,19 +69,7 @@ _COPY_FIELDS = [
     ("COALESCE(a.shown_b, -1)::int8", ">i8"),
     ("COALESCE(a.strength, 'NaN')::float8", ">f8"),
 ]
-# One row of the binary COPY stream: a field count, then (length, value) per field.
-_ROW = np.dtype(
-    [("n_fields", ">i2")]
-    + [
-        item
-        for name, (_sql, kind) in zip(LABEL_COLUMNS, _COPY_FIELDS, strict=True)
-        for item in ((f"len_{name}", ">i4"), (name, kind))
-    ]
-)
-_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_TRAILER = b"\xff\xff"  # a field count of -1: the end of a binary COPY
 _EPOCH_2000_US = 946_684_800_000_000  # PostgreSQL's timestamp epoch, in Unix microseconds
-_CHUNK_BYTES = 4 << 20
 _MALLOC_TRIM: Any
 try:
     _MALLOC_TRIM = ctypes.CDLL(None).malloc_trim  # glibc; absent on macOS and musl
@@ -102,13 +90,8 @@ def _empty() -> dict[str, np.ndarray]:
 
 
 def _convert(rows: np.ndarray) -> dict[str, np.ndarray]:
-    """Native-endian ``LABEL_COLUMNS`` arrays from a block of fixed-width COPY rows."""
-    widths = [np.dtype(kind).itemsize for _sql, kind in _COPY_FIELDS]
-    if (rows["n_fields"] != len(LABEL_COLUMNS)).any() or any(
-        (rows[f"len_{name}"] != width).any()
-        for name, width in zip(LABEL_COLUMNS, widths, strict=True)
-    ):
-        raise ValueError("unexpected row layout in the COPY stream")
+    """Native-endian ``LABEL_COLUMNS`` arrays from a block of fixed-width COPY rows
+    (annotate.selectors.binary_copy checked their layout)."""
     out: dict[str, np.ndarray] = {}
     for name, dtype in LABEL_COLUMNS.items():
         col = rows[name]
@@ -121,72 +104,15 @@ def _convert(rows: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _copy_chunks(cursor: Any, sql: str, params: list[int]) -> Iterator[bytearray]:
-    """The bytes of a binary ``COPY ... TO STDOUT``, in chunks of about ``_CHUNK_BYTES``.
-
-    PostgreSQL sends one message per row, and psycopg's ``Copy.read()`` costs about 2 us
-    of Python per message (a generator and a wait per call): 2 s for 1M labels. Here the
-    rows libpq already holds are taken with a non-blocking ``get_copy_data`` (well under
-    1 us each), and ``Copy.read()`` is called only to wait for more and, after the binary
-    trailer, to end the COPY, so psycopg still reads the end of the stream and its result.
-    """
-    pgconn = cursor.connection.pgconn
-    get = pgconn.get_copy_data
-    with cursor.copy(sql, params) as copy:
-        # The first message is the header with the first row, or with the trailer when
-        # there are no rows; after that PostgreSQL sends the trailer on its own.
-        chunk = bytearray(copy.read())
-        header = 19 + int.from_bytes(chunk[15:19], "big") if len(chunk) >= 19 else 0
-        empty = len(chunk) == header + 2 and chunk[-2:] == _TRAILER
-        while not empty:
-            nbytes, data = get(1)
-            if nbytes > 0:
-                chunk += data
-                if nbytes == 2 and bytes(data) == _TRAILER:
-                    break
-                continue
-            if nbytes < 0:  # ended with no trailer (an error): psycopg cannot recover it
-                raise OperationalError("the analytics COPY ended before its trailer")
-            if len(chunk) >= _CHUNK_BYTES:
-                yield chunk
-                chunk = bytearray()
-            data = copy.read()  # nothing buffered: psycopg waits for the socket
-            chunk += data
-            if not data or (len(data) == 2 and bytes(data) == _TRAILER):
-                break
-        while copy.read():  # the end of the COPY and its result, read by psycopg
-            pass
-    yield chunk
-
-
 def _columns_copy(campaign_id: int, after_id: int) -> dict[str, np.ndarray]:
     parts: list[dict[str, np.ndarray]] = []
-    buf = bytearray()
-    header_done = False
-    sql = f"COPY ({_LABELS_SQL}) TO STDOUT (FORMAT binary)"
+    fields = [(name, kind) for name, (_sql, kind) in zip(LABEL_COLUMNS, _COPY_FIELDS, strict=True)]
     with connection.cursor() as cursor:
-        # psycopg binds COPY parameters client-side; both are integers.
-        for chunk in _copy_chunks(cursor.cursor, sql, [int(campaign_id), int(after_id)]):
-            buf += chunk
-            del chunk
-            if not header_done:
-                if len(buf) < 19:
-                    continue
-                if bytes(buf[:11]) != _SIGNATURE:
-                    raise ValueError("not a PostgreSQL binary COPY stream")
-                skip = 19 + int.from_bytes(buf[15:19], "big")  # header extension
-                if len(buf) < skip:
-                    continue
-                del buf[:skip]
-                header_done = True
-            # Whole rows only (the trailer, 2 bytes, is shorter than any row): a row cut
-            # between two chunks waits in buf for its end.
-            n = len(buf) // _ROW.itemsize
-            if n:
-                parts.append(_convert(np.frombuffer(buf, dtype=_ROW, count=n)))
-                del buf[: n * _ROW.itemsize]
-    if not header_done or bytes(buf) != _TRAILER:
-        raise ValueError("truncated COPY stream")
+        # Both parameters are integers.
+        params = [int(campaign_id), int(after_id)]
+        for rows in copy_fixed_rows(cursor.cursor, _LABELS_SQL, params, fields):
+            parts.append(_convert(rows))
+            del rows
     if not parts:
         return _empty()
     out = {}

@@ -20,6 +20,7 @@ the tests compare against.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -28,11 +29,18 @@ import orjson
 from django.db import connection
 from django.db.models import BooleanField, Lookup, QuerySet
 
+# 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float
+# (10**20 -> 1e+20) where json (and so the ORM path) keeps it exact.
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+
 
 def loads(text: Any) -> Any:
-    """A jsonb value read as text; SQL NULL stays None. orjson, json module as fallback."""
+    """A jsonb value read as text; SQL NULL stays None. orjson, and the json module where
+    orjson would lose precision or fails."""
     if text is None:
         return None
+    if _LONG_DIGITS.search(text):
+        return json.loads(text)
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:  # e.g. an integer beyond 64 bits

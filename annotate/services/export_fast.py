@@ -9,13 +9,16 @@ the general path (base row -> shape -> row writer) otherwise; both give the same
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from annotate.exports import columnar, fast_preference, shapes
 from annotate.exports.privacy import PrivacySettings
-from annotate.exports.writers import Column, Tally
+from annotate.exports.writers import Column, Tally, jsonl_line
 from annotate.models import Export
 from annotate.selectors import exports as sel
+from annotate.selectors.export_labels import export_label_chunks
+from annotate.selectors.read_ahead import read_ahead
 
 PROGRESS_EVERY = 20_000  # base rows between progress writes of a running job
 
@@ -47,7 +50,8 @@ def _preference_chunks(
     export: Export, privacy: PrivacySettings, on_row: Callable[[int], None] | None
 ) -> Iterator[sel.BaseChunk]:
     """The chunks trl-preference reads: only the label types that can make a pair."""
-    chunks = sel.export_base_chunks(
+    reads = partial(
+        sel.export_base_chunks,
         campaign=export.campaign,
         filters=export.filters,
         privacy=privacy,
@@ -56,7 +60,7 @@ def _preference_chunks(
         task_types=fast_preference.source_task_types(export_options(export)),
         chunk_size=PREFERENCE_CHUNK,
     )
-    return _counting_chunks(chunks, on_row)
+    return _counting_chunks(read_ahead(reads, setup=sel.export_reads_tuned), on_row)
 
 
 def fast_preference_rows(
@@ -80,13 +84,14 @@ def columnar_batches(
     columns: list[Column],
 ) -> Iterator[columnar.Batch]:
     if export.shape == "raw":
-        chunks = sel.export_base_chunks(
+        reads = partial(
+            sel.export_base_chunks,
             campaign=export.campaign,
             filters=export.filters,
             privacy=privacy,
             max_id=export.max_annotation_id,
         )
-        for chunk in _counting_chunks(chunks, on_row):
+        for chunk in _counting_chunks(read_ahead(reads, setup=sel.export_reads_tuned), on_row):
             yield columnar.raw_batch(chunk, privacy.profile_fields)
         return
     opts, overall = export_options(export), export.campaign.overall_attribute
@@ -109,13 +114,34 @@ def fast_preference_jsonl(
     tally: Tally,
 ) -> Iterator[bytes]:
     """trl-preference JSON Lines a chunk at a time: the bytes ``write`` makes of
-    ``_fast_preference``, with pairwise lines formatted from pre-encoded parts."""
+    ``fast_preference_rows``. Labels are read as plain columns by binary COPY
+    (annotate.selectors.export_labels) and pairwise lines formatted from pre-encoded
+    parts (annotate.exports.fast_preference.preference_label_lines)."""
     opts, overall = export_options(export), export.campaign.overall_attribute
     names = [c.name for c in columns]
+    if "pairwise" not in opts.sources:  # no pairwise lines to format: the row path
+        for rows in fast_preference.preference_chunks(
+            _preference_chunks(export, privacy, on_row), opts, overall=overall
+        ):
+            tally.rows += len(rows)
+            yield b"".join([jsonl_line(row, names) for row in rows])
+        return
     caches: dict[str, Any] = {}
-    for chunk in _preference_chunks(export, privacy, on_row):
-        n, data = fast_preference.preference_chunk_lines(
-            chunk, opts, overall=overall, names=names, caches=caches
+    n_read = 0
+    reads = partial(
+        export_label_chunks,
+        campaign=export.campaign,
+        filters=export.filters,
+        privacy=privacy,
+        max_id=export.max_annotation_id,
+        task_types=fast_preference.source_task_types(opts),
+    )
+    for labels in read_ahead(reads, setup=sel.export_reads_tuned):
+        before, n_read = n_read, n_read + labels.read
+        if on_row is not None and n_read // PROGRESS_EVERY > before // PROGRESS_EVERY:
+            on_row(n_read)
+        n, data = fast_preference.preference_label_lines(
+            labels, opts, overall=overall, names=names, caches=caches
         )
         tally.rows += n
         yield data

@@ -219,7 +219,7 @@ def _explode(*args: Any, **kwargs: Any) -> Any:
         ("trl-preference", "parquet", "annotate.exports.shapes.preference_rows"),
         # On PostgreSQL trl-preference is shaped a chunk at a time (export_fast).
         ("trl-preference", "parquet", "annotate.exports.fast_preference.preference_chunk"),
-        ("trl-preference", "jsonl", "annotate.exports.fast_preference.preference_chunk_lines"),
+        ("trl-preference", "jsonl", "annotate.exports.fast_preference.preference_label_lines"),
         ("ranking", "csv", "annotate.exports.shapes.ranking_rows"),
         ("prism", "jsonl", "annotate.exports.prism.utterance_rows"),
         ("prism", "parquet", "annotate.exports.prism.utterance_rows"),
@@ -290,7 +290,7 @@ def _queued(world: Any, **params: Any) -> Export:
 
 def test_background_export_that_fails_records_why(world, monkeypatch, settings, tmp_path):
     settings.CHORUS_EXPORT_DIR = tmp_path  # ids restart with each test database
-    monkeypatch.setattr("annotate.exports.fast_preference.preference_chunk_lines", _explode)
+    monkeypatch.setattr("annotate.exports.fast_preference.preference_label_lines", _explode)
     export = _queued(world, shape="trl-preference")
     assert export.status == ExportStatus.QUEUED
     with pytest.raises(RuntimeError):

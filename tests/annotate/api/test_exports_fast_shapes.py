@@ -15,9 +15,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from django.db import connection
 from django.utils import timezone
 
+from annotate.exports.privacy import privacy_settings
 from annotate.models import Annotation, Item, Prompt, TaskType
+from annotate.selectors import export_labels
 from annotate.services.judges import judge_create
 from modelserve.generation.judging import judge_campaign_run
 from tests.annotate.api.conftest import make_annotation, response_ids
@@ -66,6 +69,9 @@ def rich(world: Any, settings: Any) -> Any:
     floats.payload = {**floats.payload, "chosen": float(fa), "rejected": float(fb)}
     floats.save(update_fields=["payload"])
     _pairwise(world, ann_2, {"chosen": None, "rejected": None, "choice": "tie"})
+    # Strengths PostgreSQL does not read as plain integers: handed on, not unrolled.
+    _pairwise(world, ann_1, {"strength": True})
+    _pairwise(world, ann_2, {"strength": -(10**20)})
     # A French item with a multi-turn prompt (plain-text transcript / message list).
     fr = _pairwise(world, ann_2, {"strength": 2})
     Item.objects.filter(pk=fr.item_id).update(language="fr")
@@ -133,6 +139,51 @@ def test_trl_preference_fast_path_is_the_general_paths_bytes(rich, settings, fmt
         assert fast.count(b"\n") > (1 if fmt == "csv" else 0)  # something was exported
 
 
+def test_jsonl_read_in_small_chunks_is_the_same(rich, settings, monkeypatch):
+    """Several COPY chunks: the keyset, the caches kept across chunks, the names."""
+    monkeypatch.setattr(export_labels, "CHUNK", 2)
+    for params in ({}, {"source": "all"}):
+        fast, orm = _both(settings, rich, shape="trl-preference", format="jsonl", **params)
+        assert fast == orm and fast.count(b"\n") > 4
+
+
+def test_label_columns_say_which_labels_are_unrolled(rich):
+    """PostgreSQL classifies each label: ties skipped, plain pairwise ones unrolled, the
+    rest (other types, float ids, odd strengths) handed on to the general shapes."""
+    chunks = list(
+        export_labels.export_label_chunks(
+            campaign=rich.alpha,
+            filters={"source": ["human", "ai"]},
+            privacy=privacy_settings(rich.alpha.config),
+            max_id=None,
+            task_types=("pairwise", "ranking", "rating", "edit", "bws"),
+        )
+    )
+    fast = {i: k for c in chunks for i, k in zip(c.columns["id"], c.columns["kind"], strict=True)}
+    general = [v[0] for c in chunks if c.general for v in c.general.values]
+    assert list(fast) == sorted(fast) and general == sorted(general) and fast and general
+    labels = Annotation.all_sources.filter(campaign=rich.alpha)
+    assert sum(c.read for c in chunks) == labels.count()
+    for label in labels:
+        payload = label.payload
+        kind = fast.get(label.pk, export_labels.GENERAL if label.pk in general else None)
+        if label.task_type != "pairwise":
+            assert kind == export_labels.GENERAL
+        elif payload.get("chosen") is None:
+            assert kind is None  # a tie: read, and left out
+        elif (
+            type(payload["chosen"]) is float
+            or type(payload.get("strength")) in (bool, float)
+            or abs(payload.get("strength") or 0) > 10**18
+        ):
+            assert kind == export_labels.GENERAL, payload
+        elif payload.get("strength") is None:
+            assert kind == export_labels.FAST, payload
+        else:
+            assert kind == export_labels.FAST_STRENGTH, payload
+    assert set(fast.values()) == {export_labels.FAST, export_labels.FAST_STRENGTH}
+
+
 def test_fast_jsonl_covers_the_unrolled_and_handed_on_labels(rich, settings):
     settings.CHORUS_EXPORT_FAST_READS = True
     lines = _body(rich, shape="trl-preference", format="jsonl").decode().splitlines()
@@ -153,6 +204,21 @@ def test_columnar_writers_match_the_row_writers(rich, settings, shape, fmt, para
         assert _table(fast).num_rows > 0
     else:
         assert fast == orm and fast.count(b"\n") > 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_exports_reading_ahead_give_the_general_paths_bytes(rich, settings, fmt):
+    """Outside a transaction the fast paths read in another thread
+    (annotate.selectors.read_ahead), on committed data: still the general path's bytes."""
+    assert not connection.in_atomic_block
+    for case in (CASES[0], CASES[7]):
+        for shape in ("trl-preference", "raw"):
+            fast, orm = _both(settings, rich, shape=shape, format=fmt, **case)
+            if fmt == "parquet":
+                assert _table(fast).equals(_table(orm)) and _table(fast).num_rows > 0
+            else:
+                assert fast == orm and fast.count(b"\n") > 1
 
 
 def test_the_collector_is_back_to_normal_after_an_export(world, settings):
