@@ -22,6 +22,7 @@ Small codes use small integer types: at 1M labels each int64 column is 8 MB. Ite
 from __future__ import annotations
 
 import ctypes
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import MD5, Cast, Concat
 
 from annotate.analytics.data import TASK_TYPES
-from annotate.models import Annotation, Campaign, Response
+from annotate.models import Annotation, Campaign, ItemResponse, Response
 from annotate.selectors import export_rows
 from annotate.selectors.binary_copy import copy_fixed_rows
 
@@ -174,16 +175,10 @@ def label_columns(
     return read(int(campaign.pk), after_id)
 
 
-def response_rows(ids: list[int]) -> list[tuple[int, int, str]]:
-    """(id, canonical id, model name) of the responses ``ids``, by id.
-
-    The canonical id is the lowest selected id with the same prompt and the same text
-    (md5); the model name is the endpoint's, else "policy v<version>", else the source,
-    else "unknown". Both come from the database: 200k responses as (id, prompt, md5,
-    endpoint, version, source) tuples cost ~100 MB of Python objects and 1 s to reduce.
-    """
-    canonical = Window(Min("id"), partition_by=[F("prompt_id"), MD5("text")])
-    model = Case(
+def _model_label() -> Case:
+    """A response's model name: the endpoint's, else "policy v<version>", else its
+    source, else "unknown"."""
+    return Case(
         When(endpoint__name__gt="", then=F("endpoint__name")),
         When(
             policy_version__isnull=False,
@@ -193,7 +188,93 @@ def response_rows(ids: list[int]) -> list[tuple[int, int, str]]:
         default=Value("unknown"),
         output_field=CharField(),
     )
-    qs = Response.objects.annotate(canonical=canonical, model=model)
+
+
+# The md5 of a response's text as two integers (its two 64-bit halves).
+_MD5_HALF = "('x' || substr(md5({table}.{text}), {start}, 16))::bit(64)::bigint"
+
+
+@dataclass
+class ResponseFacts:
+    """What analytics needs of a campaign's responses, by id: prompt, text hash, model."""
+
+    ids: np.ndarray
+    prompt: np.ndarray
+    md5_hi: np.ndarray
+    md5_lo: np.ndarray
+    model: list[str]
+
+
+def campaign_response_facts(campaign_id: int) -> ResponseFacts:
+    """Every response of the campaign's items (one query, no sort or window), so it can
+    be read before the labels say which of them are needed, alongside them
+    (annotate.selectors.read_ahead.in_background). PostgreSQL only."""
+    qn = connection.ops.quote_name
+    table, text = qn(Response._meta.db_table), qn("text")
+    used = ItemResponse.objects.filter(item__campaign_id=campaign_id).values("response_id")
+    rows = (
+        Response.objects.filter(id__in=used)
+        .annotate(
+            model=_model_label(),
+            md5_hi=RawSQL(_MD5_HALF.format(table=table, text=text, start=1), ()),
+            md5_lo=RawSQL(_MD5_HALF.format(table=table, text=text, start=17), ()),
+        )
+        .values_list("id", "prompt_id", "md5_hi", "md5_lo", "model")
+    )
+    got = export_rows.fetch(rows)
+    ids, prompt, hi, lo, model = zip(*got, strict=True) if got else ((),) * 5
+    return ResponseFacts(
+        ids=np.array(ids, dtype=np.int64),
+        prompt=np.array(prompt, dtype=np.int64),
+        md5_hi=np.array(hi, dtype=np.int64),
+        md5_lo=np.array(lo, dtype=np.int64),
+        model=list(model),
+    )
+
+
+def response_rows_from_facts(
+    facts: ResponseFacts, ids: np.ndarray
+) -> list[tuple[int, int, str]] | None:
+    """``response_rows(ids)`` worked out from ``facts``; None when some of ``ids`` are
+    not among them (a response outside the campaign's items: ask ``response_rows``)."""
+    order = np.argsort(facts.ids, kind="stable")
+    at = np.searchsorted(facts.ids[order], ids)
+    at = np.minimum(at, max(len(order) - 1, 0))
+    if len(ids) and (not len(order) or (facts.ids[order][at] != ids).any()):
+        return None
+    rows = order[at]
+    sel_ids = facts.ids[rows]
+    # Canonical: the lowest selected id with the same prompt and text hash.
+    keys = (sel_ids, facts.md5_lo[rows], facts.md5_hi[rows], facts.prompt[rows])
+    by_group = np.lexsort(keys)
+    g_prompt, g_hi, g_lo = keys[3][by_group], keys[2][by_group], keys[1][by_group]
+    starts = np.r_[
+        True,
+        (g_prompt[1:] != g_prompt[:-1]) | (g_hi[1:] != g_hi[:-1]) | (g_lo[1:] != g_lo[:-1]),
+    ]
+    first = np.maximum.accumulate(np.where(starts, np.arange(len(by_group)), 0))
+    canonical = np.empty_like(sel_ids)
+    canonical[by_group] = sel_ids[by_group][first]
+    by_id = np.argsort(sel_ids, kind="stable")
+    models = facts.model
+    return [
+        (i, c, models[r])
+        for i, c, r in zip(
+            sel_ids[by_id].tolist(), canonical[by_id].tolist(), rows[by_id].tolist(), strict=True
+        )
+    ]
+
+
+def response_rows(ids: list[int]) -> list[tuple[int, int, str]]:
+    """(id, canonical id, model name) of the responses ``ids``, by id.
+
+    The canonical id is the lowest selected id with the same prompt and the same text
+    (md5); the model name is the endpoint's, else "policy v<version>", else the source,
+    else "unknown". Both come from the database: 200k responses as (id, prompt, md5,
+    endpoint, version, source) tuples cost ~100 MB of Python objects and 1 s to reduce.
+    """
+    canonical = Window(Min("id"), partition_by=[F("prompt_id"), MD5("text")])
+    qs = Response.objects.annotate(canonical=canonical, model=_model_label())
     if connection.vendor != "postgresql":
         qs = qs.filter(pk__in=ids)
         return list(qs.values_list("id", "canonical", "model").order_by("id"))

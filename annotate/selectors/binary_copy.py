@@ -79,15 +79,19 @@ def copy_fixed_rows(
     cursor: Any, query: str, params: Sequence[Any], fields: Sequence[tuple[str, str]]
 ) -> Iterator[np.ndarray]:
     """The rows of ``query`` (a SELECT whose columns are ``fields``, none ever NULL) as
-    structured arrays of ``row_dtype(fields)``, a few MB at a time; each array owns its
-    memory. ``cursor`` is a psycopg cursor; psycopg binds COPY parameters client-side.
+    structured arrays of ``row_dtype(fields)``, a few MB at a time (views of buffers
+    nothing else uses; big-endian). ``cursor`` is a psycopg cursor; psycopg binds COPY
+    parameters client-side.
     Raises ValueError when the stream does not have the expected layout."""
     dtype = row_dtype(fields)
     buf = bytearray()
     header_done = False
     sql = f"COPY ({query}) TO STDOUT (FORMAT binary)"
     for chunk in _copy_chunks(cursor, sql, params):
-        buf += chunk
+        if buf:
+            buf += chunk
+        else:
+            buf = chunk  # _copy_chunks starts a new bytearray after each: no copy needed
         del chunk
         if not header_done:
             if len(buf) < 19:
@@ -100,11 +104,12 @@ def copy_fixed_rows(
             del buf[:skip]
             header_done = True
         # Whole rows only (the trailer, 2 bytes, is shorter than any row): a row cut
-        # between two chunks waits in buf for its end.
+        # between two chunks waits for its end in a new buffer, and the rows are a view
+        # of the old one, which is never changed again (no copy of the block).
         n = len(buf) // dtype.itemsize
         if n:
-            rows = np.frombuffer(buf, dtype=dtype, count=n).copy()
-            del buf[: n * dtype.itemsize]
+            rows = np.frombuffer(buf, dtype=dtype, count=n)
+            buf = bytearray(buf[n * dtype.itemsize :])
             _check(rows, fields)
             yield rows
     if not header_done or bytes(buf) != _TRAILER:

@@ -79,3 +79,32 @@ def read_ahead(
     finally:
         stop.set()
         thread.join()
+
+
+def in_background(fn: Callable[[], T]) -> Callable[[], T]:
+    """``fn()`` started in another thread (PostgreSQL, outside a transaction: the same
+    rule as ``read_ahead``), else run here at once. Returns a function that waits for
+    its value and returns it, or raises its error."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        value = fn()
+        return lambda: value
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # raised again by result()
+            box["error"] = exc
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=run, name="chorus-background", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    return result

@@ -149,3 +149,37 @@ def test_response_models_and_twins_come_from_the_database_the_same_on_both_paths
         names = [d.model_names[m] for m in d.response_model]
         assert names == ["alpha", "policy v3", "human-written", "unknown"]
         assert d.response_canonical.tolist() == [0, 1, 2, 0]
+
+
+def test_response_facts_give_response_rows_for_any_selection():
+    """The campaign-wide response facts (read alongside the labels) give exactly what
+    response_rows gives for the responses the labels use: twins only within a prompt,
+    the lowest *selected* id as canonical, and None for a response outside the
+    campaign's items."""
+    from annotate.selectors.analytics_load import (
+        campaign_response_facts,
+        response_rows,
+        response_rows_from_facts,
+    )
+
+    campaign = CampaignFactory()
+    p1, p2 = PromptFactory(campaign=campaign), PromptFactory(campaign=campaign)
+    r = [
+        ResponseFactory(prompt=p1, text="same"),
+        ResponseFactory(prompt=p1, text="same"),
+        ResponseFactory(prompt=p1, text="same"),
+        ResponseFactory(prompt=p2, text="same"),  # another prompt: not a twin
+        ResponseFactory(prompt=p1, text="other"),
+    ]
+    for a, b in ((r[0], r[1]), (r[2], r[3]), (r[4], r[0])):
+        item = ItemFactory(campaign=campaign, prompt=a.prompt)
+        ItemResponse.objects.filter(item=item).delete()
+        for position, response in enumerate((a, b)):
+            ItemResponse.objects.create(item=item, response=response, position=position)
+    outside = ResponseFactory(prompt=p1, text="same")  # on no item of the campaign
+    facts = campaign_response_facts(campaign.pk)
+    assert sorted(facts.ids.tolist()) == sorted(x.pk for x in r)
+    for chosen in ([0, 1, 2, 3, 4], [1, 2, 3], [4, 2], [3], []):
+        ids = np.array(sorted(r[i].pk for i in chosen), dtype=np.int64)
+        assert response_rows_from_facts(facts, ids) == response_rows(ids.tolist()), chosen
+    assert response_rows_from_facts(facts, np.array([r[1].pk, outside.pk])) is None
