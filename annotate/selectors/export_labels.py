@@ -41,19 +41,10 @@ from .exports import BaseChunk, export_items, export_lean_chunk, export_queryset
 
 SKIP, FAST, GENERAL, FAST_STRENGTH = 0, 1, 2, 3
 NO_STRENGTH = -(2**62)  # the strength column of FAST labels (real ones are < 1e15)
-SOURCES = ("human", "ai")  # source codes 0, 1 (2: any other, which goes GENERAL)
 CHUNK = 20_000  # labels a COPY: ~1.4 MB of columns, ~2,000 items' texts
 
 _T = connection.ops.quote_name(Annotation._meta.db_table)
 _P = f"{_T}.{connection.ops.quote_name('payload')}"
-
-# How each label is written (the codes above). The JSON says it, but PostgreSQL's JSON
-# operators are what reading it costs, so each key is read once, as text (in the inner
-# query, which its LIMIT keeps from being merged into this one), and compared with the
-# label columns that annotate.models.label_values wrote from that same JSON: a chosen
-# whose JSON text is exactly the shown response's id is a plain integer that Python
-# reads as that id (a float 12.0, a string "12" or anything else differs, and goes
-# GENERAL). Same for the strength, against its column rounded to an integer.
 
 
 def _chosen(alias: str, chosen: bool = True) -> str:
@@ -62,12 +53,22 @@ def _chosen(alias: str, chosen: bool = True) -> str:
     return f"(CASE {alias}.choice WHEN 1 THEN {alias}.{first} ELSE {alias}.{second} END)"
 
 
+# How each label is written (the codes above). The JSON says it, but PostgreSQL's JSON
+# operators are what reading it costs, so each key is read once, as text (in the inner
+# query, which its LIMIT keeps from being merged into this one), and compared with the
+# label columns that annotate.models.label_values wrote from that same JSON: a chosen
+# whose JSON text is exactly the shown response's id is a plain integer that Python
+# reads as that id (a float 12.0, a string "12" or anything else differs, and goes
+# GENERAL). Same for the strength, against its column rounded to an integer. Sources
+# other than human and ai go GENERAL too (the source is sent as a code). Every NULL is
+# tested first: a comparison with NULL is never true, and would fall through to FAST.
 _KIND_SQL = f"""CASE
     WHEN m.task_type <> 'pairwise' OR NOT m.x_object THEN {GENERAL}
     WHEN COALESCE(m.x_c, 'null') = 'null' OR COALESCE(m.x_r, 'null') = 'null' THEN {SKIP}
-    WHEN m.choice NOT IN (1, -1) OR m.x_c <> {_chosen("m")}::text
+    WHEN m.choice IS NULL OR m.choice NOT IN (1, -1) OR m.shown_a IS NULL
+      OR m.shown_b IS NULL OR m.x_c <> {_chosen("m")}::text
       OR m.x_r <> {_chosen("m", False)}::text
-      OR m.source NOT IN ('human', 'ai') THEN {GENERAL}
+      OR m.source IS NULL OR m.source NOT IN ('human', 'ai') THEN {GENERAL}
     WHEN COALESCE(m.x_s, 'null') = 'null' THEN {FAST}
     WHEN m.strength = trunc(m.strength) AND abs(m.strength) < 1e15
       AND m.x_s = m.strength::int8::text THEN {FAST_STRENGTH}

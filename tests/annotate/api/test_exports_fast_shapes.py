@@ -72,6 +72,10 @@ def rich(world: Any, settings: Any) -> Any:
     # Strengths PostgreSQL does not read as plain integers: handed on, not unrolled.
     _pairwise(world, ann_1, {"strength": True})
     _pairwise(world, ann_2, {"strength": -(10**20)})
+    # Label columns left empty by odd JSON (no shown ids; a choice that is none of A, B,
+    # tie) while chosen and rejected are there: handed on too.
+    _pairwise(world, ann_1, {"strength": 1, "response_ids": None})
+    _pairwise(world, ann_2, {"strength": -1, "choice": "a"})
     # A French item with a multi-turn prompt (plain-text transcript / message list).
     fr = _pairwise(world, ann_2, {"strength": 2})
     Item.objects.filter(pk=fr.item_id).update(language="fr")
@@ -172,7 +176,9 @@ def test_label_columns_say_which_labels_are_unrolled(rich):
         elif payload.get("chosen") is None:
             assert kind is None  # a tie: read, and left out
         elif (
-            type(payload["chosen"]) is float
+            payload.get("response_ids") is None
+            or payload.get("choice") not in ("A", "B")
+            or type(payload["chosen"]) is float
             or type(payload.get("strength")) in (bool, float)
             or abs(payload.get("strength") or 0) > 10**18
         ):
