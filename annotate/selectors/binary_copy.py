@@ -114,3 +114,38 @@ def copy_fixed_rows(
             yield rows
     if not header_done or bytes(buf) != _TRAILER:
         raise ValueError("truncated COPY stream")
+
+
+def copy_blobs(cursor: Any, query: str, params: Sequence[Any]) -> Iterator[bytes]:
+    """The single bytea column of each row of ``query`` (never NULL), streamed by a
+    binary ``COPY ... TO STDOUT``: for queries that pack many values into few large
+    rows (annotate.selectors.analytics_load), so nothing but the row being read is held.
+    ``cursor`` is a psycopg cursor. Raises ValueError on an unexpected stream."""
+    buf = bytearray()
+    header_done = False
+    with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)", params) as copy:
+        for data in copy:
+            buf += data
+            if not header_done:
+                if len(buf) < 19:
+                    continue
+                if bytes(buf[:11]) != _SIGNATURE:
+                    raise ValueError("not a PostgreSQL binary COPY stream")
+                skip = 19 + int.from_bytes(buf[15:19], "big")
+                if len(buf) < skip:
+                    continue
+                del buf[:skip]
+                header_done = True
+            while len(buf) >= 6:
+                n_fields = int.from_bytes(buf[:2], "big", signed=True)
+                if n_fields == -1:  # the trailer
+                    break
+                size = int.from_bytes(buf[2:6], "big", signed=True)
+                if n_fields != 1 or size < 0:
+                    raise ValueError("unexpected row layout in the COPY stream")
+                if len(buf) < 6 + size:
+                    break
+                yield bytes(buf[6 : 6 + size])
+                del buf[: 6 + size]
+    if not header_done or bytes(buf) != _TRAILER:
+        raise ValueError("truncated COPY stream")

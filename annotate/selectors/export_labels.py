@@ -144,7 +144,8 @@ def _read(sql: str, params: Any) -> dict[str, np.ndarray]:
     # every field that reads it.
     with_kind = f"SELECT m.*, {_KIND_SQL} AS kind FROM ({sql}) m OFFSET 0"
     outer = f"SELECT {', '.join(expr for _n, expr, _k in _FIELDS)} FROM ({with_kind}) k"
-    with connection.cursor() as cursor:
+    # The bare psycopg cursor's errors raised as Django's, as every other query's.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         parts = list(copy_fixed_rows(cursor.cursor, outer, params, fields))
     rows = np.concatenate(parts) if parts else np.zeros(0, dtype=row_dtype(fields))
     rows = rows[np.argsort(rows["id"], kind="stable")]  # the keyset order, whatever the plan

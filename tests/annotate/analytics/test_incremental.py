@@ -51,6 +51,16 @@ def test_copy_and_orm_paths_give_the_same_arrays(study):
     assert len(label_columns(campaign=campaign, after_id=int(fast.label_id.max()))["id"]) == 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_reads_on_two_connections_give_the_same_arrays(study):
+    """Outside a transaction the labels' two id halves and the responses are read on
+    connections of their own (annotate.selectors.read_ahead.in_background)."""
+    from django.db import connection
+
+    assert not connection.in_atomic_block
+    test_copy_and_orm_paths_give_the_same_arrays(study)
+
+
 def test_tally_of_parts_equals_tally_of_all(study):
     campaign, _ = study
     whole = campaign_analytics_data(campaign=campaign)
