@@ -51,6 +51,7 @@ from annotate.selectors.analytics_load import (
     NO_CHOICE,
     campaign_response_facts,
     label_columns,
+    positions,
     release_freed_memory,
     response_rows,
     response_rows_from_facts,
@@ -122,15 +123,6 @@ def _value_codes(values: list[Any], used_at: np.ndarray) -> tuple[np.ndarray, li
     remap = np.full(len(names_all) + 1, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     return remap[raw], [names_all[u] for u in used]
-
-
-def _positions(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(index in ``keys`` of each wanted value, found?) for unsorted, distinct ``keys``."""
-    order = np.argsort(keys, kind="stable")
-    at = np.searchsorted(keys[order], wanted)
-    at = np.minimum(at, max(len(keys) - 1, 0))
-    found = (keys[order][at] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
-    return order[at] if len(keys) else at, found
 
 
 _PAYLOAD_TASKS = ["rating", "ranking", "bws"]
@@ -217,7 +209,7 @@ def _campaign_data(
     for fname in fields:
         values = [profiles[p][fname] for p in p_keys.tolist()]
         for target, pids in ((d.annotator_groups, current), (d.label_groups, label_profile)):
-            at, found = _positions(p_keys, pids)
+            at, found = positions(p_keys, pids)
             target[fname] = _value_codes(values, np.where(found & (pids >= 0), at, -1))
 
     # --- labels ---
@@ -237,7 +229,7 @@ def _campaign_data(
         )
     )
     item_keys = np.array([row[0] for row in items], dtype=np.int64)
-    at, found = _positions(item_keys, cols["item"])
+    at, found = positions(item_keys, cols["item"])
     d.label_language, d.language_names = _value_codes(
         [row[1] for row in items], np.where(found, at, -1)
     )
@@ -264,7 +256,7 @@ def _campaign_data(
     # Their payloads are read only when there are some: the query scans the campaign.
     has_others = np.isin(cols["task"], [TASK_TYPES.index(t) for t in _PAYLOAD_TASKS]).any()
     others = _payload_rows(campaign, after_id) if has_others else []
-    other_at, other_ok = _positions(cols["id"], np.array([o[0] for o in others], dtype=np.int64))
+    other_at, other_ok = positions(cols["id"], np.array([o[0] for o in others], dtype=np.int64))
     for i, ok, (_pk, task, payload, presented) in zip(
         other_at.tolist(), other_ok.tolist(), others, strict=True
     ):
@@ -306,30 +298,30 @@ def _campaign_data(
         resp_rows = response_rows(resp_ids.tolist())
     resp_keys = np.array([row[0] for row in resp_rows], dtype=np.int64)
     d.response_id = resp_keys
-    d.response_canonical = _positions(
+    d.response_canonical = positions(
         resp_keys, np.array([row[1] for row in resp_rows], dtype=np.int64)
     )[0]
     d.response_model, d.model_names = _codes([row[2] for row in resp_rows])
     del resp_rows
 
-    a_at, a_ok = _positions(resp_keys, cols["shown_a"][pw_at])
-    b_at, b_ok = _positions(resp_keys, cols["shown_b"][pw_at])
+    a_at, a_ok = positions(resp_keys, cols["shown_a"][pw_at])
+    b_at, b_ok = positions(resp_keys, cols["shown_b"][pw_at])
     keep = a_ok & b_ok
     d.pw_label = pw_at[keep]
     d.pw_a, d.pw_b = a_at[keep], b_at[keep]
     d.pw_outcome = cols["choice"][d.pw_label].astype(np.int64)
     d.pw_strength = cols["strength"][d.pw_label]
-    r_at, r_ok = _positions(resp_keys, rk_arr[:, 1].astype(np.int64))
+    r_at, r_ok = positions(resp_keys, rk_arr[:, 1].astype(np.int64))
     d.rk_label = rk_arr[r_ok, 0].astype(np.int64)
     d.rk_response = r_at[r_ok]
     d.rk_rank = rk_arr[r_ok, 2]
     d.rk_position = rk_arr[r_ok, 3].astype(np.int64)
-    t_at, t_ok = _positions(resp_keys, rt_arr[:, 1].astype(np.int64))
+    t_at, t_ok = positions(resp_keys, rt_arr[:, 1].astype(np.int64))
     d.rt_label = rt_arr[t_ok, 0].astype(np.int64)
     d.rt_response = t_at[t_ok]
     d.rt_attribute = rt_arr[t_ok, 2].astype(np.int64)
     d.rt_value = rt_arr[t_ok, 3]
-    w_at, w_ok = _positions(resp_keys, bw_arr[:, 1].astype(np.int64))
+    w_at, w_ok = positions(resp_keys, bw_arr[:, 1].astype(np.int64))
     d.bw_label = bw_arr[w_ok, 0].astype(np.int64)
     d.bw_response = w_at[w_ok]
     d.bw_value = bw_arr[w_ok, 2].astype(np.int64)

@@ -264,17 +264,23 @@ def campaign_response_facts(campaign_id: int) -> ResponseFacts:
     )
 
 
+def positions(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index in ``keys`` of each wanted value, found?) for unsorted, distinct ``keys``."""
+    order = np.argsort(keys, kind="stable")
+    at = np.searchsorted(keys[order], wanted)
+    at = np.minimum(at, max(len(keys) - 1, 0))
+    found = (keys[order][at] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+    return order[at] if len(keys) else at, found
+
+
 def response_rows_from_facts(
     facts: ResponseFacts, ids: np.ndarray
 ) -> list[tuple[int, int, str]] | None:
     """``response_rows(ids)`` worked out from ``facts``; None when some of ``ids`` are
     not among them (a response outside the campaign's items: ask ``response_rows``)."""
-    order = np.argsort(facts.ids, kind="stable")
-    at = np.searchsorted(facts.ids[order], ids)
-    at = np.minimum(at, max(len(order) - 1, 0))
-    if len(ids) and (not len(order) or (facts.ids[order][at] != ids).any()):
+    rows, found = positions(facts.ids, ids)
+    if not found.all():
         return None
-    rows = order[at]
     sel_ids = facts.ids[rows]
     # Canonical: the lowest selected id with the same prompt and text hash.
     keys = (sel_ids, facts.md5_lo[rows], facts.md5_hi[rows], facts.prompt[rows])

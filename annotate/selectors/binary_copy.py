@@ -75,6 +75,20 @@ def _check(rows: np.ndarray, fields: Sequence[tuple[str, str]]) -> None:
         raise ValueError("unexpected row layout in the COPY stream")
 
 
+def _strip_header(buf: bytearray) -> bool:
+    """Remove the stream's header from ``buf`` once it has all arrived (True), else
+    leave ``buf`` as it is (False). Raises ValueError when it is not a binary COPY."""
+    if len(buf) < 19:
+        return False
+    if bytes(buf[:11]) != _SIGNATURE:
+        raise ValueError("not a PostgreSQL binary COPY stream")
+    skip = 19 + int.from_bytes(buf[15:19], "big")  # header extension
+    if len(buf) < skip:
+        return False
+    del buf[:skip]
+    return True
+
+
 def copy_fixed_rows(
     cursor: Any, query: str, params: Sequence[Any], fields: Sequence[tuple[str, str]]
 ) -> Iterator[np.ndarray]:
@@ -94,15 +108,9 @@ def copy_fixed_rows(
             buf = chunk  # _copy_chunks starts a new bytearray after each: no copy needed
         del chunk
         if not header_done:
-            if len(buf) < 19:
+            header_done = _strip_header(buf)
+            if not header_done:
                 continue
-            if bytes(buf[:11]) != _SIGNATURE:
-                raise ValueError("not a PostgreSQL binary COPY stream")
-            skip = 19 + int.from_bytes(buf[15:19], "big")  # header extension
-            if len(buf) < skip:
-                continue
-            del buf[:skip]
-            header_done = True
         # Whole rows only (the trailer, 2 bytes, is shorter than any row): a row cut
         # between two chunks waits for its end in a new buffer, and the rows are a view
         # of the old one, which is never changed again (no copy of the block).
@@ -127,15 +135,9 @@ def copy_blobs(cursor: Any, query: str, params: Sequence[Any]) -> Iterator[bytes
         for data in copy:
             buf += data
             if not header_done:
-                if len(buf) < 19:
+                header_done = _strip_header(buf)
+                if not header_done:
                     continue
-                if bytes(buf[:11]) != _SIGNATURE:
-                    raise ValueError("not a PostgreSQL binary COPY stream")
-                skip = 19 + int.from_bytes(buf[15:19], "big")
-                if len(buf) < skip:
-                    continue
-                del buf[:skip]
-                header_done = True
             while len(buf) >= 6:
                 n_fields = int.from_bytes(buf[:2], "big", signed=True)
                 if n_fields == -1:  # the trailer

@@ -28,6 +28,12 @@ _ITEM, _ERROR, _DONE = "item", "error", "done"
 _POLL_S = 0.1  # how often a blocked producer looks whether the consumer went away
 
 
+def _here() -> bool:
+    """Whether reads must stay in this thread: not PostgreSQL, or inside a transaction
+    (another connection would not see its uncommitted rows)."""
+    return connection.vendor != "postgresql" or connection.in_atomic_block
+
+
 def read_ahead(
     make: Callable[[], Iterator[T]],
     *,
@@ -37,7 +43,7 @@ def read_ahead(
     """What ``make()`` yields, produced up to ``depth`` items ahead in another thread
     (PostgreSQL, outside a transaction); else ``make()`` itself, here. ``setup()`` runs
     first in that thread, for settings of its connection alone (not run here)."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if _here():
         yield from make()
         return
     slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
@@ -85,7 +91,7 @@ def in_background(fn: Callable[[], T]) -> Callable[[], T]:
     """``fn()`` started in another thread (PostgreSQL, outside a transaction: the same
     rule as ``read_ahead``), else run here at once. Returns a function that waits for
     its value and returns it, or raises its error."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if _here():
         value = fn()
         return lambda: value
     box: dict[str, Any] = {}
