@@ -15,6 +15,7 @@ with a secret, and signed webhooks from the real worker.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,8 +133,16 @@ def webhooks_received(
     assert {("reward", "succeeded"), ("dpo", "succeeded")} <= refits, refits
     promoted = {g.json["data"]["kind"] for g in receiver.received if g.event == "version.promoted"}
     assert promoted == {"reward", "dpo"}, promoted
-    delivered = server.db.value(
-        "SELECT count(*) FROM annotate_webhookdelivery WHERE status = 'delivered'"
-    )
-    assert delivered >= len({g.json["id"] for g in receiver.received})
+    # The receiver answers before the worker records the delivery (its UPDATE follows
+    # the HTTP reply), so the last one may still be on its way: wait for it, briefly.
+    expected = len({g.json["id"] for g in receiver.received})
+    deadline = time.monotonic() + 30
+    while True:
+        delivered = server.db.value(
+            "SELECT count(*) FROM annotate_webhookdelivery WHERE status = 'delivered'"
+        )
+        if delivered >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert delivered >= expected, f"{delivered} deliveries recorded, {expected} received"
     return {"events": len(receiver.received), "labels_announced": len(announced)}
