@@ -107,19 +107,35 @@ def _submit(page, next_type: str | None) -> None:
         page.wait_for_selector("#done-h")
 
 
+SELECTED_IN_CRITIQUE = """() => {
+  const sel = window.getSelection();
+  const box = document.querySelector('[data-critique-text]');
+  return !!sel && sel.rangeCount > 0 && !sel.isCollapsed &&
+    box.contains(sel.getRangeAt(0).startContainer) ? sel.toString() : '';
+}"""
+
+
 def _select_first_word(page) -> None:
-    """Double-click the critique's first word (wherever the text direction puts it)."""
-    box = page.evaluate(
-        """() => {
-          const node = document.querySelector('[data-critique-text]').firstChild;
+    """Double-click the critique's first word (wherever the text direction puts it).
+
+    The point is measured relative to the text box, and Playwright clicks there once the
+    box is on screen and stable, so a scroll or a late layout change between measuring and
+    clicking cannot send the double-click elsewhere (CI once saw no selection here).
+    """
+    text = page.locator("[data-critique-text]")
+    offset = text.evaluate(
+        """(box) => {
           const range = document.createRange();
-          range.setStart(node, 0);
-          range.setEnd(node, 1);
+          range.setStart(box.firstChild, 0);
+          range.setEnd(box.firstChild, 1);
           const r = range.getBoundingClientRect();
-          return {x: r.left + r.width / 2, y: r.top + r.height / 2};
+          const b = box.getBoundingClientRect();
+          return {x: r.left - b.left + r.width / 2, y: r.top - b.top + r.height / 2};
         }"""
     )
-    page.mouse.dblclick(box["x"], box["y"])
+    text.dblclick(position=offset)
+    selected = page.evaluate(SELECTED_IN_CRITIQUE)
+    assert selected.strip() == "Tides", f"double-click selected {selected!r}"
 
 
 def _do_every_type(page, language: str, shot) -> dict[str, list[int]]:
