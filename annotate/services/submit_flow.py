@@ -33,7 +33,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from annotate.models import Annotation, Annotator, Assignment, AssignmentStatus, Item
+from annotate.models import Annotation, Annotator, Assignment, AssignmentStatus, Campaign, Item
+from annotate.selectors.sql_rows import cache_related, columns, fetch_one, lock_clause, table
 
 from . import quality
 from .assignments import store_answer, submit_precheck, validate_answer
@@ -64,15 +65,28 @@ class SubmitOutcome:
 
 
 def _lock_for_submit(assignment_id: int, annotator: Annotator) -> Assignment:
-    assignment = (
-        Assignment.objects.select_for_update(of=("self", "annotator"))
-        .select_related("item", "campaign", "annotator")
-        .filter(pk=assignment_id, annotator=annotator)
-        .first()
+    """The annotator's own assignment with its item, campaign and annotator, locking the
+    assignment's and the annotator's rows. Hand-written SQL: the ORM spent ~2 ms of CPU
+    building and compiling this one statement under load (annotate.selectors.sql_rows)."""
+    shapes = [columns(Assignment), columns(Item), columns(Campaign), columns(Annotator)]
+    a, i, c, n = ("a", "i", "c", "n")
+    sql = (
+        f"SELECT {shapes[0].select(a)}, {shapes[1].select(i)}, {shapes[2].select(c)}, "
+        f"{shapes[3].select(n)} FROM {table(Assignment)} a "
+        f"JOIN {table(Item)} i ON i.id = a.item_id "
+        f"JOIN {table(Campaign)} c ON c.id = a.campaign_id "
+        f"JOIN {table(Annotator)} n ON n.id = a.annotator_id "
+        f"WHERE a.id = %s AND a.annotator_id = %s{lock_clause(a, n)}"
     )
-    if assignment is None:
+    found = fetch_one(sql, [assignment_id, annotator.pk], shapes)
+    if found is None:
         # Someone else's assignment looks exactly like a missing one.
         raise NotFound(gettext("No such task."))
+    assignment, item, campaign, locked_annotator = found
+    cache_related(assignment, "item", item)
+    cache_related(item, "campaign", campaign)
+    cache_related(assignment, "campaign", campaign)
+    cache_related(assignment, "annotator", locked_annotator)
     return assignment
 
 
