@@ -33,10 +33,27 @@ def _parser() -> Any:
     )
 
 
+# Replies repeat: every annotator of an item, and every item of a prompt, shows the same
+# texts. Parsing and cleaning cost ~0.1-0.3 ms each on every task page (issue 14), so the
+# results of short texts are kept per process (at most ~2,048 x 8 KB of keys).
+CACHED_TEXT_CHARS = 8192
+
+
 def markdown_to_html(text: str) -> str:
     """Sanitised HTML for a model reply (an empty string for an empty reply)."""
     if not text:
         return ""
+    if len(text) <= CACHED_TEXT_CHARS:
+        return _markdown_cached(text)
+    return _markdown(text)
+
+
+@lru_cache(maxsize=2048)
+def _markdown_cached(text: str) -> str:
+    return _markdown(text)
+
+
+def _markdown(text: str) -> str:
     html = _parser().render(text)
     return nh3.clean(
         html,

@@ -14,8 +14,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.http import HttpRequest
+
+from annotate.models import Annotator
+from annotate.selectors.sql_rows import cache_related, columns, table
 
 from .client_ip import client_ip
 from .lockout import login_locked_until
@@ -25,16 +29,42 @@ from .lockout import login_locked_until
 SESSION_BACKEND = "annotate.security.backends.ThrottledModelBackend"
 
 
+def user_with_annotator(user_id: Any) -> Any:
+    """The user with its Annotator (or the cached knowledge that it has none), as
+    ``select_related("annotator")`` would give them, in one hand-written query: every
+    request of a logged-in person runs it, and the ORM spent more CPU building it than
+    PostgreSQL spent answering (issue 14; annotate.selectors.sql_rows)."""
+    UserModel = get_user_model()
+    try:
+        pk = UserModel._meta.pk.to_python(user_id)
+    except ValidationError:
+        return None
+    users, annotators = columns(UserModel), columns(Annotator)
+    sql = (
+        f"SELECT {users.select('u')}, {annotators.select('n')} FROM {table(UserModel)} u "
+        f"LEFT JOIN {table(Annotator)} n ON n.user_id = u.id WHERE u.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user = users.build(row)
+    annotator = None if row[len(users)] is None else annotators.build(row, len(users))
+    # The reverse one-to-one's cache: None makes ``user.annotator`` raise DoesNotExist
+    # without a query, as after select_related.
+    UserModel.annotator.related.set_cached_value(user, annotator)
+    if annotator is not None:
+        cache_related(annotator, "user", user)
+    return user
+
+
 class ThrottledModelBackend(ModelBackend):
     def get_user(self, user_id: Any) -> Any:
         """The session's user with its Annotator in the same query (every annotator
         request needs both; annotate.roles.annotator_of reads the joined row)."""
-        UserModel = get_user_model()
-        try:
-            user = UserModel._default_manager.select_related("annotator").get(pk=user_id)
-        except UserModel.DoesNotExist:
-            return None
-        return user if self.user_can_authenticate(user) else None
+        user = user_with_annotator(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def authenticate(
         self,

@@ -24,15 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 from django.core.cache import cache
-from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from annotate.campaign_config.routing import routing_enabled
 from annotate.models import (
     Annotator,
     Assignment,
@@ -40,18 +38,15 @@ from annotate.models import (
     Campaign,
     CampaignStatus,
     Item,
-    ItemStatus,
     Response,
     TaskType,
 )
-from annotate.models.choices import ItemRoute
-from annotate.models.routing import ROUTABLE_TASK_TYPES
-from annotate.selectors.sql_rows import columns, fetch_one, table
 from annotate.selectors.task_pages import annotator_task_counts, item_responses_with_prompts
 
 from . import quality
+from .claims import claim_cached, claim_with_quotas
 from .errors import AnnotatorPaused, CampaignNotOpen
-from .language_quotas import language_quota_candidates, language_quotas
+from .language_quotas import language_quotas
 
 _shuffle = random.SystemRandom().shuffle
 EXPIRE_BATCH = 500
@@ -119,138 +114,6 @@ def assignments_expire_all(*, now: datetime | None = None, max_batches: int = 10
     return total
 
 
-def _claim_statement(
-    candidates: QuerySet[Item], order_by: Sequence[str], *, wait: bool
-) -> tuple[str, tuple[Any, ...]]:
-    """Take one free slot of the first candidate in queue order, in one statement: the
-    sub-select locks the row (skipping rows others hold unless ``wait``), the UPDATE
-    counts the slot, RETURNING gives the item back."""
-    pick = (
-        candidates.order_by(*order_by)
-        .select_for_update(skip_locked=not wait, of=("self",))
-        .values("pk")[:1]
-    )
-    sub_sql, params = pick.query.sql_with_params()
-    qn = connection.ops.quote_name
-    slots, overlap = qn("slots_taken"), qn("overlap")
-    sql = (
-        f"UPDATE {table(Item)} SET {slots} = {slots} + 1 "  # names quoted, values bound
-        f"WHERE {qn('id')} = ({sub_sql}) AND {slots} < {overlap} "
-        f"RETURNING {columns(Item).select()}"
-    )
-    return sql, tuple(params)
-
-
-def _claim(sql: str, params: Sequence[Any]) -> Item | None:
-    found = fetch_one(sql, params, [columns(Item)])
-    return found[0] if found else None
-
-
-# Stand-ins for the annotator's and the campaign's ids in a claim statement compiled
-# once per queue shape (_claim_cached); no real id is negative.
-_ANNOTATOR_ID, _CAMPAIGN_ID = -7_100_000_000_001, -7_100_000_000_002
-_CLAIMS: dict[Any, tuple[str, tuple[Any, ...]]] = {}
-_CLAIMS_MAX = 256
-
-
-def _claim_cached(
-    *,
-    annotator: Annotator,
-    campaign: Campaign,
-    task_types: Sequence[str] | None,
-    extra: Q | None,
-    wait: bool,
-) -> Item | None:
-    """_claim for a queue without language quotas. Building and compiling the candidate
-    query cost ~1 ms of CPU per lease (issue 14), and only the two ids change between
-    leases of the same shape, so the statement is compiled once per shape with stand-in
-    ids, which are swapped for the real ones at each call."""
-    routing = routing_enabled(campaign.config)
-    key: Any = (connection.vendor, tuple(task_types or ()), extra, routing, wait)
-    try:
-        statement = _CLAIMS.get(key)
-    except TypeError:  # a filter holding a list: not hashable, compile every time
-        key, statement = None, None
-    if statement is None:
-        candidates = _candidates(
-            annotator_id=_ANNOTATOR_ID,
-            campaign_id=_CAMPAIGN_ID,
-            routing=routing,
-            task_types=task_types,
-            extra=extra,
-        )
-        statement = _claim_statement(candidates, ["-priority", "id"], wait=wait)
-        if {_ANNOTATOR_ID, _CAMPAIGN_ID} - set(statement[1]):
-            raise AssertionError("claim statement does not bind the stand-in ids")
-        if key is not None and len(_CLAIMS) < _CLAIMS_MAX:
-            _CLAIMS[key] = statement
-    sql, template = statement
-    ids = {_ANNOTATOR_ID: annotator.pk, _CAMPAIGN_ID: campaign.pk}
-    return _claim(sql, [ids.get(p, p) if type(p) is int else p for p in template])
-
-
-def _candidates(
-    *,
-    annotator_id: int,
-    campaign_id: int,
-    routing: bool,
-    task_types: Sequence[str] | None,
-    extra: Q | None,
-) -> QuerySet[Item]:
-    candidates = Item.objects.filter(
-        campaign_id=campaign_id, status=ItemStatus.OPEN, slots_taken__lt=F("overlap")
-    ).exclude(
-        id__in=Assignment.objects.filter(annotator_id=annotator_id, campaign_id=campaign_id).values(
-            "item_id"
-        )
-    )
-    if task_types:
-        candidates = candidates.filter(task_type__in=task_types)
-    if extra is not None:
-        candidates = candidates.filter(extra)
-    if routing:
-        # Issue 16. Of the task types a judge can label, only items routed to people
-        # (highest predicted gain first: the plan writes their priority), so people label
-        # at most the budget. The plan changes routes under the items' row locks, and
-        # PostgreSQL re-checks this condition on a row it waited for, so a lease never
-        # takes an item just sent to the AI.
-        candidates = candidates.filter(
-            Q(route=ItemRoute.HUMAN)
-            | Q(is_gold=True)
-            | Q(is_attention_check=True)
-            | ~Q(task_type__in=ROUTABLE_TASK_TYPES)
-        )
-    return candidates
-
-
-def _claim_with_quotas(
-    *,
-    annotator: Annotator,
-    campaign: Campaign,
-    task_types: Sequence[str] | None,
-    extra: Q | None,
-    wait: bool,
-) -> Item | None:
-    """_claim for a campaign with language quotas (issue 17): they drop full languages
-    and serve those under their floor first, with values that change as labels arrive,
-    so the statement is built at each lease. With a cap this takes the campaign's quota
-    lock (lock order: annotator, quota lock, item; annotate/services/language_quotas.py).
-    """
-    candidates = _candidates(
-        annotator_id=annotator.pk,
-        campaign_id=campaign.pk,
-        routing=routing_enabled(campaign.config),
-        task_types=task_types,
-        extra=extra,
-    )
-    candidates, order_by = language_quota_candidates(campaign=campaign, candidates=candidates)
-    item = _claim(*_claim_statement(candidates, order_by, wait=False))
-    if item is None and wait:
-        # As in lease_locked: wait for the locked last items rather than say "done".
-        item = _claim(*_claim_statement(candidates, order_by, wait=True))
-    return item
-
-
 def _lease_once(
     *,
     annotator: Annotator,
@@ -311,7 +174,7 @@ def lease_locked(
     quotas = bool(language_quotas(campaign=campaign))
     for extra in filters:
         if quotas:
-            item = _claim_with_quotas(
+            item = claim_with_quotas(
                 annotator=annotator,
                 campaign=campaign,
                 task_types=task_types,
@@ -319,7 +182,7 @@ def lease_locked(
                 wait=wait,
             )
         else:
-            item = _claim_cached(
+            item = claim_cached(
                 annotator=annotator,
                 campaign=campaign,
                 task_types=task_types,
@@ -331,7 +194,7 @@ def lease_locked(
                 # if those were the last ones, wait for their locks instead of saying
                 # "done". PostgreSQL re-checks the free-slot condition after the wait, so
                 # an item that just filled up is passed over, not overfilled.
-                item = _claim_cached(
+                item = claim_cached(
                     annotator=annotator,
                     campaign=campaign,
                     task_types=task_types,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -155,6 +156,22 @@ def test_rating_bad_values_are_refused(client, value, message):
     r = _submit(client, a, {f"rating_{rid}_helpfulness": value}, **HX)
     assert r.status_code == 422
     assert message in r.content.decode()
+
+
+def test_a_refused_rating_page_keeps_the_points_already_chosen(client):
+    campaign = campaign_with(
+        TaskType.RATING,
+        rating_attributes=["helpfulness", "safety"],
+        overall_attribute="helpfulness",
+    )
+    a = _lease(client, campaign)
+    (rid,) = a.presented_order
+    page = _submit(client, a, {f"rating_{rid}_helpfulness": "6"}, **HX).content.decode()
+    radio = r'<input type="radio" name="(rating_[^"]+)" value="(\d+)"( checked)?>'
+    radios = re.findall(radio, page)
+    assert len(radios) == 14  # 2 questions x 7 points, each a labelled radio
+    assert [(n, v) for n, v, checked in radios if checked] == [(f"rating_{rid}_helpfulness", "6")]
+    assert "This rating is required." in page
 
 
 def test_rating_slider_scale_accepts_1_to_100(client):
