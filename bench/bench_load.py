@@ -21,6 +21,7 @@ the largest N not below the smallest, p99 submit < 250 ms at N=50).
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -153,9 +154,16 @@ def line(kind: str, values: list[float]) -> str:
     )
 
 
+def prompts_for(n: int) -> int:
+    """Enough prompts that neither server runs out of work before the clock stops (up to
+    ~200 labels/s; each prompt makes 7 items of overlap 3): the figures are the steady
+    state, not the end of a study, where leases wait for the last locked items."""
+    return max(40, 2 * n, math.ceil(200 * SECONDS / (3 * 7)))
+
+
 def run_chorus(n: int, port: int) -> dict[str, float]:
     campaign = simulation_campaign_create(
-        slug=f"load-{n}", n_models=4, n_prompts=max(40, 2 * n), overlap=3
+        slug=f"load-{n}", n_models=4, n_prompts=prompts_for(n), overlap=3
     )
     prefix = f"sim-load-{n}-"
     onboard(prefix, n)
@@ -202,7 +210,7 @@ def run_chorus(n: int, port: int) -> dict[str, float]:
 
 def run_baseline(n: int, port: int) -> dict[str, float]:
     campaign = simulation_campaign_create(
-        slug=f"base-{n}", n_models=4, n_prompts=max(40, 2 * n), overlap=3
+        slug=f"base-{n}", n_models=4, n_prompts=prompts_for(n), overlap=3
     )
     User = get_user_model()
     annotators = [

@@ -122,7 +122,8 @@ class LabelValueField(models.Field):
     each time the row is written (the way ``auto_now`` fills a date)."""
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
-        values = label_values(
+        # A model's save() may derive the values once for all its label columns.
+        values = getattr(model_instance, "_label_values", None) or label_values(
             getattr(model_instance, "payload", None), getattr(model_instance, "flags", None)
         )
         value = getattr(values, self.name)

@@ -25,6 +25,8 @@ from .label_values import (
     LabelBooleanField,
     LabelFloatField,
     LabelSmallIntegerField,
+    LabelValues,
+    label_values,
 )
 
 
@@ -242,9 +244,17 @@ class Annotation(models.Model):
     def __str__(self) -> str:
         return f"{self.task_type} annotation {self.pk}"
 
+    _label_values: LabelValues  # only while save() runs
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         # The label columns follow payload and flags: a save of either rewrites them too.
         fields = kwargs.get("update_fields")
         if fields is not None and {"payload", "flags"} & set(fields):
             kwargs["update_fields"] = {*fields, *LABEL_VALUE_FIELDS}
-        super().save(*args, **kwargs)
+        # Derived once for the five label columns of this save (each field's pre_save
+        # would otherwise parse payload and flags again; issue 14).
+        self._label_values = label_values(self.payload, self.flags)
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            del self._label_values

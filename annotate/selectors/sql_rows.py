@@ -35,9 +35,7 @@ class Columns:
     def select(self, alias: str = "") -> str:
         """``"alias"."col", ...`` for a SELECT list (bare names without ``alias``, as
         in a RETURNING clause)."""
-        qn = connection.ops.quote_name
-        prefix = f"{qn(alias)}." if alias else ""
-        return ", ".join(f"{prefix}{qn(c)}" for c in self.column_names)
+        return _select(self.column_names, alias, connection.vendor)
 
     def __len__(self) -> int:
         return len(self.attnames)
@@ -48,6 +46,13 @@ class Columns:
             for func in funcs:
                 values[i] = func(values[i], col, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
+
+
+@cache
+def _select(column_names: tuple[str, ...], alias: str, vendor: str) -> str:
+    qn = connection.ops.quote_name
+    prefix = f"{qn(alias)}." if alias else ""
+    return ", ".join(f"{prefix}{qn(c)}" for c in column_names)
 
 
 def columns(model: type[models.Model]) -> Columns:

@@ -155,7 +155,9 @@ def store_answer(
     )
     # The assignment row lock makes this the only writer for this assignment; the
     # unique constraint on Annotation.assignment is the backstop if that ever changes.
-    annotation = Annotation.objects.create(
+    # Constructed and saved rather than objects.create(): the default manager would
+    # build its "human labels only" queryset just to insert (issue 14).
+    annotation = Annotation(
         assignment=assignment,
         item=item,
         campaign=campaign,
@@ -167,6 +169,7 @@ def store_answer(
         profile_version_id=annotator.current_profile_id,
         flags=flags,
     )
+    annotation.save(force_insert=True)
     # Issue 17: disagreeing labels may raise the item's overlap (adaptive overlap), under
     # the item row lock _mark_submitted took; then the item is not complete after all.
     if overlap_after_submit(item=item, campaign=campaign) is not None:
