@@ -74,7 +74,7 @@ def claim_cached(
     key: Any = (connection.vendor, tuple(task_types or ()), extra, routing, wait)
     try:
         statement = _CLAIMS.get(key)
-    except TypeError:  # a filter holding a list: not hashable, compile every time
+    except TypeError:  # a filter with a value that cannot be hashed: compile each time
         key, statement = None, None
     if statement is None:
         candidates = _candidates(
@@ -85,7 +85,8 @@ def claim_cached(
             extra=extra,
         )
         statement = _claim_statement(candidates, ["-priority", "id"], wait=wait)
-        if {_ANNOTATOR_ID, _CAMPAIGN_ID} - set(statement[1]):
+        bound = [p for p in statement[1] if type(p) is int]
+        if _ANNOTATOR_ID not in bound or _CAMPAIGN_ID not in bound:
             raise AssertionError("claim statement does not bind the stand-in ids")
         if key is not None and len(_CLAIMS) < _CLAIMS_MAX:
             _CLAIMS[key] = statement
