@@ -21,7 +21,7 @@ from annotate.models.choices import ItemRoute
 from annotate.models.routing import ROUTABLE_TASK_TYPES
 from annotate.selectors.sql_rows import columns, fetch_one, table
 
-from .language_quotas import language_quota_candidates
+from .language_quotas import language_quota_candidates, language_quotas
 
 
 def _claim_statement(
@@ -52,24 +52,24 @@ def _claim(sql: str, params: Sequence[Any]) -> Item | None:
 
 
 # Stand-ins for the annotator's and the campaign's ids in a claim statement compiled
-# once per queue shape (claim_cached); no real id is negative.
+# once per queue shape (_cached_statement); no real id is negative.
 _ANNOTATOR_ID, _CAMPAIGN_ID = -7_100_000_000_001, -7_100_000_000_002
 _CLAIMS: dict[Any, tuple[str, tuple[Any, ...]]] = {}
 _CLAIMS_MAX = 256
 
 
-def claim_cached(
+def _cached_statement(
     *,
     annotator: Annotator,
     campaign: Campaign,
     task_types: Sequence[str] | None,
     extra: Q | None,
     wait: bool,
-) -> Item | None:
-    """_claim for a queue without language quotas. Building and compiling the candidate
-    query cost ~1 ms of CPU per lease (issue 14), and only the two ids change between
-    leases of the same shape, so the statement is compiled once per shape with stand-in
-    ids, which are swapped for the real ones at each call."""
+) -> tuple[str, list[Any]]:
+    """The claim statement of a queue without language quotas. Building and compiling
+    the candidate query cost ~1 ms of CPU per lease (issue 14), and only the two ids
+    change between leases of the same shape, so the statement is compiled once per
+    shape with stand-in ids, which are swapped for the real ones at each call."""
     routing = routing_enabled(campaign.config)
     key: Any = (connection.vendor, tuple(task_types or ()), extra, routing, wait)
     try:
@@ -92,7 +92,7 @@ def claim_cached(
             _CLAIMS[key] = statement
     sql, template = statement
     ids = {_ANNOTATOR_ID: annotator.pk, _CAMPAIGN_ID: campaign.pk}
-    return _claim(sql, [ids.get(p, p) if type(p) is int else p for p in template])
+    return sql, [ids.get(p, p) if type(p) is int else p for p in template]
 
 
 def _candidates(
@@ -129,7 +129,7 @@ def _candidates(
     return candidates
 
 
-def claim_with_quotas(
+def claim_next(
     *,
     annotator: Annotator,
     campaign: Campaign,
@@ -137,21 +137,44 @@ def claim_with_quotas(
     extra: Q | None,
     wait: bool,
 ) -> Item | None:
-    """_claim for a campaign with language quotas (issue 17): they drop full languages
-    and serve those under their floor first, with values that change as labels arrive,
-    so the statement is built at each lease. With a cap this takes the campaign's quota
-    lock (lock order: annotator, quota lock, item; annotate/services/language_quotas.py).
+    """Take a slot of the first item in the annotator's queue; None when there is none.
+
+    SKIP LOCKED also skips items other annotators are leasing this instant; if those were
+    the last ones and ``wait``, the claim waits for their locks instead of saying "done".
+    PostgreSQL re-checks the free-slot condition after the wait, so an item that just
+    filled up is passed over, not overfilled.
+
+    Language quotas (issue 17) drop full languages and serve those under their floor
+    first, with values that change as labels arrive, so such a queue is built at each
+    lease; with a cap this takes the campaign's quota lock (lock order: annotator, quota
+    lock, item; annotate/services/language_quotas.py). Other queues use the statement
+    compiled once per shape (_cached_statement).
     """
-    candidates = _candidates(
-        annotator_id=annotator.pk,
-        campaign_id=campaign.pk,
-        routing=routing_enabled(campaign.config),
-        task_types=task_types,
-        extra=extra,
-    )
-    candidates, order_by = language_quota_candidates(campaign=campaign, candidates=candidates)
-    item = _claim(*_claim_statement(candidates, order_by, wait=False))
+    if language_quotas(campaign=campaign):
+        candidates = _candidates(
+            annotator_id=annotator.pk,
+            campaign_id=campaign.pk,
+            routing=routing_enabled(campaign.config),
+            task_types=task_types,
+            extra=extra,
+        )
+        candidates, order_by = language_quota_candidates(campaign=campaign, candidates=candidates)
+
+        def statement(*, wait: bool) -> tuple[str, Sequence[Any]]:
+            return _claim_statement(candidates, order_by, wait=wait)
+
+    else:
+
+        def statement(*, wait: bool) -> tuple[str, Sequence[Any]]:
+            return _cached_statement(
+                annotator=annotator,
+                campaign=campaign,
+                task_types=task_types,
+                extra=extra,
+                wait=wait,
+            )
+
+    item = _claim(*statement(wait=False))
     if item is None and wait:
-        # As in lease_locked: wait for the locked last items rather than say "done".
-        item = _claim(*_claim_statement(candidates, order_by, wait=True))
+        item = _claim(*statement(wait=True))
     return item

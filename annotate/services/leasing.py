@@ -44,9 +44,8 @@ from annotate.models import (
 from annotate.selectors.task_pages import annotator_task_counts, item_responses_with_prompts
 
 from . import quality
-from .claims import claim_cached, claim_with_quotas
+from .claims import claim_next
 from .errors import AnnotatorPaused, CampaignNotOpen
-from .language_quotas import language_quotas
 
 _shuffle = random.SystemRandom().shuffle
 EXPIRE_BATCH = 500
@@ -171,36 +170,10 @@ def lease_locked(
     if max_done and done >= max_done:
         return Lease(None, done, skipped, limit_reached=True)
     item = None
-    quotas = bool(language_quotas(campaign=campaign))
     for extra in filters:
-        if quotas:
-            item = claim_with_quotas(
-                annotator=annotator,
-                campaign=campaign,
-                task_types=task_types,
-                extra=extra,
-                wait=wait,
-            )
-        else:
-            item = claim_cached(
-                annotator=annotator,
-                campaign=campaign,
-                task_types=task_types,
-                extra=extra,
-                wait=False,
-            )
-            if item is None and wait:
-                # SKIP LOCKED also skips items other annotators are leasing this instant;
-                # if those were the last ones, wait for their locks instead of saying
-                # "done". PostgreSQL re-checks the free-slot condition after the wait, so
-                # an item that just filled up is passed over, not overfilled.
-                item = claim_cached(
-                    annotator=annotator,
-                    campaign=campaign,
-                    task_types=task_types,
-                    extra=extra,
-                    wait=True,
-                )
+        item = claim_next(
+            annotator=annotator, campaign=campaign, task_types=task_types, extra=extra, wait=wait
+        )
         if item is not None:
             break
     if item is None:

@@ -33,12 +33,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from annotate.models import Annotation, Annotator, Assignment, AssignmentStatus, Campaign, Item
-from annotate.selectors.sql_rows import cache_related, columns, fetch_one, lock_clause, table
+from annotate.models import Annotation, Annotator, Assignment, AssignmentStatus, Item
+from annotate.selectors.task_pages import assignment_for_annotator
 
 from . import quality
 from .assignments import store_answer, submit_precheck, validate_answer
-from .errors import AlreadyFinished, NotFound
+from .errors import AlreadyFinished
 from .language_quotas import language_quota_lock_if_capped
 from .leasing import (
     Lease,
@@ -62,32 +62,6 @@ class SubmitOutcome:
     notice: str
     lease: Lease | None
     blocked: str = ""
-
-
-def _lock_for_submit(assignment_id: int, annotator: Annotator) -> Assignment:
-    """The annotator's own assignment with its item, campaign and annotator, locking the
-    assignment's and the annotator's rows. Hand-written SQL: the ORM spent ~2 ms of CPU
-    building and compiling this one statement under load (annotate.selectors.sql_rows)."""
-    shapes = [columns(Assignment), columns(Item), columns(Campaign), columns(Annotator)]
-    a, i, c, n = ("a", "i", "c", "n")
-    sql = (
-        f"SELECT {shapes[0].select(a)}, {shapes[1].select(i)}, {shapes[2].select(c)}, "
-        f"{shapes[3].select(n)} FROM {table(Assignment)} a "
-        f"JOIN {table(Item)} i ON i.id = a.item_id "
-        f"JOIN {table(Campaign)} c ON c.id = a.campaign_id "
-        f"JOIN {table(Annotator)} n ON n.id = a.annotator_id "
-        f"WHERE a.id = %s AND a.annotator_id = %s{lock_clause(a, n)}"
-    )
-    found = fetch_one(sql, [assignment_id, annotator.pk], shapes)
-    if found is None:
-        # Someone else's assignment looks exactly like a missing one.
-        raise NotFound(gettext("No such task."))
-    assignment, item, campaign, locked_annotator = found
-    cache_related(assignment, "item", item)
-    cache_related(item, "campaign", campaign)
-    cache_related(assignment, "campaign", campaign)
-    cache_related(assignment, "annotator", locked_annotator)
-    return assignment
 
 
 def _slot_still_free(assignment: Assignment) -> bool:
@@ -119,7 +93,9 @@ def annotation_submit_and_lease(
     Locks: the annotator and the assignment, then items.
     """
     with transaction.atomic():
-        assignment = _lock_for_submit(assignment_id, annotator)
+        assignment = assignment_for_annotator(
+            assignment_id=assignment_id, annotator=annotator, lock=True
+        )
         campaign = assignment.campaign
         # Before any item lock: the lease below takes it after this item's (lock order
         # annotator, quota lock, items; annotate/services/language_quotas.py).

@@ -20,7 +20,6 @@ from annotate.selectors.task_pages import (
     responses_with_prompts,
 )
 from annotate.services.errors import NotFound
-from annotate.services.submit_flow import _lock_for_submit
 from tests.factories import AssignmentFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +43,9 @@ def assignment() -> Assignment:
 
 def test_the_submit_read_equals_the_orm_and_caches_its_relations(assignment):
     with transaction.atomic():
-        got = _lock_for_submit(assignment.pk, assignment.annotator)
+        got = assignment_for_annotator(
+            assignment_id=assignment.pk, annotator=assignment.annotator, lock=True
+        )
         with CaptureQueriesContext(connection) as reads:
             item, campaign, annotator = got.item, got.campaign, got.annotator
             assert item.campaign is campaign
@@ -69,7 +70,7 @@ def test_someone_elses_assignment_is_not_found(assignment):
     with pytest.raises(NotFound):
         assignment_for_annotator(assignment_id=assignment.pk, annotator=other)
     with transaction.atomic(), pytest.raises(NotFound):
-        _lock_for_submit(assignment.pk, other)
+        assignment_for_annotator(assignment_id=assignment.pk, annotator=other, lock=True)
 
 
 def test_responses_come_with_their_prompt_and_item_rows_in_position_order(assignment):

@@ -12,7 +12,7 @@ from annotate.services.claims import (
     _candidates,
     _claim,
     _claim_statement,
-    claim_cached,
+    claim_next,
 )
 from tests.factories import AnnotatorFactory, AssignmentFactory, CampaignFactory, ItemFactory
 
@@ -54,7 +54,7 @@ def test_the_cached_claim_takes_what_a_fresh_one_takes(task_types, extra):
                 sid = transaction.savepoint()
                 fresh = _claim_fresh(person, campaign, task_types, extra)
                 transaction.savepoint_rollback(sid)
-                cached = claim_cached(
+                cached = claim_next(
                     annotator=person,
                     campaign=campaign,
                     task_types=task_types,
@@ -79,7 +79,7 @@ def test_a_filter_that_cannot_be_a_key_is_compiled_each_time():
             raise TypeError("unhashable")
 
     wanted = Unhashable(id__in=[items[2].pk])
-    got = claim_cached(
+    got = claim_next(
         annotator=AnnotatorFactory(), campaign=campaign, task_types=None, extra=wanted, wait=True
     )
     assert got is not None and got.pk == items[2].pk
