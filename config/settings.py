@@ -170,6 +170,10 @@ CHORUS_ENGLISH_ONLY_PATHS = ("/admin/", "/api/", "/dashboard/", "/research/")
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "config.storage.MemoStaticFilesStorage"},
+}
 MEDIA_ROOT = Path(os.environ.get("CHORUS_MEDIA_ROOT", VAR_DIR / "media"))
 
 # --- Security defaults (production hardening lives behind env flags) -------------------

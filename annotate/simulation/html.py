@@ -1,16 +1,16 @@
 """Read the annotator pages like a browser would: forms, their fields, response ids.
 
-Standard library only (html.parser). Knows the page contracts the UI promises: task
-forms post to ``.../submit/``, responses are headed ``id="resp-<response id>-h"`` in the
-order shown (A, B, ...), rating fields are ``rating_<id>_<attribute>``, ranking selects
-``rank_<id>``.
+Standard library only (a regular expression over the form tags). Knows the page
+contracts the UI promises: task forms post to ``.../submit/``, responses are headed
+``id="resp-<response id>-h"`` in the order shown (A, B, ...), rating fields are
+``rating_<id>_<attribute>``, ranking selects ``rank_<id>``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from html import unescape
 
 RESPONSE_ID = re.compile(r'id="resp-(\d+)-h"')
 
@@ -42,16 +42,79 @@ class Form:
         return data
 
 
-class _Parser(HTMLParser):
+# The tags a form reader needs, plus what must be stepped over so that a tag-like text
+# inside it is not read as a tag: comments and the raw text of scripts and styles.
+# Attribute values may hold ">" when quoted, so the tag body is matched quote-aware.
+_TOKEN = re.compile(
+    r"<!--.*?-->"
+    r"|<(?P<raw>script|style)\b[^>]*>.*?</(?P=raw)\s*>"
+    r"|<(?P<end>/?)(?P<tag>form|input|select|option|textarea)\b"
+    r"(?P<attrs>[^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*)>",
+    re.S | re.I,
+)
+_ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+_TEXTAREA_END = re.compile(r"</textarea\s*>", re.I)
+
+
+def _attrs(body: str) -> dict[str, str]:
+    """Attribute names lower-cased, values with character references resolved, a
+    bare attribute (``checked``) as "" (what html.parser gives, and what a browser
+    sends for it)."""
+    out: dict[str, str] = {}
+    for m in _ATTR.finditer(body):
+        name = m.group(1).lower()
+        if name in out:  # the first of a repeated attribute wins, as in a browser
+            continue
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        if value is None:
+            value = m.group(4) or ""
+        out[name] = unescape(value) if "&" in value else value
+    return out
+
+
+class _Reader:
+    """Reads a page's forms with one pass of a regular expression over the markup.
+
+    It replaced an html.parser subclass because the load benchmark's generator shares
+    the server's CPU cores: html.parser calls back into Python for every tag and text
+    run of a task page (about 1 ms for a pairwise page, most of it in tags no form
+    reader needs), this touches only form tags (about 10x less; issue 14). What it reads
+    is what html.parser read (tests/annotate/simulation/test_html.py holds both to it).
+    """
+
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.forms: list[Form] = []
         self._form: Form | None = None
         self._select: Field | None = None
-        self._textarea: Field | None = None
 
-    def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
-        attrs = {k: (v or "") for k, v in attrs_list}
+    def read(self, html: str) -> list[Form]:
+        pos = 0
+        while (m := _TOKEN.search(html, pos)) is not None:
+            pos = m.end()
+            tag = m.group("tag")
+            if tag is None:  # comment, script or style: nothing to read
+                continue
+            tag = tag.lower()
+            if m.group("end"):
+                if tag == "form":
+                    self._form = None
+                elif tag == "select":
+                    self._select = None
+                continue
+            attrs = _attrs(m.group("attrs"))
+            if tag == "textarea":
+                close = _TEXTAREA_END.search(html, pos)
+                text = html[pos : close.start() if close else len(html)]
+                pos = close.end() if close else len(html)
+                name = attrs.get("name")
+                if self._form is not None and name:
+                    value = unescape(text) if "&" in text else text
+                    self._form.fields[name] = Field(name, "textarea", value, attrs=attrs)
+                continue
+            self._start(tag, attrs)
+        return self.forms
+
+    def _start(self, tag: str, attrs: dict[str, str]) -> None:
         if tag == "form":
             self._form = Form(
                 action=attrs.get("action", ""),
@@ -82,27 +145,10 @@ class _Parser(HTMLParser):
             self._select.options.append(value)
             if "selected" in attrs:
                 self._select.value = value
-        elif tag == "textarea" and name:
-            self._textarea = form.fields[name] = Field(name, "textarea", attrs=attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._form = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea is not None:
-            self._textarea.value += data
 
 
 def parse_forms(html: str) -> list[Form]:
-    parser = _Parser()
-    parser.feed(html)
-    parser.close()
-    return parser.forms
+    return _Reader().read(html)
 
 
 def response_ids(html: str) -> list[int]:

@@ -10,15 +10,18 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
-from django.utils.html import format_html_join
+from django.utils.html import conditional_escape, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from annotate.i18n.labels import CATEGORY_LABELS, attribute_label
-from annotate.models import Campaign, Role, TaskType
+from annotate.models import Campaign, GuidelineVersion, Role, TaskType
 from annotate.selectors.assignments import TaskView
+
+from .fragments import fragment
 
 LETTERS = string.ascii_uppercase
 
@@ -99,11 +102,33 @@ def _role_label(role: str) -> str:
     return str(Role(role).label) if role in Role.values else role
 
 
+class _Blank(dict[str, Any]):
+    """Errors or typed values of a task form, where a field without one reads as "".
+
+    Templates look up ``errors.choice`` and ``values.reason`` for every field; a key
+    missing from a plain dict sends Django's template engine down its slow path (three
+    failed lookups, ``dir()`` of the value, an exception logged at debug level), about
+    a dozen times per page (issue 14). Names of dict methods (``errors.items``) still
+    miss, so the template reaches the method.
+    """
+
+    def __missing__(self, key: str) -> str:
+        if hasattr(dict, key):
+            raise KeyError(key)
+        return ""
+
+
 def _error_for(errors: Mapping[str, str], *prefixes: str) -> str:
     for key, message in errors.items():
         if any(key == p or key.startswith(p + ".") for p in prefixes):
             return message
     return ""
+
+
+def _fill(translated: str, **values: Any) -> SafeString:
+    """A translated sentence with its placeholders filled, values escaped: what
+    ``{% blocktranslate with ... %}`` renders."""
+    return mark_safe(translated % {k: conditional_escape(v) for k, v in values.items()})
 
 
 def _likert_radios(field: str, scale: list[int], value: str) -> SafeString:
@@ -114,6 +139,21 @@ def _likert_radios(field: str, scale: list[int], value: str) -> SafeString:
         "\n",
         '<label class="likert-option"><input type="radio" name="{}" value="{}"{}> {}</label>',
         ((field, n, mark_safe(" checked") if str(n) == value else "", n) for n in scale),
+    )
+
+
+def _guidelines_html(guideline: GuidelineVersion | None) -> SafeString:
+    """The guidelines panel. Versions are append-only, but the key holds every field
+    shown, so an edited row could not show its old text."""
+    if guideline is None:
+        return fragment("annotate/tasks/_guidelines.html", None, guideline=None)
+    # Shown in the campaign's own language: the newest version has no translation.
+    fallback = guideline.language != translation.get_language()
+    return fragment(
+        "annotate/tasks/_guidelines.html",
+        (guideline.pk, guideline.version, guideline.language, guideline.text, fallback),
+        guideline=guideline,
+        guideline_fallback=fallback,
     )
 
 
@@ -128,12 +168,20 @@ def task_context(
     assignment = view.assignment
     item = assignment.item
     campaign: Campaign = assignment.campaign
-    errors = dict(errors or {})
-    values = values or {}
+    errors = _Blank(errors or {})
+    # A QueryDict (a refused POST shown again) reads as its last value per field, as the
+    # template's ``values.field`` lookup did.
+    values = _Blank({key: values.get(key) for key in values} if values else {})
     task_type = item.task_type
+    # Headings and rating questions are translated here once per page, not by a
+    # blocktranslate per response and question (issue 14); the msgids are the ones the
+    # templates had, so the catalogues still hold them.
+    heading = gettext("Response %(label)s")
     responses = [
-        {"id": r.pk, "label": LETTERS[i] if i < 26 else str(i + 1), "text": r.text}
-        for i, r in enumerate(view.responses)
+        {"id": r.pk, "label": label, "text": r.text, "heading": _fill(heading, label=label)}
+        for label, r in (
+            (LETTERS[i] if i < 26 else str(i + 1), r) for i, r in enumerate(view.responses)
+        )
     ]
     messages = list(item.prompt.messages) if item.prompt else []
     context: dict[str, Any] = {
@@ -149,22 +197,40 @@ def task_context(
         ],
         "responses": responses,
         "guideline": view.guideline,
-        # Shown in the campaign's own language: the newest version has no translation.
-        "guideline_fallback": view.guideline is not None
-        and view.guideline.language != translation.get_language(),
-        "skip_reasons": SKIP_REASONS,
+        "guidelines_html": _guidelines_html(view.guideline),
+        "submit_url": reverse("task_submit", args=[assignment.pk]),
+        "skip_url": reverse("task_skip", args=[assignment.pk]),
+        "skip_fields_html": fragment(
+            "annotate/tasks/_skip_fields.html",
+            errors["skip_reason"],
+            error=errors["skip_reason"],
+            skip_reasons=SKIP_REASONS,
+        ),
         "progress": progress or {},
         "errors": errors,
         "values": values,
         "notices": notices or [],
-        "shortcuts": TYPE_SHORTCUTS.get(task_type, []) + COMMON_SHORTCUTS,
+        "shortcuts_html": fragment(
+            "annotate/tasks/_shortcuts.html",
+            task_type,
+            shortcuts=TYPE_SHORTCUTS.get(task_type, []) + COMMON_SHORTCUTS,
+        ),
         "lease_minutes": max(1, round(campaign.lease_seconds / 60)),
         "lease_seconds_left": max(
             0, int((assignment.lease_expires_at - timezone.now()).total_seconds())
         ),
     }
     if task_type == TaskType.PAIRWISE:
-        context["strengths"] = STRENGTHS
+        # Empty on a first render; a refused answer's errors and typed values otherwise.
+        fields = ("choice", "strength", "reason")
+        shown = tuple(errors[f] for f in fields) + tuple(str(values[f]) for f in fields)
+        context["choice_html"] = fragment(
+            "annotate/tasks/_pairwise_choice.html",
+            shown,
+            errors=dict(zip(fields, shown[:3], strict=True)),
+            values=dict(zip(fields, shown[3:], strict=True)),
+            strengths=STRENGTHS,
+        )
     elif task_type == TaskType.RANKING:
         context["cards"] = [
             {**r, "rank": str(values.get(f"rank_{r['id']}", "")), "field": f"rank_{r['id']}"}
@@ -180,6 +246,13 @@ def task_context(
         low, high = campaign.rating_range
         context["rating_low"], context["rating_high"] = low, high
         context["likert"] = list(range(low, high + 1)) if high <= 10 else []
+        question = (
+            gettext(
+                "%(attribute)s of response %(label)s (%(low)s = very poor, %(high)s = excellent)"
+            )
+            if context["likert"]
+            else gettext("%(attribute)s of response %(label)s (%(low)s-%(high)s)")
+        )
         context["rows"] = [
             {
                 **r,
@@ -187,6 +260,13 @@ def task_context(
                     {
                         "name": attr,
                         "label": attribute_label(attr),
+                        "question": _fill(
+                            question,
+                            attribute=attribute_label(attr),
+                            label=r["label"],
+                            low=low,
+                            high=high,
+                        ),
                         "field": f"rating_{r['id']}_{attr}",
                         "value": str(values.get(f"rating_{r['id']}_{attr}", "")),
                         "error": errors.get(f"ratings.{r['id']}.{attr}", ""),

@@ -247,7 +247,13 @@
 
   function focusFirst(root) {
     const el = root.querySelector && root.querySelector("[data-autofocus]");
-    if (el && root !== document.body) el.focus({ preventScroll: true });
+    if (!el || root === document.body) return;
+    // htmx runs this after the swap has settled: a shortcut pressed in between ("e" for
+    // the editor, "h" for the text) has already put the focus inside the new task, and
+    // taking it back would send the next keys elsewhere.
+    const active = document.activeElement;
+    if (active && active !== document.body && root.contains(active)) return;
+    el.focus({ preventScroll: true });
   }
 
   function init(root) {
