@@ -155,4 +155,21 @@ class JSONEncoder(json.JSONEncoder):
 
     def iterencode(self, o: Any, _one_shot: bool = False) -> Iterator[str]:
         # encode() and dump() both come through here (encode() short-cuts plain str only).
-        return super().iterencode(to_jsonable(o), _one_shot)
+        # Most documents (a label's payload, an assignment's order) are plain JSON types
+        # already: the C encoder writes them at once, with no default() to fall back on and
+        # NaN refused, so anything to_jsonable would convert or refuse makes it raise, and
+        # the document then takes the converting path, which names the bad key (issue 14:
+        # to_jsonable's walk was most of a submit's JSON cost).
+        plain = json.JSONEncoder(
+            skipkeys=self.skipkeys,
+            ensure_ascii=self.ensure_ascii,
+            check_circular=self.check_circular,
+            allow_nan=False,
+            sort_keys=self.sort_keys,
+            indent=self.indent,
+            separators=(self.item_separator, self.key_separator),
+        )
+        try:
+            return iter((plain.encode(o),))
+        except (TypeError, ValueError):
+            return super().iterencode(to_jsonable(o), _one_shot)

@@ -19,6 +19,7 @@ from config.jsonutil import JSONEncoder
 from .campaign import Campaign, GuidelineVersion
 from .choices import AssignmentStatus, ItemRoute, ItemStatus, TaskType
 from .content import Prompt, Response, language_field
+from .fast_insert import FastInsertMixin
 from .label_values import (
     LABEL_VALUE_FIELDS,
     LabelBigIntegerField,
@@ -105,7 +106,7 @@ class ItemResponse(models.Model):
         return f"item {self.item_id} #{self.position}: response {self.response_id}"
 
 
-class Assignment(models.Model):
+class Assignment(FastInsertMixin, models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
     annotator = models.ForeignKey(
         "annotate.Annotator", on_delete=models.CASCADE, related_name="assignments"
@@ -162,7 +163,7 @@ class HumanAnnotationManager(models.Manager["Annotation"]):
         return super().get_queryset().filter(source=AnnotationSource.HUMAN)
 
 
-class Annotation(models.Model):
+class Annotation(FastInsertMixin, models.Model):
     # Null only for AI (judge) labels: a judge takes no assignment, so it never uses an
     # item's overlap slot or shows up in queue counts.
     assignment = models.OneToOneField(

@@ -190,3 +190,50 @@ def test_every_json_field_of_the_project_uses_the_encoder():
     ]
     assert len(ours) >= 20
     assert [f for f in ours if f.encoder is not JSONEncoder] == []
+
+
+class _Level(int, __import__("enum").Enum):
+    LOW = 1
+
+
+class _Ratio(float):
+    pass
+
+
+_PLAIN_DOCS = [
+    {"choice": "A", "strength": -2, "chosen": 3, "reason": 'é \u2028 "q"', "ok": True},
+    [3, 1, 2],
+    {"nested": {"a": [1.5, None, {"b": ()}]}, 1: "int key", None: "none key"},
+    {"colour": _Colour.RED, _Colour.RED: 1, "level": _Level.LOW, "r": _Ratio(0.25)},
+    {"np": np.float64(0.5), "t": (1, 2)},
+    "plain string",
+    7,
+    None,
+]
+_OPTIONS = [{}, {"sort_keys": True, "indent": 2}, {"ensure_ascii": False}]
+
+
+@pytest.mark.parametrize(
+    ("doc", "options"),
+    [
+        (doc, options)
+        for doc in _PLAIN_DOCS
+        for options in _OPTIONS
+        # Keys of mixed types cannot be sorted by either path.
+        if not (options.get("sort_keys") and doc == _PLAIN_DOCS[2])
+    ],
+)
+def test_plain_documents_are_written_as_the_converting_path_writes_them(doc, options):
+    # The encoder writes plain documents with the C encoder at once (issue 14); the
+    # result must be what converting first and then encoding gives.
+    expected = json.dumps(to_jsonable(doc), allow_nan=False, **options)
+    assert json.dumps(doc, cls=JSONEncoder, **options) == expected
+
+
+def test_a_document_the_c_encoder_refuses_is_converted_not_refused():
+    doc = {"when": dt.date(2026, 12, 3), "tags": {"b", "a"}, "n": np.int64(4)}
+    assert json.loads(json.dumps(doc, cls=JSONEncoder)) == {
+        "when": "2026-12-03",
+        "tags": ["a", "b"],
+        "n": 4,
+    }
