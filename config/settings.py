@@ -170,10 +170,8 @@ CHORUS_ENGLISH_ONLY_PATHS = ("/admin/", "/api/", "/dashboard/", "/research/")
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "staticfiles"))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "config.storage.MemoStaticFilesStorage"},
-}
+STORAGES = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+STORAGES["staticfiles"] = {"BACKEND": "config.storage.MemoStaticFilesStorage"}
 MEDIA_ROOT = Path(os.environ.get("CHORUS_MEDIA_ROOT", VAR_DIR / "media"))
 
 # --- Security defaults (production hardening lives behind env flags) -------------------
@@ -325,6 +323,9 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+# Per-process copies of what every task page reads and may be seconds old by design
+# (newest guideline, progress totals): no cache round trip per page (issue 14).
+CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
 # --- Chorus ---------------------------------------------------------------------------
 # Where converted and refit models live (Hugging Face format, one folder per version).

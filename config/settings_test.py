@@ -42,4 +42,7 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # In-process tests get a private memory cache: lockout counters and debounce flags of
 # one test must not leak into the next through a shared Redis. Processes that tests
 # start (tests/ops, tests/e2e) use their own settings and the shared cache.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"},
+}

@@ -8,13 +8,15 @@ language (``Campaign.default_language``), never an older version.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.utils import translation
 
 from annotate.models import Campaign, GuidelineVersion
 
 # The current guideline is read on every task page and submit; a new version shows up
 # within this many seconds.
+# Per process (config.settings: CACHES["local"]): every page reads these.
+local_cache = caches["local"]
 CACHE_SECONDS = 10
 
 
@@ -56,9 +58,9 @@ def guideline_current(
     """guideline_latest in the active language (default), cached for a few seconds."""
     language = language or translation.get_language() or settings.LANGUAGE_CODE
     key = f"chorus:guideline:{campaign.pk}:{language}"
-    found = cache.get(key)
+    found = local_cache.get(key)
     if found is None:
         latest = guideline_latest(campaign=campaign, language=language)
         found = latest if latest is not None else False
-        cache.set(key, found, CACHE_SECONDS)
+        local_cache.set(key, found, CACHE_SECONDS)
     return found or None

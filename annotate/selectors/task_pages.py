@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -40,6 +40,8 @@ from annotate.selectors.sql_rows import (
 )
 from annotate.services.errors import NotFound
 
+# Per process (config.settings: CACHES["local"]): every page reads these.
+local_cache = caches["local"]
 CACHE_SECONDS = 10
 __all__ = ["assignment_for_annotator", "guideline_current", "task_progress", "task_view_build"]
 
@@ -165,7 +167,7 @@ def task_progress(
     """Like campaign_progress, with the campaign totals cached for a few seconds;
     ``mine`` (done, skipped) when the caller already counted them (a lease does)."""
     key = f"chorus:progress:{campaign.pk}"
-    totals = cache.get(key)
+    totals = local_cache.get(key)
     if totals is None:
         raw = campaign.items.aggregate(
             items=Count("id"),
@@ -174,7 +176,7 @@ def task_progress(
             target=Sum("overlap"),
         )
         totals = {k: int(v or 0) for k, v in raw.items()}
-        cache.set(key, totals, CACHE_SECONDS)
+        local_cache.set(key, totals, CACHE_SECONDS)
     if mine is None:
         done, skipped, _ = annotator_task_counts(
             annotator=annotator, campaign=campaign, now=timezone.now()
