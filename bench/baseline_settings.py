@@ -27,6 +27,9 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {  # Chorus's apps are installed (their models), and they read both aliases
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
 CHORUS_MODEL_DIR = "/tmp/chorus-baseline-models"
