@@ -32,17 +32,20 @@ _kept: OrderedDict[tuple[Any, ...], SafeString] = OrderedDict()
 _lock = threading.Lock()
 
 
-def fragment(template_name: str, key: Hashable, **context: Any) -> SafeString:
-    """``template_name`` rendered with ``context``, kept under ``key`` (see module doc)."""
+def fragment(template_name: str, key: Hashable, *, keep: bool = True, **context: Any) -> SafeString:
+    """``template_name`` rendered with ``context``, kept under ``key`` (see module doc).
+    ``keep=False`` renders without keeping: for a key that holds what someone typed,
+    which would let one person fill the memory of every process."""
     cache_key = (template_name, translation.get_language(), key)
-    if not settings.DEBUG:
+    keep = keep and not settings.DEBUG
+    if keep:
         with _lock:
             html = _kept.get(cache_key)
             if html is not None:
                 _kept.move_to_end(cache_key)
                 return html
     html = mark_safe(render_to_string(template_name, context))
-    if not settings.DEBUG:
+    if keep:
         with _lock:
             _kept[cache_key] = html
             if len(_kept) > MAX_FRAGMENTS:

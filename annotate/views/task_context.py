@@ -203,6 +203,7 @@ def task_context(
         "skip_fields_html": fragment(
             "annotate/tasks/_skip_fields.html",
             errors["skip_reason"],
+            keep=not errors["skip_reason"],
             error=errors["skip_reason"],
             skip_reasons=SKIP_REASONS,
         ),
@@ -221,12 +222,14 @@ def task_context(
         ),
     }
     if task_type == TaskType.PAIRWISE:
-        # Empty on a first render; a refused answer's errors and typed values otherwise.
+        # Empty on a first render (kept); a refused answer's errors and typed values
+        # otherwise (rendered each time: the typed reason must not fill the memory).
         fields = ("choice", "strength", "reason")
         shown = tuple(errors[f] for f in fields) + tuple(str(values[f]) for f in fields)
         context["choice_html"] = fragment(
             "annotate/tasks/_pairwise_choice.html",
             shown,
+            keep=not any(shown),
             errors=dict(zip(fields, shown[:3], strict=True)),
             values=dict(zip(fields, shown[3:], strict=True)),
             strengths=STRENGTHS,

@@ -104,6 +104,7 @@ def test_a_refused_pairwise_answer_shows_its_errors_and_typed_values_after_a_cle
     clean = client.get(reverse("campaign_work", args=[campaign.slug])).content.decode()
     assert 'value="A" data-key="a" checked' not in clean
     assignment = Assignment.objects.get(campaign=campaign)
+    kept = set(fragments._kept)
     refused = client.post(
         reverse("task_submit", args=[assignment.pk]),
         {"choice": "", "strength": "3", "reason": "Because <b>"},
@@ -113,6 +114,8 @@ def test_a_refused_pairwise_answer_shows_its_errors_and_typed_values_after_a_cle
     assert "Choose A, B or tie." in html
     assert 'value="3" data-key="3" checked' in html
     assert "Because &lt;b&gt;</textarea>" in html
+    # What someone typed is rendered, never kept (it could fill every process's memory).
+    assert not any("Because <b>" in str(key) for key in set(fragments._kept) - kept)
     # And the next clean page is clean again.
     again = client.get(reverse("task", args=[assignment.pk])).content.decode()
     assert "Choose A, B or tie." not in again and "Because" not in again
