@@ -34,7 +34,8 @@ def main(argv: list[str]) -> None:
     elif argv[0] == "make_campaign":
         from annotate.services.simulation import simulation_campaign_create
 
-        campaign = simulation_campaign_create(slug=argv[1], n_models=3, n_prompts=8, overlap=4)
+        # Enough work (80 items) that the crowd is still working when PostgreSQL comes back.
+        campaign = simulation_campaign_create(slug=argv[1], n_models=3, n_prompts=20, overlap=4)
         print("campaign", campaign.pk)
     elif argv[0] == "requeue":
         from modelserve.generation.recovery import generation_requeue_stalled

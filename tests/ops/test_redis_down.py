@@ -42,7 +42,10 @@ def _script(env, *args: str) -> str:
 
 
 def test_submissions_survive_redis_outage_and_generation_resumes(private_redis, tmp_path):
-    campaign = simulation_campaign_create(slug="redis-down", n_models=3, n_prompts=6, overlap=4)
+    # Enough work that nobody runs out before Redis is stopped: with 6 prompts (96 tasks)
+    # the crowd finished about 1 s after the stop on an idle box once the submit path got
+    # faster (issue 14), and on a loaded CI box too few submissions fell in the outage.
+    campaign = simulation_campaign_create(slug="redis-down", n_models=3, n_prompts=30, overlap=4)
     endpoint = ModelEndpoint.objects.create(name="fake-pool", backend="fake", model="echo")
     endpoint.campaigns.add(campaign)  # leases now also try to enqueue pool top-ups
     bare = PromptFactory(campaign=campaign, text="A prompt waiting for generation")
