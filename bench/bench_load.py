@@ -16,7 +16,9 @@ with the load generator, so all three share its CPU cores.
 Env: BENCH_LOAD_N (default "10,50"), CHORUS_BENCH_SECONDS (or BENCH_LOAD_SECONDS;
 default 30), BENCH_GUNICORN_WORKERS (3), BENCH_GUNICORN_THREADS (4). Ends with a table
 of every figure and the issue-14 goals (Chorus/baseline >= 0.77 at each N, throughput at
-the largest N not below the smallest, p99 submit < 250 ms at N=50).
+the largest N not below the smallest, p99 submit < 250 ms at N=50). Throughput is given
+for the whole run and, in brackets, for its steady state (steady_tps: without the first
+2 s and the last 1 s, where every person starts at once or the last cycles drain).
 """
 
 from __future__ import annotations
@@ -154,6 +156,21 @@ def line(kind: str, values: list[float]) -> str:
     )
 
 
+def steady_tps(times: list[float]) -> float:
+    """Tasks/s between the first 2 s and the last 1 s of a run, from each submit's time.
+
+    The whole-run figure also counts the start, when every person opens their first task
+    at once, and the drain after the clock stops, when in-flight cycles finish: about one
+    cycle each (N / throughput, ~0.5 s at N=50 against ~0.1 s at N=10), so it charges a
+    large N for the length of its queue. The same rule for both servers."""
+    if len(times) < 2:
+        return 0.0
+    lo, hi = min(times) + 2.0, max(times) - 1.0
+    if hi <= lo:
+        return 0.0
+    return sum(1 for t in times if lo <= t <= hi) / (hi - lo)
+
+
 def prompts_for(n: int) -> int:
     """Enough prompts that neither server runs out of work before the clock stops (up to
     ~200 labels/s; each prompt makes 7 items of overlap 3): the figures are the steady
@@ -186,10 +203,12 @@ def run_chorus(n: int, port: int) -> dict[str, float]:
     bad_codes = {c: k for c, k in sorted(result.codes().items()) if c >= 500}
     ok, check = verify(campaign.pk, submitted)
     tps = len(submitted) / result.elapsed_s
+    steady = steady_tps([t for p in result.people for t, _ in p.submit_times])
     page, submit = result.latencies("task_page"), result.latencies("submit")
     failures = [p.failure for p in result.people if p.failure]
     print(
-        f"chorus   N={n:>3} tasks={len(submitted):>5} throughput={tps:6.1f} tasks/s | "
+        f"chorus   N={n:>3} tasks={len(submitted):>5} throughput={tps:6.1f} tasks/s "
+        f"(steady {steady:6.1f}) | "
         f"{line('task page', page)} | {line('submit', submit)} | "
         f"errors={n_err}/{result.requests()} ({100 * n_err / max(1, result.requests()):.2f}%"
         f"{', HTTP ' + str(bad_codes) if bad_codes else ''})"
@@ -201,6 +220,7 @@ def run_chorus(n: int, port: int) -> dict[str, float]:
         raise SystemExit(1)
     return {
         "tps": tps,
+        "steady": steady,
         "page50": percentile(page, 50),
         "submit50": percentile(submit, 50),
         "page99": percentile(page, 99),
@@ -222,6 +242,7 @@ def run_baseline(n: int, port: int) -> dict[str, float]:
     page_ms: list[float] = []
     submit_ms: list[float] = []
     done: list[int] = []
+    done_at: list[float] = []
     errors = [0]
     lock = threading.Lock()
 
@@ -246,6 +267,7 @@ def run_baseline(n: int, port: int) -> dict[str, float]:
                     errors[0] += 1
                 else:
                     done.append(int(urlsplit(action).path.strip("/").split("/")[-1]))
+                    done_at.append(time.monotonic())
         client.close()
 
     t0 = time.perf_counter()
@@ -256,15 +278,18 @@ def run_baseline(n: int, port: int) -> dict[str, float]:
         t.join()
     elapsed = time.perf_counter() - t0
     tps = len(done) / elapsed
+    steady = steady_tps(done_at)
     _ok, check = verify(campaign.pk, done)
     print(
-        f"baseline N={n:>3} tasks={len(done):>5} throughput={tps:6.1f} tasks/s | "
+        f"baseline N={n:>3} tasks={len(done):>5} throughput={tps:6.1f} tasks/s "
+        f"(steady {steady:6.1f}) | "
         f"{line('task page', page_ms)} | {line('submit', submit_ms)} | "
         f"errors={errors[0]} | {check}",
         flush=True,
     )
     return {
         "tps": tps,
+        "steady": steady,
         "page50": percentile(page_ms, 50),
         "submit50": percentile(submit_ms, 50),
         "page99": percentile(page_ms, 99),
@@ -275,14 +300,16 @@ def run_baseline(n: int, port: int) -> dict[str, float]:
 def summary(ours: dict[int, dict[str, float]], base: dict[int, dict[str, float]]) -> None:
     """Every figure in one table, then the goals of issue 14, each met or not."""
     print(
-        "\n| N | Chorus tasks/s | Chorus p99 task page / submit | baseline tasks/s "
-        "| Chorus / baseline |\n|---|---|---|---|---|"
+        "\n| N | Chorus tasks/s (steady) | Chorus p99 task page / submit "
+        "| baseline tasks/s (steady) | Chorus / baseline (steady) |\n|---|---|---|---|---|"
     )
     for n in SIZES:
         o, b = ours[n], base[n]
         print(
-            f"| {n} | {o['tps']:.1f} | {o['page99']:.0f} / {o['submit99']:.0f} ms "
-            f"| {b['tps']:.1f} | {o['tps'] / b['tps']:.2f} |"
+            f"| {n} | {o['tps']:.1f} ({o['steady']:.1f}) "
+            f"| {o['page99']:.0f} / {o['submit99']:.0f} ms "
+            f"| {b['tps']:.1f} ({b['steady']:.1f}) "
+            f"| {o['tps'] / b['tps']:.2f} ({o['steady'] / max(b['steady'], 1e-9):.2f}) |"
         )
     checks = [
         (
@@ -295,6 +322,14 @@ def summary(ours: dict[int, dict[str, float]], base: dict[int, dict[str, float]]
         lo, hi = min(SIZES), max(SIZES)
         checks.append(
             (f"throughput at N={hi} not below N={lo}", ours[hi]["tps"] >= ours[lo]["tps"])
+        )
+        # The same, without the start and the drain of each run (steady_tps); printed
+        # beside the whole-run goal, not instead of it.
+        checks.append(
+            (
+                f"throughput at N={hi} not below N={lo} (steady state)",
+                ours[hi]["steady"] >= ours[lo]["steady"],
+            )
         )
     if GOAL_P99_AT in ours:
         checks.append(
