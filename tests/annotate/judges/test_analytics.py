@@ -67,7 +67,9 @@ def test_parse_failures_are_counted_and_kappa_is_kept_per_prompt_version() -> No
     report = campaign_judges_report(campaign=campaign, n_boot=50)["sim-judge"]
     parse = report["parse"]
     assert parse["n"] == 40 and parse["failures"]["unparsable"] == 40 - parse["ok"]
-    assert 0.1 < parse["failure_rate"] < 0.45
+    # Draws hash prompt texts that hold factory sequence numbers, so the count varies with
+    # test order: 40 draws at 0.25 fall outside (0, 0.6) about once in 10,000 runs.
+    assert 0 < parse["failure_rate"] < 0.6
     prompt = judge.prompts.get(task_type="pairwise")
     judge_prompt_save(
         judge=judge, task_type="pairwise", template=prompt.template + " ", system=prompt.system
