@@ -1,6 +1,6 @@
 """Drive a running Chorus over HTTP with simulated people, as a browser would.
 
-Each person runs in its own thread with its own cookie jar: sign up (or log in when the
+Each person runs in its own thread with its own cookies (cookies.py): sign up (or log in when the
 account exists), consent, screener and profile, then loop: task page -> answer -> submit,
 until the campaign has nothing left for them, the deadline passes, or they hit too many
 errors. Every request is timed by kind; the results carry what the load benchmark and
@@ -30,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from . import html as pages
+from .cookies import CookieStore
 from .model import CrowdConfig, Judge, Person, SimResponse
 
 ResponseLookup = Callable[[int], SimResponse]
@@ -153,11 +154,14 @@ class Session:
         self.retry_503 = retry_503
         self.rng = random.Random(person.index)
         self.result = PersonResult(person=person, username=f"{username_prefix}{person.index}")
+        # Cookies are kept by ``CookieStore`` and sent as a header; httpx's own jar is
+        # emptied after every response (see cookies.py for why).
+        self.cookies = CookieStore(https=self.base.startswith("https:"))
         self.client = httpx.Client(base_url=self.base, follow_redirects=False, timeout=60.0)
 
     # -- HTTP ------------------------------------------------------------------------
     def _csrf(self) -> str:
-        return self.client.cookies.get("csrftoken") or ""
+        return self.cookies.get("csrftoken")
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         kind = _kind(method, url)
@@ -166,6 +170,11 @@ class Session:
             headers.setdefault("X-CSRFToken", self._csrf())
             headers.setdefault("Referer", self.base + "/")
         while True:
+            cookie = self.cookies.header()
+            if cookie:
+                headers["Cookie"] = cookie
+            else:
+                headers.pop("Cookie", None)
             t0 = time.perf_counter()
             try:
                 response = self.client.request(method, url, headers=headers, **kwargs)
@@ -176,6 +185,9 @@ class Session:
                 time.sleep(0.2)
                 continue
             self.result.latencies[kind].append((time.perf_counter() - t0) * 1000.0)
+            if "set-cookie" in response.headers:
+                self.cookies.take(response)
+                self.client.cookies.clear()
             self.result.codes[response.status_code] += 1
             if response.status_code >= 500:
                 self.result.errors[kind] += 1
