@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import gc
 
+from django.urls import get_resolver
+
 
 def freeze_startup_objects() -> None:
-    from django.urls import get_resolver
-
     get_resolver().url_patterns  # imports every urlconf and view module  # noqa: B018
     gc.collect()
     gc.freeze()

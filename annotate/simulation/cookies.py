@@ -20,7 +20,8 @@ import httpx
 class CookieStore:
     def __init__(self, *, https: bool) -> None:
         self.https = https
-        self.values: dict[str, str] = {}
+        self.values: dict[str, str] = {}  # name -> value (unquoted, as a script reads it)
+        self._sent: dict[str, str] = {}  # name -> value exactly as Set-Cookie wrote it
         self._secure: set[str] = set()
 
     def get(self, name: str) -> str:
@@ -29,7 +30,7 @@ class CookieStore:
     def header(self) -> str:
         """The Cookie header to send, "" when there is nothing to send."""
         return "; ".join(
-            f"{k}={v}" for k, v in self.values.items() if self.https or k not in self._secure
+            f"{k}={v}" for k, v in self._sent.items() if self.https or k not in self._secure
         )
 
     def take(self, response: httpx.Response) -> None:
@@ -43,9 +44,11 @@ class CookieStore:
             for name, morsel in parsed.items():
                 if _expired(morsel["max-age"], morsel["expires"]):
                     self.values.pop(name, None)
+                    self._sent.pop(name, None)
                     self._secure.discard(name)
                     continue
                 self.values[name] = morsel.value
+                self._sent[name] = morsel.coded_value
                 if morsel["secure"]:
                     self._secure.add(name)
                 else:

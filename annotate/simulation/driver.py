@@ -30,13 +30,12 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from . import html as pages
-from .cookies import CookieStore
+from .browser import Browser
 from .model import CrowdConfig, Judge, Person, SimResponse
 
 ResponseLookup = Callable[[int], SimResponse]
 # One INFO line per request would drown the figures (and cost CPU under load).
 logging.getLogger("httpx").setLevel(logging.WARNING)
-TASK_URL = re.compile(r"/tasks/(\d+)/?$")
 DONE_MARKERS = ("/done/",)
 SKIP_CHOICES = ("self_describe", "prefer_not_to_say")
 
@@ -65,6 +64,7 @@ class PersonResult:
     submit_times: list[tuple[float, int]] = field(default_factory=list)
     finished: bool = False
     failure: str = ""
+    reconnects: int = 0  # requests sent again after a kept-alive connection closed (browser.py)
 
 
 @dataclass
@@ -104,21 +104,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100.0 * len(ordered)))]
 
 
-def _kind(method: str, url: str) -> str:
-    path = urlsplit(url).path
-    if path.endswith("/submit/"):
-        return "submit"
-    if path.endswith("/skip/"):
-        return "skip"
-    if TASK_URL.search(path):
-        return "task_page"
-    if path.startswith("/c/") and "/consent/" not in path:
-        return "next"
-    return "onboarding"
-
-
-class Session:
-    """One simulated person's browser."""
+class Session(Browser):
+    """One simulated person: onboarding and the task loop, over ``Browser``'s HTTP."""
 
     def __init__(
         self,
@@ -141,80 +128,22 @@ class Session:
     ) -> None:
         self.gate, self.duration_s, self.past_gate = gate, duration_s, False
         self.join_url = join_url  # a crowd participant's own signed link
-        self.base = base_url.rstrip("/")
         self.slug = campaign_slug
         self.config = config
         self.lookup = lookup
         self.judge = Judge(config, person)
         self.password = password
         self.htmx = htmx
-        self.deadline = deadline
-        self.max_errors = max_errors
         self.think_s = think_s
-        self.retry_503 = retry_503
         self.rng = random.Random(person.index)
         self.result = PersonResult(person=person, username=f"{username_prefix}{person.index}")
-        # Cookies are kept by ``CookieStore`` and sent as a header; httpx's own jar is
-        # emptied after every response (see cookies.py for why).
-        self.cookies = CookieStore(https=self.base.startswith("https:"))
-        self.client = httpx.Client(base_url=self.base, follow_redirects=False, timeout=60.0)
-
-    # -- HTTP ------------------------------------------------------------------------
-    def _csrf(self) -> str:
-        return self.cookies.get("csrftoken")
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        kind = _kind(method, url)
-        headers = kwargs.pop("headers", {}) or {}
-        if method == "POST":
-            headers.setdefault("X-CSRFToken", self._csrf())
-            headers.setdefault("Referer", self.base + "/")
-        while True:
-            cookie = self.cookies.header()
-            if cookie:
-                headers["Cookie"] = cookie
-            else:
-                headers.pop("Cookie", None)
-            t0 = time.perf_counter()
-            try:
-                response = self.client.request(method, url, headers=headers, **kwargs)
-            except httpx.HTTPError:
-                self.result.errors[kind] += 1
-                if self._too_many_errors():
-                    raise
-                time.sleep(0.2)
-                continue
-            self.result.latencies[kind].append((time.perf_counter() - t0) * 1000.0)
-            if "set-cookie" in response.headers:
-                self.cookies.take(response)
-                self.client.cookies.clear()
-            self.result.codes[response.status_code] += 1
-            if response.status_code >= 500:
-                self.result.errors[kind] += 1
-                if response.status_code == 503 and self.retry_503 and not self._too_many_errors():
-                    time.sleep(min(2.0, float(response.headers.get("Retry-After", "1") or 1)))
-                    continue
-            return response
-
-    def _too_many_errors(self) -> bool:
-        n_errors = sum(self.result.errors.values())
-        return n_errors > self.max_errors or time.monotonic() > self.deadline
-
-    def follow(self, response: httpx.Response) -> httpx.Response:
-        """Follow 3xx and htmx HX-Redirect like a browser, each hop timed."""
-        for _ in range(10):
-            location = response.headers.get("HX-Redirect") or (
-                response.headers.get("Location") if response.is_redirect else None
-            )
-            if not location:
-                return response
-            response = self.request("GET", urljoin(str(response.url), location))
-        return response
-
-    def post_form(self, url: str, data: dict[str, Any], *, htmx: bool = False) -> httpx.Response:
-        headers = {"HX-Request": "true", "HX-Current-URL": url} if htmx else {}
-        data = {**data, "csrfmiddlewaretoken": self._csrf()}
-        return self.request("POST", url, data=data, headers=headers)
+        super().__init__(
+            base_url=base_url,
+            result=self.result,
+            deadline=deadline,
+            max_errors=max_errors,
+            retry_503=retry_503,
+        )
 
     # -- onboarding ------------------------------------------------------------------
     def sign_up_or_log_in(self) -> None:

@@ -51,3 +51,14 @@ def test_secure_cookies_only_over_https_and_junk_is_ignored() -> None:
         store.take(httpx.Response(200, headers=[("set-cookie", "bad name\x00=; ;")]))
     assert plain.header() == "django_language=fr"
     assert tls.header() == "sessionid=s; django_language=fr"
+
+
+def test_a_quoted_value_goes_back_as_it_came() -> None:
+    """Django quotes a value with spaces or commas (the messages cookie); the header
+    carries it quoted, as a browser does, while ``get`` reads it unquoted."""
+    response = HttpResponse()
+    response.set_cookie("messages", 'a b,"c"')
+    store = CookieStore(https=False)
+    store.take(as_httpx(response))
+    assert store.get("messages") == 'a b,"c"'
+    assert store.header() == 'messages="a b\\054\\"c\\""'
