@@ -87,6 +87,7 @@ class Browser:
                     self.result.reconnects += 1
                     continue
                 self.result.errors[kind] += 1
+                self.result.transport_errors.append(f"{method} {url}: {exc!r}")
                 if self._too_many_errors():
                     raise
                 time.sleep(0.2)

@@ -65,6 +65,7 @@ class PersonResult:
     finished: bool = False
     failure: str = ""
     reconnects: int = 0  # requests sent again after a kept-alive connection closed (browser.py)
+    transport_errors: list[str] = field(default_factory=list)  # what each one said
 
 
 @dataclass

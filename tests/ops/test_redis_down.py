@@ -84,7 +84,11 @@ def test_submissions_survive_redis_outage_and_generation_resumes(private_redis, 
         crowd.join(timeout=60)
     (result,) = results
     assert not [p.failure for p in result.people if p.failure]
-    assert result.errors() == {}, (result.errors(), result.codes())
+    assert result.errors() == {}, (
+        result.errors(),
+        result.codes(),
+        [e for p in result.people for e in p.transport_errors],
+    )
     after = [t for p in result.people for t, _ in p.submit_times if t > stopped_at + 0.5]
     assert len(after) >= 4, "no submissions were made while Redis was down"
     submitted = [a for p in result.people for a in p.submitted]

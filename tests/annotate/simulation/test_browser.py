@@ -50,6 +50,7 @@ def test_a_second_failure_is_an_error_and_too_many_raise() -> None:
     with pytest.raises(httpx.ReadError):
         b.request("GET", "/tasks/3/")
     assert b.result.reconnects == 1 and b.result.errors["task_page"] == 3
+    assert b.result.transport_errors[0].startswith("GET /tasks/3/: ReadError(")
 
 
 def test_request_kinds() -> None:
