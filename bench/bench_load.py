@@ -14,7 +14,8 @@ with the load generator, so all three share its CPU cores.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus python bench/bench_load.py
 Env: BENCH_LOAD_N (default "10,50"), CHORUS_BENCH_SECONDS (or BENCH_LOAD_SECONDS;
-default 30), BENCH_GUNICORN_WORKERS (3), BENCH_GUNICORN_THREADS (4). Ends with a table
+default 30), BENCH_GUNICORN_WORKERS (3), BENCH_GUNICORN_THREADS (4), BENCH_GUNICORN_CLASS
+(gthread; "sync" is what `make run` and docker-compose serve with). Ends with a table
 of every figure and the issue-14 goals (Chorus/baseline >= 0.77 at each N, throughput at
 the largest N not below the smallest, p99 submit < 250 ms at N=50). Throughput is given
 for the whole run and, in brackets, for its steady state (steady_tps: without the first
@@ -80,6 +81,7 @@ GOAL_RATIO, GOAL_P99_SUBMIT_MS, GOAL_P99_AT = 0.77, 250.0, 50
 PACED_SHARE = float(os.environ.get("BENCH_LOAD_PACED", "0.6"))
 WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "3")
 THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
+WORKER_CLASS = os.environ.get("BENCH_GUNICORN_CLASS", "gthread")
 PASSWORD = "sim-annotator-pass-2718"
 CONFIG = CrowdConfig(seed=8)
 
@@ -95,7 +97,7 @@ def gunicorn(settings: str, port: int) -> subprocess.Popen[bytes]:
             "-w",
             WORKERS,
             "-k",
-            "gthread",
+            WORKER_CLASS,
             "--threads",
             THREADS,
             "--backlog",
@@ -399,7 +401,8 @@ def main() -> None:
     fresh_database()
     print(
         f"load average {os.getloadavg()[0]:.1f} at start; {SECONDS:g} s per run, "
-        f"gunicorn {WORKERS} workers x {THREADS} threads, "
+        f"gunicorn {WORKER_CLASS} {WORKERS} workers"
+        f"{f' x {THREADS} threads' if WORKER_CLASS == 'gthread' else ''}, "
         f"{os.cpu_count()} CPU cores shared by server, PostgreSQL and load generator",
         flush=True,
     )
