@@ -98,8 +98,9 @@ def gunicorn(settings: str, port: int) -> subprocess.Popen[bytes]:
             WORKERS,
             "-k",
             WORKER_CLASS,
-            "--threads",
-            THREADS,
+            # gunicorn turns "sync" with more than one thread into gthread: threads go
+            # with gthread only, so that BENCH_GUNICORN_CLASS=sync measures sync.
+            *(["--threads", THREADS] if WORKER_CLASS == "gthread" else []),
             "--backlog",
             "2048",
             "--log-level",
