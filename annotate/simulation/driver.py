@@ -1,10 +1,11 @@
 """Drive a running Chorus over HTTP with simulated people, as a browser would.
 
-Each person runs in its own thread with its own cookies (cookies.py): sign up (or log in when the
-account exists), consent, screener and profile, then loop: task page -> answer -> submit,
-until the campaign has nothing left for them, the deadline passes, or they hit too many
-errors. Every request is timed by kind; the results carry what the load benchmark and
-the validation test need (latencies, errors, the assignments each person submitted).
+Each person runs in its own thread with its own cookies (browser.py, cookies.py): sign
+up (or log in when the account exists), consent, screener and profile, then loop: task
+page -> answer -> submit, until the campaign has nothing left for them, the deadline
+passes, or they hit too many errors. Every request is timed by kind; the results carry
+what the load benchmark and the validation test need (latencies, errors, the
+assignments each person submitted).
 
 Two submit styles: ``htmx=True`` posts like the task page's htmx form (the answer comes
 back with the next task's fragment, one request per task); ``htmx=False`` posts the plain
@@ -137,10 +138,9 @@ class Session(Browser):
         self.htmx = htmx
         self.think_s = think_s
         self.rng = random.Random(person.index)
-        self.result = PersonResult(person=person, username=f"{username_prefix}{person.index}")
-        super().__init__(
+        super().__init__(  # sets self.result, which the HTTP side counts into
             base_url=base_url,
-            result=self.result,
+            result=PersonResult(person=person, username=f"{username_prefix}{person.index}"),
             deadline=deadline,
             max_errors=max_errors,
             retry_503=retry_503,
