@@ -56,6 +56,9 @@ class DPOOverrides(Part):
     device: str | None = Field(
         None, pattern=r"^(auto|cpu|cuda(:[0-9]{1,2})?)$", description="auto: CUDA if any."
     )
+    precision: Literal["auto", "bf16", "fp32"] | None = Field(
+        None, description="auto: bf16 autocast on a GPU, fp32 on CPU."
+    )
 
 
 class Gates(Part):

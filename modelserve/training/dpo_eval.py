@@ -38,13 +38,13 @@ Sample = tuple[list[int], list[int]]  # (prompt ids, sampled completion ids)
 
 @torch.no_grad()
 def evaluate(
-    model: Any, val: Sequence[Example], ref_val: Sequence[Tensor], cfg: DPOConfig, pad_id: int
+    model: Any, val: Sequence[Example], ref_val: Tensor, cfg: DPOConfig, pad_id: int
 ) -> dict[str, float]:
+    """``val`` are pairs; ``ref_val`` their reference log-probs from ``all_logps``."""
     if not val:
         return {}
-    logps = all_logps(model, val, cfg.batch_size, pad_id, cfg.device)
-    pol = torch.stack([x[:2] for x in logps])
-    ref = torch.stack([x[:2] for x in ref_val])
+    pol = all_logps(model, val, cfg.batch_size, pad_id, cfg.device).view(-1, 2)
+    ref = ref_val.view(-1, 2)
     loss, cr, rr = dpo_loss(pol[:, 0], pol[:, 1], ref[:, 0], ref[:, 1], beta=cfg.beta)
     return {
         "val_loss": loss.item(),
@@ -97,8 +97,7 @@ def _completion_logprobs(model: Any, samples: Sequence[Sample], pad_id: int, dev
     """Log-probabilities over the vocabulary at every completion position of ``samples``
     (rows in order, positions in order; empty completions have none)."""
     exs = [Example(p, [c], [0]) for p, c in samples if c]
-    batch = {k: v.to(device) for k, v in collate(exs, pad_id).items()}
-    logits, _ = completion_logits(model, batch)
+    logits = completion_logits(model, collate(exs, pad_id).to(device))
     return torch.log_softmax(logits.float(), dim=-1)
 
 

@@ -52,8 +52,8 @@ def load(folder):
 
 def mean_margin(model, tok, pairs, cfg):
     exs = make_examples(tok, pairs, cfg)
-    lp = all_logps(model, exs, 8, tok.pad_token_id, "cpu")
-    return sum((x[0] - x[1]).item() for x in lp) / len(lp)
+    lp = all_logps(model, exs, 8, tok.pad_token_id, "cpu").view(-1, 2)
+    return (lp[:, 0] - lp[:, 1]).mean().item()
 
 
 def test_dpo_raises_the_chosen_over_rejected_margin(tiny_policy_dir, monkeypatch):
