@@ -57,7 +57,7 @@ class DPOOverrides(Part):
         None, pattern=r"^(auto|cpu|cuda(:[0-9]{1,2})?)$", description="auto: CUDA if any."
     )
     precision: Literal["auto", "bf16", "fp32"] | None = Field(
-        None, description="auto: bf16 autocast on a GPU, fp32 on CPU."
+        None, description="auto: bf16 with fp32 master weights on a GPU, fp32 on CPU."
     )
 
 

@@ -15,13 +15,14 @@ The lean parts, each worth a constant factor over a generic trainer:
   copied from pinned memory, and the losses are read back every 16 steps in one transfer.
 
 What is in memory: one model (the policy, trained in place; with ``lora_rank`` > 0 its
-frozen weights plus the adapters, merged back at the end), the optimizer state of the
-trainable parameters, one batch's activations, and, computed once before the first
-update and kept on CPU, the reference's summed log-probs per completion (one float per
-training, validation and ranked-list completion) and the reference's evaluation samples
+frozen weights plus the adapters, merged back at the end; in bf16 on a GPU, with an fp32
+master of each weight beside it), the optimizer state of the trainable parameters, one
+batch's activations, and, computed once before the first update, the reference's summed
+log-probs per completion (one float per training, validation and ranked-list
+completion, on the training device) and the reference's evaluation samples
 with their log-probabilities over the vocabulary at each sampled position (at most
 ``eval_prompts * eval_max_new_tokens`` x vocabulary floats: 8 x 48 x 49,152 x 4 bytes,
-about 75 MB, for SmolLM2 at the defaults; none when ``eval_prompts`` is 0). No second
+about 75 MB, for SmolLM2 at the defaults, on CPU; none when ``eval_prompts`` is 0). No second
 copy of the model is ever made: the held-out KL is measured along the reference's
 samples (modelserve.training.dpo_eval).
 No Django here; the service passes data, a model folder and callbacks.
