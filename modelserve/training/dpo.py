@@ -266,7 +266,7 @@ def _pair_loss(
 
 def _list_loss(cfg: DPOConfig, sums: Tensor, ref: Tensor, exs: Sequence[Example]) -> Tensor:
     """Plackett-Luce DPO over the batch's lists, padded to the longest list. The layout
-    (which completion goes in which slot) is built on the host and moved in one go."""
+    (which completion goes in which slot, rank groups, the mask) is built on the host."""
     k = max(len(e.completions) for e in exs)
     slots = [i * k + j for i, e in enumerate(exs) for j in range(len(e.completions))]
     groups = torch.zeros(len(exs), k, dtype=torch.long)
