@@ -10,6 +10,8 @@ edit the exact characters).
 
 from __future__ import annotations
 
+import html
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -54,9 +56,9 @@ def _markdown_cached(text: str) -> str:
 
 
 def _markdown(text: str) -> str:
-    html = _parser().render(text)
+    rendered = _parser().render(text)
     return nh3.clean(
-        html,
+        rendered,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
@@ -66,3 +68,13 @@ def _markdown(text: str) -> str:
 
 def render_markdown(text: str) -> SafeString:
     return mark_safe(markdown_to_html(text or ""))  # sanitised by nh3 above
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether a reply shows any text once rendered. A reply of "-", "#", "---" or an
+    empty code fence renders as an empty list item, heading, rule or block: nothing an
+    annotator can read or judge (a small model does end a reply that way now and then)."""
+    return bool(html.unescape(_TAG.sub("", markdown_to_html(text))).strip())

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from annotate.markdown import has_visible_text
 from modelserve.generation.backends import BackendError, BatchRow, SamplingParams, backend_get
 from modelserve.generation.finish import generation_finish
 from modelserve.generation.models import GenerationRequest, GenerationStatus
@@ -157,8 +158,11 @@ def generation_run_batch(
         except BackendError as exc:  # the whole call failed (a bad folder, a dead server)
             results = [exc] * len(members)
         for (req, params), result in zip(members, results, strict=True):
-            if not isinstance(result, BackendError) and not result.text.strip():
-                result = BackendError("the model returned an empty reply")
+            if not isinstance(result, BackendError) and not has_visible_text(result.text):
+                # Retried with a new draw, as any failure: a blank candidate cannot be rated.
+                result = BackendError(
+                    f"the model returned an empty reply ({result.text[:40]!r} shows no text)"
+                )
             if isinstance(result, BackendError):
                 _fail(req, result, final_attempt, out)
                 continue

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from annotate.markdown import ALLOWED_TAGS, markdown_to_html
+from annotate.markdown import ALLOWED_TAGS, has_visible_text, markdown_to_html
 
 XSS = [
     "<script>alert(1)</script>",
@@ -63,3 +63,24 @@ def test_markdown_formatting_is_kept():
 def test_raw_html_is_shown_as_text():
     assert "&lt;b&gt;hi&lt;/b&gt;" in markdown_to_html("<b>hi</b>")
     assert markdown_to_html("") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "visible"),
+    [
+        ("", False),
+        (" \n\t", False),
+        ("-", False),  # an empty list item
+        ("#", False),  # an empty heading
+        ("---", False),  # a rule
+        ("```\n```", False),  # an empty code block
+        ("> ", False),
+        ("**", True),  # literal asterisks
+        ("<b></b>", True),  # shown as the characters typed, never as HTML
+        ("`x`", True),
+        ("- a point", True),
+        ("&nbsp;", False),  # a non-breaking space is still blank
+    ],
+)
+def test_visible_text_is_what_the_page_would_show(text, visible):
+    assert has_visible_text(text) is visible

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from annotate.models import Response
@@ -136,3 +138,27 @@ def test_admin_retry_requeues_failed(fake_backends, django_capture_on_commit_cal
     assert len(callbacks) == 1
     req.refresh_from_db()
     assert req.status == GenerationStatus.PENDING and req.attempts == 0 and req.error == ""
+
+
+@pytest.mark.parametrize("blank", ["", "  \n", "-", "#", "---", "* ", "```\n```", "> "])
+def test_a_reply_that_shows_no_text_is_retried(fake_backends, monkeypatch, blank):
+    """A small model sometimes ends a reply at once after "-" or "#": rendered, that is an
+    empty list item or heading, which nobody can rate. It is retried like a failure."""
+    from modelserve.generation.backends.fake import FakeBackend
+
+    real = FakeBackend.generate
+    replies = iter([blank, None])
+
+    def first_blank(self, messages, params, on_text=None):
+        text = next(replies)
+        if text is None:
+            return real(self, messages, params, on_text)
+        return dataclasses.replace(real(self, messages, params, on_text), text=text)
+
+    monkeypatch.setattr(FakeBackend, "generate", first_blank)
+    campaign = CampaignFactory()
+    req = _request(campaign, ModelEndpointFactory(pool=[campaign]))
+    assert generate_response.apply(args=[req.pk]).get() == "done"
+    req.refresh_from_db()
+    assert req.attempts == 2 and fake_backends.calls == 2
+    assert req.response.text.startswith("Reply ")
