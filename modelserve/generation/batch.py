@@ -24,7 +24,7 @@ from django.utils import timezone
 from annotate.markdown import has_visible_text
 from modelserve.generation.backends import BackendError, BatchRow, SamplingParams, backend_get
 from modelserve.generation.finish import generation_finish
-from modelserve.generation.models import GenerationRequest, GenerationStatus
+from modelserve.generation.models import GenerationPurpose, GenerationRequest, GenerationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +158,7 @@ def generation_run_batch(
         except BackendError as exc:  # the whole call failed (a bad folder, a dead server)
             results = [exc] * len(members)
         for (req, params), result in zip(members, results, strict=True):
-            if not isinstance(result, BackendError) and not has_visible_text(result.text):
-                # Retried with a new draw, as any failure: a blank candidate cannot be rated.
+            if not isinstance(result, BackendError) and _blank(req, result.text):
                 result = BackendError(
                     f"the model returned an empty reply ({result.text[:40]!r} shows no text)"
                 )
@@ -170,6 +169,16 @@ def generation_run_batch(
                 req=req, result_text=result.text, result=result, params=params
             )
     return out
+
+
+def _blank(req: GenerationRequest, text: str) -> bool:
+    """A reply nobody could read: retried with a new draw, as any failure. A candidate
+    people rate is blank when it shows no text once rendered as the page renders it ("-"
+    or "#" alone is an empty list item or heading); a judge's answer is parsed, not
+    shown ("5." is a rating there), so only an empty string is blank."""
+    if req.purpose == GenerationPurpose.JUDGE:
+        return not text.strip()
+    return not has_visible_text(text)
 
 
 class RetryLater(Exception):

@@ -162,3 +162,22 @@ def test_a_reply_that_shows_no_text_is_retried(fake_backends, monkeypatch, blank
     req.refresh_from_db()
     assert req.attempts == 2 and fake_backends.calls == 2
     assert req.response.text.startswith("Reply ")
+
+
+def test_a_judge_answer_is_kept_though_it_renders_as_no_text(fake_backends, monkeypatch):
+    # "5." alone renders as an empty numbered list item, but a judge's answer is parsed,
+    # never shown: it is a rating, not a blank reply.
+    from modelserve.generation.backends.fake import FakeBackend
+
+    real = FakeBackend.generate
+    monkeypatch.setattr(
+        FakeBackend,
+        "generate",
+        lambda self, m, p, on_text=None: dataclasses.replace(real(self, m, p, on_text), text="5."),
+    )
+    campaign = CampaignFactory()
+    req = _request(campaign, ModelEndpointFactory(pool=[campaign]))
+    GenerationRequest.objects.filter(pk=req.pk).update(purpose=GenerationPurpose.JUDGE)
+    done = generation_run(request_id=req.pk)
+    assert done is not None and done.status == GenerationStatus.DONE
+    assert done.partial_text == "5." and done.attempts == 1
