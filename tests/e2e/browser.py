@@ -90,7 +90,7 @@ class Participant:
         opening_s = time.monotonic() - started
         self.shot("1-rate")
         labels = page.eval_on_selector_all(
-            "#conv-panel .cand h3", "els => els.map(e => e.innerText)"
+            "#conv-panel .cand > .cand-label", "els => els.map(e => e.innerText)"
         )
         assert len(labels) == k and len(set(labels)) == k, labels
         for n in range(k):

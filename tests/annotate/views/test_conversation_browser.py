@@ -117,7 +117,7 @@ def test_live_conversation_in_the_browser(live_server, generate_worker, language
         _shot(page, f"2-rate-{language}")
         assert any(s == "running" and t.strip() for s, t in seen), "no partial text streamed"
         labels = page.eval_on_selector_all(
-            "#conv-panel .cand h3", "els => els.map(e => e.innerText)"
+            "#conv-panel .cand > .cand-label", "els => els.map(e => e.innerText)"
         )
         assert len(labels) == 4 and sorted(label[-1] for label in labels) == list("ABCD")
         html = page.content()
