@@ -147,7 +147,7 @@ def collate(
 ) -> Batch:
     """``completion_ids``: the flat number of each example's first completion in the
     reference log-probs (``all_logps``); default: numbered from 0 in this batch."""
-    width = max(len(ex.prompt) + sum(map(len, ex.completions)) for ex in examples)
+    width = max(ex.length for ex in examples)
     n = len(examples)
     ids = torch.full((n, width), pad_id, dtype=torch.long)
     pos = torch.zeros((n, width), dtype=torch.long)
@@ -157,7 +157,6 @@ def collate(
     owner: list[int] = []
     counts: list[int] = []
     flat_ids: list[int] = []
-    tokens = 0
     for row, ex in enumerate(examples):
         p = len(ex.prompt)
         base = row * width
@@ -182,7 +181,6 @@ def collate(
             counts.append(len(preds))
             flat_ids.append(first + k)
             start = end
-        tokens += start
     return Batch(
         input_ids=ids,
         position_ids=pos,
@@ -193,7 +191,7 @@ def collate(
         counts=torch.tensor(counts, dtype=torch.long),
         completion_ids=torch.tensor(flat_ids, dtype=torch.long),
         margins=torch.tensor([ex.margin for ex in examples], dtype=torch.float32),
-        n_tokens=tokens,
+        n_tokens=sum(ex.length for ex in examples),
     )
 
 
