@@ -48,10 +48,12 @@
     try { spans = JSON.parse(hidden.value || "[]"); } catch (err) { spans = []; }
     if (!Array.isArray(spans)) spans = [];
 
-    function redraw() {
-      hidden.value = JSON.stringify(spans.map(function (s) {
-        return { start: s.start, end: s.end, category: s.category };
-      }));
+    // The text's marks, rebuilt from the spans. Not touched while it shows none and
+    // should show none: setup runs once htmx has settled, and a keyboard user may
+    // already be selecting (h, Ctrl+Home, Shift+arrows); new text nodes would drop the
+    // selection made so far (a browser test lost its first character that way).
+    function paint() {
+      if (!spans.length && !text.querySelector("mark")) return;
       const plain = text.textContent;
       const marks = spans.map(function (s, i) {
         return { a: storedToDom(original, s.start), b: storedToDom(original, s.end), i: i, c: s.category };
@@ -71,6 +73,13 @@
         pos = Math.max(pos, m.b);
       }
       if (pos < plain.length) text.appendChild(document.createTextNode(plain.slice(pos)));
+    }
+
+    function redraw() {
+      hidden.value = JSON.stringify(spans.map(function (s) {
+        return { start: s.start, end: s.end, category: s.category };
+      }));
+      paint();
       list.textContent = "";
       spans.forEach(function (s, i) {
         const li = document.createElement("li");

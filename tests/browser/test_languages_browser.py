@@ -14,7 +14,7 @@ import pytest
 
 from annotate.models import Annotation, Annotator, Consent, GuidelineVersion, TaskType
 from annotate.services import campaign_create, guideline_publish
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, wait_for_task_page
 from tests.factories import ItemFactory
 
 ORDER = [TaskType.PAIRWISE, TaskType.RANKING, TaskType.RATING, TaskType.EDIT, TaskType.CRITIQUE]
@@ -141,7 +141,7 @@ def _onboard(page, url: str, slug: str, username: str, text: dict, shot) -> None
 
 def _five_tasks(page, text: dict, shot, rtl: bool) -> list[int]:
     """Answer the five tasks by keyboard; returns the ranking's on-screen order."""
-    page.wait_for_selector("section.task-pairwise")
+    wait_for_task_page(page, "section.task-pairwise")
     assert page.inner_text("#task-title") == text["titles"][0]
     page.locator("#guidelines summary").click()
     assert text["guidelines"] in page.inner_text("#guidelines")

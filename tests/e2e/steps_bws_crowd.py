@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from tests.chromium import wait_for_task_page
 from tests.e2e.browser import fill_profile
 from tests.e2e.harness import StudyServer, expect_json
 
@@ -141,7 +142,7 @@ def bws_crowd(browser: Any, server: StudyServer, admin_api: httpx.Client, shots:
     page.wait_for_selector("h1:has-text('About you')")
     assert page.input_value("#id_residence_country") == "GB"
     _fill_profile(page)
-    page.wait_for_selector("section.task-bws")
+    wait_for_task_page(page, "section.task-bws")
     shown = [
         int(x.get_attribute("data-response-id")) for x in page.locator("[data-bws-card]").all()
     ]
@@ -152,6 +153,10 @@ def bws_crowd(browser: Any, server: StudyServer, admin_api: httpx.Client, shots:
     page.keyboard.press("j")
     page.keyboard.press("j")  # the fourth
     page.keyboard.press("w")
+    # Checked before the submit, so a lost key fails here and says which.
+    best = page.locator("[data-bws-best]")
+    worst = page.locator("[data-bws-worst]")
+    assert best.nth(0).is_checked() and worst.nth(3).is_checked(), page.inner_text("main")
     page.screenshot(path=str(shots / "bws-crowd-task.png"), full_page=True)
     page.keyboard.press("Control+Enter")
     page.wait_for_url(COMPLETE)

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.chromium import wait_for_task_page
 from tests.e2e.harness import StudyServer, expect_json
 
 SLUG = "study-fr"
@@ -84,7 +85,7 @@ def _answer_in_french(browser: Any, server: StudyServer, shots: Path) -> None:
         assert CONSENT_FR in page.inner_text("main")
         page.check("#id_agree")
         page.locator("button[data-agree]").click()
-        page.wait_for_selector("section.task")
+        wait_for_task_page(page, "section.task")
         assert page.evaluate("document.documentElement.lang") == "fr"
         assert page.get_attribute("section.task", "data-task-type") == "pairwise"
         page.screenshot(path=str(shots / "fr-campaign-task.png"), full_page=True)
