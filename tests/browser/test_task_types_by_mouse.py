@@ -19,7 +19,7 @@ from django.test import Client
 from annotate.models import Annotation, Annotator, TaskType
 from annotate.services import campaign_create, guideline_publish
 from tests.annotate.ui_helpers import give_consent, onboarded_annotator
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, wait_for_task_page
 from tests.factories import ItemFactory
 
 ORDER = [
@@ -145,7 +145,7 @@ def _do_every_type(page, language: str, shot) -> dict[str, list[int]]:
     def ids(selector: str) -> list[int]:
         return [int(x.get_attribute("data-response-id")) for x in page.locator(selector).all()]
 
-    page.wait_for_selector("section.task-pairwise")
+    wait_for_task_page(page, "section.task-pairwise")
     assert page.inner_text("#task-title") == TITLES[language][TaskType.PAIRWISE]
     page.locator("input[name=choice][value=B]").click()
     page.locator("input[name=strength][value='3']").click()

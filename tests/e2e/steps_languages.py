@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tests.chromium import wait_for_task_page
 from tests.e2e.browser import fill_profile
 from tests.e2e.harness import StudyServer, expect_json
 
@@ -108,7 +109,7 @@ def french_participant(
             about=("L'honnêteté avant tout.", "Réponds brièvement."),
         )
         page.locator("button[data-save-profile]").click()
-        page.wait_for_selector("section.task")
+        wait_for_task_page(page, "section.task")
         task_type = page.get_attribute("section.task", "data-task-type") or ""
         assert page.inner_text("#task-title") == TITLES_FR[task_type]
         page.screenshot(path=str(shots / f"fr-{task_type}.png"), full_page=True)
