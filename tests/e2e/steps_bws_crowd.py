@@ -153,7 +153,7 @@ def bws_crowd(browser: Any, server: StudyServer, admin_api: httpx.Client, shots:
     page.keyboard.press("j")
     page.keyboard.press("j")  # the fourth
     page.keyboard.press("w")
-    # Checked before the submit, so a lost key fails here and says which.
+    # Checked before the submit, so a lost key fails here, with what the page showed.
     best = page.locator("[data-bws-best]")
     worst = page.locator("[data-bws-worst]")
     assert best.nth(0).is_checked() and worst.nth(3).is_checked(), page.inner_text("main")
