@@ -58,6 +58,7 @@ from .dpo_batch import (
 from .dpo_eval import eval_prompts_of, evaluate, reference_samples, sample_metrics
 from .lora import add_lora, merge_lora
 from .losses import dpo_loss, ipo_loss, listwise_dpo_loss
+from .metrics import pairwise_accuracy_on_device
 from .precision import MasterWeights, resolve
 
 __all__ = [
@@ -164,7 +165,7 @@ def train_dpo(
                 loss, cr, rr = _pair_loss(cfg, sums.float(), counts, ref, batch.margins)
                 step_stats = {
                     "train_loss": loss.detach(),
-                    "reward_accuracy": _accuracy(cr - rr),
+                    "reward_accuracy": pairwise_accuracy_on_device(cr - rr),
                     "reward_margin": (cr - rr).mean(),
                 }
                 pairs_seen += len(exs)
@@ -243,11 +244,6 @@ class _Stats:
             if self.on_step is not None:
                 self.on_step(step, self.total, read)
         self.pending = []
-
-
-def _accuracy(margins: Tensor) -> Tensor:
-    """``metrics.pairwise_accuracy`` on the device: a tie is half right."""
-    return ((margins > 0).float() + 0.5 * (margins == 0).float()).mean()
 
 
 def _pair_loss(

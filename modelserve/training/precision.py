@@ -69,7 +69,7 @@ class MasterWeights:
         with torch.no_grad():
             for p in params:
                 k = p.numel()
-                # A new parameter (a LoRA adapter) has no kept value: its bf16 start it is.
+                # A new parameter (a LoRA adapter) has no kept value: it starts from its bf16 one.
                 start = self.kept.pop(id(p), None)
                 master[offset : offset + k].copy_((p if start is None else start).reshape(-1))
                 self.flat[offset : offset + k].copy_(p.reshape(-1))

@@ -13,6 +13,7 @@ from modelserve.training.metrics import (
     calibration_error,
     margin_correct,
     pairwise_accuracy,
+    pairwise_accuracy_on_device,
 )
 
 
@@ -22,6 +23,13 @@ def test_margin_correct_by_hand():
     assert margin_correct([2.0, 0.0, -1.0], [0, 0, 0]).tolist() == [0.0, 0.5, 1.0]
     assert pairwise_accuracy([2.0, 0.0, -1.0, 0.0]) == 0.5
     assert pairwise_accuracy([]) is None
+
+
+def test_accuracy_on_device_grades_as_on_the_host():
+    margins = torch.tensor([2.0, 0.0, -1.0, 0.0, 3.0, -0.5, 1e-20])
+    on_device = pairwise_accuracy_on_device(margins)
+    assert isinstance(on_device, torch.Tensor) and on_device.dim() == 0
+    assert on_device.item() == pytest.approx(pairwise_accuracy(margins))
 
 
 def test_zero_margins_are_graded_alike_by_accuracy_and_ece():
